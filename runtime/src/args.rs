@@ -1,0 +1,214 @@
+//! Command-line flags of a Tidemill job: timely's `-w -n -p -h`, plus Tidemill's own.
+//!
+//! A program without flags of its own calls [`Args::parse`]. A program with flags of its
+//! own flattens [`Args`] into its clap parser. `-h` is timely's hostfile flag, so the
+//! parser must give up clap's `-h` for help (`--help` stays, [`Args`] brings it):
+//!
+//! ```
+//! use clap::Parser;
+//!
+//! #[derive(Parser)]
+//! #[command(disable_help_flag = true)] // -h is the hostfile; --help comes with tidemill::Args
+//! struct Cli {
+//!     #[command(flatten)]
+//!     tidemill: tidemill_runtime::Args,
+//!     /// The input file.
+//!     file: Option<std::path::PathBuf>,
+//! }
+//!
+//! let cli = Cli::parse_from(["wordcount", "-w", "2", "input.txt"]);
+//! assert_eq!(cli.tidemill.workers, 2);
+//! assert_eq!(cli.file.as_deref(), Some(std::path::Path::new("input.txt")));
+//! ```
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// How keyed rolling aggregations (`reduce`, `sum`, `count` without a window) emit,
+/// as Flink's `execution.runtime-mode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExecutionMode {
+    /// Every input record emits the updated aggregate (Flink's STREAMING).
+    Streaming,
+    /// Each key emits its final aggregate once, when the input ends (Flink's BATCH).
+    /// Only valid when every source is bounded.
+    Batch,
+    /// `batch` when every source of the pipeline is bounded, else `streaming` (Flink's AUTOMATIC).
+    Automatic,
+}
+
+/// The flags every Tidemill job takes.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Args {
+    /// Worker threads per process.
+    #[arg(short = 'w', long = "workers", visible_alias = "threads", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub workers: u64,
+    /// Number of processes in the job.
+    #[arg(short = 'n', long = "processes", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub processes: u64,
+    /// Index of this process, from 0 to processes - 1.
+    #[arg(short = 'p', long = "process", default_value_t = 0)]
+    pub process: u64,
+    /// File whose lines are the host:port addresses of the processes (default: localhost:2101, 2102, ...).
+    #[arg(short = 'h', long = "hostfile")]
+    pub hostfile: Option<PathBuf>,
+    /// How keyed rolling aggregations emit: every update (streaming) or final values (batch).
+    #[arg(long = "execution-mode", value_enum, default_value_t = ExecutionMode::Automatic)]
+    pub execution_mode: ExecutionMode,
+    /// Print the pipeline's plan as a Mermaid graph and exit.
+    #[arg(long)]
+    pub explain: bool,
+    /// Print help.
+    #[arg(long, action = clap::ArgAction::Help)]
+    help: Option<bool>,
+}
+
+#[derive(clap::Parser)]
+#[command(disable_help_flag = true, about = "A Tidemill job")]
+struct OnlyArgs {
+    #[command(flatten)]
+    args: Args,
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args::with_workers(1)
+    }
+}
+
+impl Args {
+    /// Parses the process's command line; exits with a usage message on bad flags.
+    pub fn parse() -> Self {
+        <OnlyArgs as clap::Parser>::parse().args
+    }
+
+    /// Parses the given command line (the first item is the program name).
+    pub fn try_parse_from<I, T>(iter: I) -> Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        <OnlyArgs as clap::Parser>::try_parse_from(iter)
+            .map(|o| o.args)
+            .map_err(|e| Error::Config(e.to_string()))
+    }
+
+    /// One process with `workers` threads, other flags at their defaults.
+    pub fn with_workers(workers: u64) -> Self {
+        Args {
+            workers,
+            processes: 1,
+            process: 0,
+            hostfile: None,
+            execution_mode: ExecutionMode::Automatic,
+            explain: false,
+            help: None,
+        }
+    }
+
+    /// The same flags with another execution mode.
+    pub fn execution_mode(mut self, mode: ExecutionMode) -> Self {
+        self.execution_mode = mode;
+        self
+    }
+
+    /// Timely's configuration for these flags.
+    pub fn timely_config(&self) -> Result<timely::Config> {
+        let threads = usize::try_from(self.workers).map_err(|_| Error::Config("too many workers".into()))?;
+        let processes = usize::try_from(self.processes).map_err(|_| Error::Config("too many processes".into()))?;
+        let process = usize::try_from(self.process).map_err(|_| Error::Config("bad process index".into()))?;
+        if process >= processes {
+            return Err(Error::Config(format!(
+                "process index -p {process} must be below the number of processes -n {processes}"
+            )));
+        }
+        let communication = if processes > 1 {
+            let addresses = match &self.hostfile {
+                Some(path) => read_hostfile(path, processes)?,
+                None => (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect(),
+            };
+            timely::CommunicationConfig::Cluster { threads, process, addresses, report: false, zerocopy: false }
+        } else if threads > 1 {
+            timely::CommunicationConfig::Process(threads)
+        } else {
+            timely::CommunicationConfig::Thread
+        };
+        Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+    }
+
+    /// Resolves [`ExecutionMode::Automatic`] for a pipeline whose sources are all bounded or not.
+    pub fn resolve_mode(&self, all_sources_bounded: bool) -> Result<ExecutionMode> {
+        match (self.execution_mode, all_sources_bounded) {
+            (ExecutionMode::Automatic, true) => Ok(ExecutionMode::Batch),
+            (ExecutionMode::Automatic, false) => Ok(ExecutionMode::Streaming),
+            (ExecutionMode::Batch, false) => Err(Error::Config(
+                "--execution-mode batch needs every source to be bounded".into(),
+            )),
+            (mode, _) => Ok(mode),
+        }
+    }
+}
+
+fn read_hostfile(path: &std::path::Path, processes: usize) -> Result<Vec<String>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot open hostfile", path, e))?;
+    let mut addresses = Vec::with_capacity(processes);
+    for line in std::io::BufReader::new(file).lines() {
+        let line = line.map_err(|e| Error::io("cannot read hostfile", path, e))?;
+        let line = line.trim();
+        if !line.is_empty() {
+            addresses.push(line.to_string());
+        }
+        if addresses.len() == processes {
+            break;
+        }
+    }
+    if addresses.len() < processes {
+        return Err(Error::Config(format!(
+            "hostfile {} lists {} addresses, but -n is {processes}",
+            path.display(),
+            addresses.len()
+        )));
+    }
+    Ok(addresses)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_timely_flags() {
+        let args = Args::try_parse_from(["job", "-w", "4", "-n", "2", "-p", "1", "-h", "hosts.txt"]).unwrap();
+        assert_eq!((args.workers, args.processes, args.process), (4, 2, 1));
+        assert_eq!(args.hostfile, Some(PathBuf::from("hosts.txt")));
+    }
+
+    #[test]
+    fn rejects_bad_flags() {
+        assert!(Args::try_parse_from(["job", "-w", "0"]).is_err());
+        assert!(Args::try_parse_from(["job", "-w", "two"]).is_err());
+        assert!(Args::try_parse_from(["job", "--no-such-flag"]).is_err());
+        let err = Args::try_parse_from(["job", "-n", "2", "-p", "2"]).unwrap().timely_config().unwrap_err();
+        assert!(err.to_string().contains("-p 2"), "{err}");
+    }
+
+    #[test]
+    fn hostfile_must_list_every_process() {
+        let dir = std::env::temp_dir().join(format!("tidemill-hostfile-{}", std::process::id()));
+        std::fs::write(&dir, "127.0.0.1:4000\n").unwrap();
+        let args = Args::try_parse_from(["job", "-n", "2", "-h", dir.to_str().unwrap()]).unwrap();
+        let err = args.timely_config().unwrap_err().to_string();
+        std::fs::remove_file(&dir).unwrap();
+        assert!(err.contains("lists 1 addresses, but -n is 2"), "{err}");
+    }
+
+    #[test]
+    fn automatic_mode_follows_boundedness() {
+        let args = Args::default();
+        assert_eq!(args.resolve_mode(true).unwrap(), ExecutionMode::Batch);
+        assert_eq!(args.resolve_mode(false).unwrap(), ExecutionMode::Streaming);
+        assert!(args.execution_mode(ExecutionMode::Batch).resolve_mode(false).is_err());
+    }
+}

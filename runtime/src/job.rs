@@ -1,0 +1,132 @@
+//! Running a pipeline: one dataflow per worker, on timely's threads and processes.
+
+use std::fmt::Write as _;
+
+use timely::dataflow::Scope;
+
+use crate::args::Args;
+use crate::context::JobContext;
+use crate::error::{Error, Result};
+
+/// One operator of a pipeline's plan, as the `stream!` macro saw it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanNode {
+    /// Index of the node; inputs refer to it.
+    pub id: usize,
+    /// The timely operator the node runs in: fused stateless operators share one.
+    pub operator: usize,
+    /// The DSL operator, e.g. `map` or `key_by`.
+    pub op: &'static str,
+    /// Source line of the operator in the pipeline.
+    pub line: usize,
+    /// Nodes whose output this node reads.
+    pub inputs: &'static [usize],
+    /// Whether records are exchanged between workers (by key) on the way in.
+    pub exchange: bool,
+}
+
+/// The shape of a pipeline: what the macro built, before any record flows.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Every operator, in an order where inputs come first.
+    pub nodes: &'static [PlanNode],
+    /// Whether every source is bounded (the job then ends by itself).
+    pub bounded: bool,
+}
+
+impl Plan {
+    /// The plan as a Mermaid flowchart: one box per DSL operator, fused operators grouped,
+    /// exchanges drawn as thick edges labelled with what they route by.
+    pub fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        let mut operators: Vec<usize> = self.nodes.iter().map(|n| n.operator).collect();
+        operators.dedup();
+        for op in operators {
+            let members: Vec<&PlanNode> = self.nodes.iter().filter(|n| n.operator == op).collect();
+            if members.len() > 1 {
+                let _ = writeln!(out, "  subgraph op{op} [fused]");
+            }
+            for n in &members {
+                let _ = writeln!(out, "  n{}[\"{} (line {})\"]", n.id, n.op, n.line);
+            }
+            if members.len() > 1 {
+                let _ = writeln!(out, "  end");
+            }
+        }
+        for n in self.nodes {
+            for i in n.inputs {
+                let edge = if n.exchange { "== by key ==>" } else { "-->" };
+                let _ = writeln!(out, "  n{i} {edge} n{}", n.id);
+            }
+        }
+        out
+    }
+}
+
+/// A pipeline built by `stream!`: its plan and the code that builds it on a worker.
+pub struct Pipeline<F> {
+    plan: Plan,
+    build: F,
+}
+
+impl<F> Pipeline<F>
+where
+    F: for<'scope> Fn(Scope<'scope, u64>, &JobContext) + Send + Sync + 'static,
+{
+    /// Wraps the builder that `stream!` generates. Not meant to be called by hand.
+    #[doc(hidden)]
+    pub fn new(plan: Plan, build: F) -> Self {
+        Pipeline { plan, build }
+    }
+
+    /// The pipeline's plan.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+}
+
+/// What a finished job reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct JobReport {
+    /// Worker threads that ran in this process.
+    pub local_workers: usize,
+}
+
+/// Runs `pipeline` with the flags in `args` and returns when the job ends.
+///
+/// Every worker of every process builds the same dataflow; sources split their input by
+/// worker. A job whose sources are all bounded ends by itself once they are exhausted.
+/// With `--explain` the plan is printed as Mermaid and nothing runs.
+pub fn run<F>(args: Args, pipeline: Pipeline<F>) -> Result<JobReport>
+where
+    F: for<'scope> Fn(Scope<'scope, u64>, &JobContext) + Send + Sync + 'static,
+{
+    if args.explain {
+        print!("{}", pipeline.plan.to_mermaid());
+        return Ok(JobReport::default());
+    }
+    let mode = args.resolve_mode(pipeline.plan.bounded)?;
+    let config = args.timely_config()?;
+    let context = JobContext::new(mode);
+    let worker_context = context.clone();
+    let guards = timely::execute(config, move |worker| {
+        let context = worker_context.clone();
+        let build = &pipeline.build;
+        worker.dataflow::<u64, _, _>(|scope| build(scope, &context));
+    })
+    .map_err(Error::Startup)?;
+    let mut report = JobReport::default();
+    let mut errors = Vec::new();
+    for result in guards.join() {
+        match result {
+            Ok(()) => report.local_workers += 1,
+            Err(panic) => errors.push(Error::WorkerPanicked(panic)),
+        }
+    }
+    errors.extend(context.take_errors());
+    match errors.len() {
+        0 => Ok(report),
+        1 => Err(errors.pop().expect("one error")),
+        _ => Err(Error::Many(errors)),
+    }
+}

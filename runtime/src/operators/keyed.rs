@@ -1,0 +1,245 @@
+//! `key_by` and the rolling aggregations on a keyed stream: `reduce`, `sum`, `count`.
+//!
+//! `key_by` itself moves nothing: it pairs a stream with a [`KeySelector`], and the next
+//! keyed operator receives its input through an exchange routed by the key's fixed hash,
+//! so the exchange sits exactly at `key_by`. Each worker owns the state of its keys.
+//!
+//! A rolling aggregation is Flink's `KeyedStream.reduce` / `sum` / `count`. What it emits
+//! depends on the job's [`ExecutionMode`]: in streaming mode, the updated aggregate for
+//! every input record; in batch mode (every source bounded), each key's final aggregate
+//! once, when the input ends. Memory is one accumulator per live key.
+
+use std::collections::hash_map::Entry;
+use std::ops::AddAssign;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::StreamVec;
+
+use crate::args::ExecutionMode;
+use crate::context::JobContext;
+use crate::hash::StateMap;
+use crate::key::{ExchangeData, Key, KeyField, KeyFn, KeySelector};
+
+/// A stream partitioned by key: the result of `key_by`.
+pub struct KeyedStream<'scope, T, S> {
+    stream: StreamVec<'scope, u64, T>,
+    selector: S,
+}
+
+impl<T: Clone + 'static, S: Clone> Clone for KeyedStream<'_, T, S> {
+    fn clone(&self) -> Self {
+        KeyedStream { stream: self.stream.clone(), selector: self.selector.clone() }
+    }
+}
+
+/// `key_by(|r| key)`: the key is computed by a closure.
+pub fn key_by_fn<'scope, T, K, F>(stream: StreamVec<'scope, u64, T>, f: F) -> KeyedStream<'scope, T, KeyFn<F>>
+where
+    K: Key,
+    F: Fn(&T) -> K + Clone + 'static,
+{
+    KeyedStream { stream, selector: KeyFn(f) }
+}
+
+/// `key_by(N)`: the key is field `N` of a tuple, borrowed in place.
+pub fn key_by_field<'scope, T, K, F>(stream: StreamVec<'scope, u64, T>, f: F) -> KeyedStream<'scope, T, KeyField<F>>
+where
+    K: Key,
+    F: for<'a> Fn(&'a T) -> &'a K + Clone + 'static,
+{
+    KeyedStream { stream, selector: KeyField(f) }
+}
+
+/// An incremental per-key aggregation: the state starts from one record and absorbs more.
+pub trait RollingAggregate<K, T>: 'static {
+    /// The per-key accumulator.
+    type State: 'static;
+    /// What is emitted for a key.
+    type Output: 'static;
+    /// The state after the key's first record.
+    fn init(&mut self, record: T) -> Self::State;
+    /// Absorbs another record of the key.
+    fn add(&mut self, state: &mut Self::State, record: T);
+    /// The output for the current state (streaming mode: after every record).
+    fn emit(&self, key: &K, state: &Self::State) -> Self::Output;
+    /// The final output, consuming key and state (batch mode: once per key).
+    fn finish(&self, key: K, state: Self::State) -> Self::Output;
+}
+
+/// `reduce(|a, b| ...)`: combines the key's records pairwise; emits the combined record.
+pub struct Reduce<F>(pub F);
+
+impl<K, T: Clone + 'static, F: FnMut(T, T) -> T + 'static> RollingAggregate<K, T> for Reduce<F> {
+    // `Option` only so that the old value can be moved into `f`; it is never `None` between calls.
+    type State = Option<T>;
+    type Output = T;
+    fn init(&mut self, record: T) -> Option<T> {
+        Some(record)
+    }
+    fn add(&mut self, state: &mut Option<T>, record: T) {
+        *state = state.take().map(|acc| (self.0)(acc, record));
+    }
+    fn emit(&self, _key: &K, state: &Option<T>) -> T {
+        state.clone().expect("reduce state is always set")
+    }
+    fn finish(&self, _key: K, state: Option<T>) -> T {
+        state.expect("reduce state is always set")
+    }
+}
+
+/// `count()`: emits `(key, number of records)`.
+pub struct Count;
+
+impl<K: Clone + 'static, T> RollingAggregate<K, T> for Count {
+    type State = u64;
+    type Output = (K, u64);
+    fn init(&mut self, _record: T) -> u64 {
+        1
+    }
+    fn add(&mut self, state: &mut u64, _record: T) {
+        *state += 1;
+    }
+    fn emit(&self, key: &K, state: &u64) -> (K, u64) {
+        (key.clone(), *state)
+    }
+    fn finish(&self, key: K, state: u64) -> (K, u64) {
+        (key, state)
+    }
+}
+
+/// `sum(|r| value)`: emits `(key, sum of the values)`.
+pub struct SumBy<F>(pub F);
+
+impl<K, T, V, F> RollingAggregate<K, T> for SumBy<F>
+where
+    K: Clone + 'static,
+    V: AddAssign + Clone + 'static,
+    F: Fn(&T) -> V + 'static,
+{
+    type State = V;
+    type Output = (K, V);
+    fn init(&mut self, record: T) -> V {
+        (self.0)(&record)
+    }
+    fn add(&mut self, state: &mut V, record: T) {
+        *state += (self.0)(&record);
+    }
+    fn emit(&self, key: &K, state: &V) -> (K, V) {
+        (key.clone(), state.clone())
+    }
+    fn finish(&self, key: K, state: V) -> (K, V) {
+        (key, state)
+    }
+}
+
+/// `sum(N)`, Flink's positional sum: emits the key's first record with field `N` replaced
+/// by the running sum of that field.
+pub struct SumField<F>(pub F);
+
+impl<K, T, V, F> RollingAggregate<K, T> for SumField<F>
+where
+    T: Clone + 'static,
+    V: AddAssign + Clone + 'static,
+    F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
+{
+    type State = T;
+    type Output = T;
+    fn init(&mut self, record: T) -> T {
+        record
+    }
+    fn add(&mut self, state: &mut T, mut record: T) {
+        let value = (self.0)(&mut record).clone();
+        *(self.0)(state) += value;
+    }
+    fn emit(&self, _key: &K, state: &T) -> T {
+        state.clone()
+    }
+    fn finish(&self, _key: K, state: T) -> T {
+        state
+    }
+}
+
+/// Looks up the state of `record`'s key without cloning the key.
+fn state_of<'m, T, S: KeySelector<T>, V>(
+    map: &'m mut StateMap<S::Key, V>,
+    selector: &S,
+    record: &T,
+) -> Option<&'m mut V> {
+    selector.with_key(record, move |k| {
+        let map = map; // moved in, so the returned borrow may outlive the closure call
+        map.get_mut(k)
+    })
+}
+
+/// Runs `agg` per key of `keyed`, emitting as the job's execution mode says.
+pub fn rolling<'scope, T, S, A>(
+    keyed: KeyedStream<'scope, T, S>,
+    context: &JobContext,
+    name: &str,
+    mut agg: A,
+) -> StreamVec<'scope, u64, A::Output>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+    A: RollingAggregate<S::Key, T>,
+{
+    let KeyedStream { stream, selector } = keyed;
+    let router = selector.clone();
+    let pact = Exchange::new(move |r: &T| router.route(r));
+    match context.mode() {
+        ExecutionMode::Batch => stream.unary_frontier(pact, name, move |_, _| {
+            let mut state: StateMap<S::Key, A::State> = StateMap::default();
+            let mut held: Option<Capability<u64>> = None;
+            move |(input, frontier), output| {
+                input.for_each(|time, data| {
+                    let earlier = time.least().is_some_and(|t| held.as_ref().is_none_or(|c| t < c.time()));
+                    if earlier {
+                        held = time.retain_least(output.output_index());
+                    }
+                    for record in data.drain(..) {
+                        match state_of(&mut state, &selector, &record) {
+                            Some(acc) => agg.add(acc, record),
+                            None => {
+                                let key = selector.with_key(&record, S::Key::clone);
+                                let acc = agg.init(record);
+                                state.insert(key, acc);
+                            }
+                        }
+                    }
+                });
+                if frontier.is_empty() {
+                    if let Some(cap) = held.take() {
+                        let mut session = output.session(&cap);
+                        for (key, acc) in state.drain() {
+                            session.give(agg.finish(key, acc));
+                        }
+                    }
+                    state = StateMap::default(); // release the table's memory
+                }
+            }
+        }),
+        ExecutionMode::Streaming | ExecutionMode::Automatic => stream.unary(pact, name, move |_, _| {
+            let mut state: StateMap<S::Key, A::State> = StateMap::default();
+            move |input, output| {
+                input.for_each(|time, data| {
+                    let mut session = output.session(&time);
+                    for record in data.drain(..) {
+                        let key = selector.with_key(&record, S::Key::clone);
+                        let out = match state.entry(key) {
+                            Entry::Occupied(mut e) => {
+                                agg.add(e.get_mut(), record);
+                                agg.emit(e.key(), e.get())
+                            }
+                            Entry::Vacant(v) => {
+                                let e = v.insert_entry(agg.init(record));
+                                agg.emit(e.key(), e.get())
+                            }
+                        };
+                        session.give(out);
+                    }
+                });
+            }
+        }),
+    }
+}

@@ -1,0 +1,63 @@
+//! `collect(collector)`: hands the records back to the program that ran the job.
+
+use std::sync::{Arc, Mutex};
+
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::StreamVec;
+
+/// Gathers the records that reach a `collect` sink, for the caller of `run` to read.
+///
+/// Create it before the pipeline, name it in `collect(..)`, and read it after `run`
+/// returns. In a multi-process job each process collects its own workers' records.
+///
+/// ```
+/// use tidemill::prelude::*;
+///
+/// let out = Collector::new();
+/// tidemill::run(Args::with_workers(2), stream! {
+///     from_collection(1..=4u64).map(|x| x * 10).collect(out);
+/// }).unwrap();
+/// let mut got = out.take();
+/// got.sort();
+/// assert_eq!(got, vec![10, 20, 30, 40]);
+/// ```
+pub struct Collector<T> {
+    records: Arc<Mutex<Vec<T>>>,
+}
+
+impl<T> Clone for Collector<T> {
+    fn clone(&self) -> Self {
+        Collector { records: Arc::clone(&self.records) }
+    }
+}
+
+impl<T> Default for Collector<T> {
+    fn default() -> Self {
+        Collector { records: Arc::new(Mutex::new(Vec::new())) }
+    }
+}
+
+impl<T> Collector<T> {
+    /// An empty collector.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes every record collected so far, in no particular order.
+    pub fn take(&self) -> Vec<T> {
+        std::mem::take(&mut *self.records.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn extend(&self, batch: &mut Vec<T>) {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).append(batch);
+    }
+}
+
+/// Sends every record of `stream` to `collector`.
+pub fn collect<T: 'static>(stream: StreamVec<'_, u64, T>, collector: &Collector<T>) {
+    let collector = collector.clone();
+    stream.sink(Pipeline, "collect", move |(input, _frontier)| {
+        input.for_each(|_time, data| collector.extend(data));
+    });
+}

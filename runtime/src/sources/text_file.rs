@@ -1,0 +1,199 @@
+//! `read_text_file(path)`: the lines of a text file, read in parallel.
+//!
+//! With `n` workers in all, the file is cut into `n` byte ranges of equal size; a worker
+//! emits the lines that *start* in its range, so every line is read by exactly one worker
+//! and no worker reads much more than its share. Line ends (`\n` or `\r\n`) are stripped.
+//! Invalid UTF-8 fails the job with the file and the line number.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::{Scope, StreamVec};
+
+use crate::context::JobContext;
+use crate::error::{Error, Result};
+
+/// Lines emitted per activation, so that a big file does not stall the worker.
+const LINES_PER_ACTIVATION: usize = 8192;
+
+/// A bounded source of the lines of a text file.
+pub struct TextFile {
+    path: PathBuf,
+}
+
+/// One worker's reader over its byte range of the file.
+struct RangeReader {
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// Byte offset of the next line's first byte.
+    position: u64,
+    /// Lines starting at or after this offset belong to the next worker.
+    end: u64,
+    buffer: Vec<u8>,
+}
+
+impl RangeReader {
+    fn open(path: &Path, index: usize, peers: usize) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
+        let size = file.metadata().map_err(|e| Error::io("cannot read input file", path, e))?.len();
+        let (start, end) = byte_range(size, index as u64, peers as u64);
+        let mut reader = BufReader::with_capacity(256 * 1024, file);
+        let mut position = start;
+        if start > 0 {
+            // The line under way at `start - 1` belongs to the previous worker: skip past its end.
+            reader.seek(SeekFrom::Start(start - 1)).map_err(|e| Error::io("cannot seek in input file", path, e))?;
+            let mut skipped = Vec::new();
+            let n = reader.read_until(b'\n', &mut skipped).map_err(|e| Error::io("cannot read input file", path, e))?;
+            position = start - 1 + n as u64;
+        }
+        Ok(RangeReader { path: path.to_path_buf(), reader, position, end, buffer: Vec::new() })
+    }
+
+    /// The next line of this range, or `None` at its end.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        if self.position >= self.end {
+            return Ok(None);
+        }
+        self.buffer.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buffer)
+            .map_err(|e| Error::io("cannot read input file", &self.path, e))?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let line_start = self.position;
+        self.position += n as u64;
+        if self.buffer.last() == Some(&b'\n') {
+            self.buffer.pop();
+            if self.buffer.last() == Some(&b'\r') {
+                self.buffer.pop();
+            }
+        }
+        match std::str::from_utf8(&self.buffer) {
+            Ok(line) => Ok(Some(line.to_owned())),
+            Err(_) => Err(Error::InvalidUtf8 { path: self.path.clone(), line: line_number(&self.path, line_start)? }),
+        }
+    }
+}
+
+/// The byte range `[start, end)` of worker `index` of `peers` in a file of `size` bytes.
+fn byte_range(size: u64, index: u64, peers: u64) -> (u64, u64) {
+    let cut = |i: u64| (u128::from(size) * u128::from(i) / u128::from(peers)) as u64;
+    (cut(index), cut(index + 1))
+}
+
+/// The 1-based number of the line starting at byte `offset`: only computed for an error.
+fn line_number(path: &Path, offset: u64) -> Result<u64> {
+    let file = File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
+    let mut reader = BufReader::new(file).take(offset);
+    let mut chunk = [0u8; 64 * 1024];
+    let mut newlines = 0u64;
+    loop {
+        let n = reader.read(&mut chunk).map_err(|e| Error::io("cannot read input file", path, e))?;
+        if n == 0 {
+            return Ok(newlines + 1);
+        }
+        newlines += chunk[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+}
+
+impl TextFile {
+    /// A source over the lines of the file at `path`.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        TextFile { path: path.as_ref().to_path_buf() }
+    }
+
+    /// This worker's lines of the file, as a stream at time 0.
+    pub fn build<'scope>(&self, scope: Scope<'scope, u64>, context: &JobContext) -> StreamVec<'scope, u64, String> {
+        let path = self.path.clone();
+        let context = context.clone();
+        let (index, peers) = (scope.index(), scope.peers());
+        source(scope, "read_text_file", move |capability, info| {
+            let activator = scope.activator_for(info.address);
+            let mut capability = Some(capability);
+            let mut reader: Option<RangeReader> = None;
+            move |output| {
+                let Some(cap) = capability.as_ref() else { return };
+                let mut done = context.is_cancelled();
+                if reader.is_none() && !done {
+                    match RangeReader::open(&path, index, peers) {
+                        Ok(r) => reader = Some(r),
+                        Err(e) => {
+                            context.fail(e);
+                            done = true;
+                        }
+                    }
+                }
+                if let Some(r) = reader.as_mut().filter(|_| !done) {
+                    let mut session = output.session(cap);
+                    for _ in 0..LINES_PER_ACTIVATION {
+                        match r.next_line() {
+                            Ok(Some(line)) => session.give(line),
+                            Ok(None) => {
+                                done = true;
+                                break;
+                            }
+                            Err(e) => {
+                                context.fail(e);
+                                done = true;
+                                break;
+                            }
+                        }
+                    }
+                }
+                if done {
+                    capability = None;
+                    reader = None;
+                } else {
+                    activator.activate();
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines_of_all_ranges(text: &[u8], peers: usize) -> Vec<String> {
+        let path = std::env::temp_dir().join(format!("tidemill-ranges-{}-{peers}-{}", std::process::id(), text.len()));
+        std::fs::write(&path, text).unwrap();
+        let mut all = Vec::new();
+        for index in 0..peers {
+            let mut r = RangeReader::open(&path, index, peers).unwrap();
+            while let Some(line) = r.next_line().unwrap() {
+                all.push(line);
+            }
+        }
+        std::fs::remove_file(&path).unwrap();
+        all
+    }
+
+    #[test]
+    fn ranges_cover_every_line_once() {
+        let text = b"alpha\nbeta\r\n\ngamma delta\nx\ny\nlast without newline";
+        let expected: Vec<String> = ["alpha", "beta", "", "gamma delta", "x", "y", "last without newline"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for peers in 1..=20 {
+            assert_eq!(lines_of_all_ranges(text, peers), expected, "with {peers} workers");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_names_the_line() {
+        let path = std::env::temp_dir().join(format!("tidemill-utf8-{}", std::process::id()));
+        std::fs::write(&path, b"ok\nfine\nbad \xff byte\n").unwrap();
+        let mut r = RangeReader::open(&path, 0, 1).unwrap();
+        assert_eq!(r.next_line().unwrap().as_deref(), Some("ok"));
+        assert_eq!(r.next_line().unwrap().as_deref(), Some("fine"));
+        let err = r.next_line().unwrap_err().to_string();
+        std::fs::remove_file(&path).unwrap();
+        assert!(err.contains("at line 3"), "{err}");
+    }
+}
