@@ -116,9 +116,12 @@ impl Args {
 
     /// Timely's configuration for these flags.
     pub fn timely_config(&self) -> Result<timely::Config> {
-        let threads = usize::try_from(self.workers).map_err(|_| Error::Config("too many workers".into()))?;
-        let processes = usize::try_from(self.processes).map_err(|_| Error::Config("too many processes".into()))?;
-        let process = usize::try_from(self.process).map_err(|_| Error::Config("bad process index".into()))?;
+        let threads =
+            usize::try_from(self.workers).map_err(|_| Error::Config("too many workers".into()))?;
+        let processes = usize::try_from(self.processes)
+            .map_err(|_| Error::Config("too many processes".into()))?;
+        let process =
+            usize::try_from(self.process).map_err(|_| Error::Config("bad process index".into()))?;
         if process >= processes {
             return Err(Error::Config(format!(
                 "process index -p {process} must be below the number of processes -n {processes}"
@@ -127,15 +130,26 @@ impl Args {
         let communication = if processes > 1 {
             let addresses = match &self.hostfile {
                 Some(path) => read_hostfile(path, processes)?,
-                None => (0..processes).map(|i| format!("localhost:{}", 2101 + i)).collect(),
+                None => (0..processes)
+                    .map(|i| format!("localhost:{}", 2101 + i))
+                    .collect(),
             };
-            timely::CommunicationConfig::Cluster { threads, process, addresses, report: false, zerocopy: false }
+            timely::CommunicationConfig::Cluster {
+                threads,
+                process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            }
         } else if threads > 1 {
             timely::CommunicationConfig::Process(threads)
         } else {
             timely::CommunicationConfig::Thread
         };
-        Ok(timely::Config { communication, worker: timely::WorkerConfig::default() })
+        Ok(timely::Config {
+            communication,
+            worker: timely::WorkerConfig::default(),
+        })
     }
 
     /// Resolves [`ExecutionMode::Automatic`] for a pipeline whose sources are all bounded or not.
@@ -180,7 +194,9 @@ mod tests {
 
     #[test]
     fn parses_timely_flags() {
-        let args = Args::try_parse_from(["job", "-w", "4", "-n", "2", "-p", "1", "-h", "hosts.txt"]).unwrap();
+        let args =
+            Args::try_parse_from(["job", "-w", "4", "-n", "2", "-p", "1", "-h", "hosts.txt"])
+                .unwrap();
         assert_eq!((args.workers, args.processes, args.process), (4, 2, 1));
         assert_eq!(args.hostfile, Some(PathBuf::from("hosts.txt")));
     }
@@ -190,7 +206,10 @@ mod tests {
         assert!(Args::try_parse_from(["job", "-w", "0"]).is_err());
         assert!(Args::try_parse_from(["job", "-w", "two"]).is_err());
         assert!(Args::try_parse_from(["job", "--no-such-flag"]).is_err());
-        let err = Args::try_parse_from(["job", "-n", "2", "-p", "2"]).unwrap().timely_config().unwrap_err();
+        let err = Args::try_parse_from(["job", "-n", "2", "-p", "2"])
+            .unwrap()
+            .timely_config()
+            .unwrap_err();
         assert!(err.to_string().contains("-p 2"), "{err}");
     }
 
@@ -209,6 +228,9 @@ mod tests {
         let args = Args::default();
         assert_eq!(args.resolve_mode(true).unwrap(), ExecutionMode::Batch);
         assert_eq!(args.resolve_mode(false).unwrap(), ExecutionMode::Streaming);
-        assert!(args.execution_mode(ExecutionMode::Batch).resolve_mode(false).is_err());
+        assert!(args
+            .execution_mode(ExecutionMode::Batch)
+            .resolve_mode(false)
+            .is_err());
     }
 }

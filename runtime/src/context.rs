@@ -23,7 +23,10 @@ impl JobContext {
     pub(crate) fn new(mode: ExecutionMode) -> Self {
         JobContext {
             mode,
-            shared: Arc::new(Shared { errors: Mutex::new(Vec::new()), cancelled: AtomicBool::new(false) }),
+            shared: Arc::new(Shared {
+                errors: Mutex::new(Vec::new()),
+                cancelled: AtomicBool::new(false),
+            }),
         }
     }
 
@@ -35,7 +38,11 @@ impl JobContext {
     /// Records an error: the job will fail with it, and sources stop reading.
     pub fn fail(&self, error: Error) {
         self.shared.cancelled.store(true, Ordering::Relaxed);
-        self.shared.errors.lock().unwrap_or_else(|p| p.into_inner()).push(error);
+        self.shared
+            .errors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(error);
     }
 
     /// Whether the job has failed; sources check this and finish early.

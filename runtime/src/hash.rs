@@ -25,7 +25,9 @@ pub struct KeyHasher {
 
 impl Default for KeyHasher {
     fn default() -> Self {
-        KeyHasher { state: ROUTING_SEED }
+        KeyHasher {
+            state: ROUTING_SEED,
+        }
     }
 }
 
@@ -41,7 +43,9 @@ impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            self.add(u64::from_le_bytes(chunk.try_into().expect("chunks_exact(8)")));
+            self.add(u64::from_le_bytes(
+                chunk.try_into().expect("chunks_exact(8)"),
+            ));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {

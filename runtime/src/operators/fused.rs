@@ -49,7 +49,11 @@ pub fn inspect<T, F: FnMut(&T)>(ty: Ty<T>, f: F) -> (F, Ty<T>) {
 
 /// Runs `logic` on every record of `stream` within one operator; `logic` pushes its
 /// outputs into the vector it is given, which is shipped whole as the output batch.
-pub fn fused<'scope, T, U, L>(stream: StreamVec<'scope, u64, T>, name: &str, mut logic: L) -> StreamVec<'scope, u64, U>
+pub fn fused<'scope, T, U, L>(
+    stream: StreamVec<'scope, u64, T>,
+    name: &str,
+    mut logic: L,
+) -> StreamVec<'scope, u64, U>
 where
     T: 'static,
     U: 'static,
@@ -76,8 +80,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use timely::dataflow::operators::{Capture, ToStream};
     use timely::dataflow::operators::capture::Extract;
+    use timely::dataflow::operators::{Capture, ToStream};
 
     #[test]
     fn fused_chain_maps_filters_and_flattens() {
@@ -97,7 +101,11 @@ mod tests {
             })
             .capture()
         });
-        let mut got: Vec<u64> = captured.extract().into_iter().flat_map(|(_, v)| v).collect();
+        let mut got: Vec<u64> = captured
+            .extract()
+            .into_iter()
+            .flat_map(|(_, v)| v)
+            .collect();
         got.sort();
         assert_eq!(got, vec![6, 7, 8, 9, 10, 11, 12, 13]);
     }

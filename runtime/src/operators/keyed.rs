@@ -29,26 +29,41 @@ pub struct KeyedStream<'scope, T, S> {
 
 impl<T: Clone + 'static, S: Clone> Clone for KeyedStream<'_, T, S> {
     fn clone(&self) -> Self {
-        KeyedStream { stream: self.stream.clone(), selector: self.selector.clone() }
+        KeyedStream {
+            stream: self.stream.clone(),
+            selector: self.selector.clone(),
+        }
     }
 }
 
 /// `key_by(|r| key)`: the key is computed by a closure.
-pub fn key_by_fn<'scope, T, K, F>(stream: StreamVec<'scope, u64, T>, f: F) -> KeyedStream<'scope, T, KeyFn<F>>
+pub fn key_by_fn<'scope, T, K, F>(
+    stream: StreamVec<'scope, u64, T>,
+    f: F,
+) -> KeyedStream<'scope, T, KeyFn<F>>
 where
     K: Key,
     F: Fn(&T) -> K + Clone + 'static,
 {
-    KeyedStream { stream, selector: KeyFn(f) }
+    KeyedStream {
+        stream,
+        selector: KeyFn(f),
+    }
 }
 
 /// `key_by(N)`: the key is field `N` of a tuple, borrowed in place.
-pub fn key_by_field<'scope, T, K, F>(stream: StreamVec<'scope, u64, T>, f: F) -> KeyedStream<'scope, T, KeyField<F>>
+pub fn key_by_field<'scope, T, K, F>(
+    stream: StreamVec<'scope, u64, T>,
+    f: F,
+) -> KeyedStream<'scope, T, KeyField<F>>
 where
     K: Key,
     F: for<'a> Fn(&'a T) -> &'a K + Clone + 'static,
 {
-    KeyedStream { stream, selector: KeyField(f) }
+    KeyedStream {
+        stream,
+        selector: KeyField(f),
+    }
 }
 
 /// An incremental per-key aggregation: the state starts from one record and absorbs more.
@@ -193,7 +208,9 @@ where
             let mut held: Option<Capability<u64>> = None;
             move |(input, frontier), output| {
                 input.for_each(|time, data| {
-                    let earlier = time.least().is_some_and(|t| held.as_ref().is_none_or(|c| t < c.time()));
+                    let earlier = time
+                        .least()
+                        .is_some_and(|t| held.as_ref().is_none_or(|c| t < c.time()));
                     if earlier {
                         held = time.retain_least(output.output_index());
                     }
@@ -219,27 +236,85 @@ where
                 }
             }
         }),
-        ExecutionMode::Streaming | ExecutionMode::Automatic => stream.unary(pact, name, move |_, _| {
-            let mut state: StateMap<S::Key, A::State> = StateMap::default();
-            move |input, output| {
-                input.for_each(|time, data| {
-                    let mut session = output.session(&time);
-                    for record in data.drain(..) {
-                        let key = selector.with_key(&record, S::Key::clone);
-                        let out = match state.entry(key) {
-                            Entry::Occupied(mut e) => {
-                                agg.add(e.get_mut(), record);
-                                agg.emit(e.key(), e.get())
-                            }
-                            Entry::Vacant(v) => {
-                                let e = v.insert_entry(agg.init(record));
-                                agg.emit(e.key(), e.get())
-                            }
-                        };
-                        session.give(out);
-                    }
-                });
-            }
-        }),
+        ExecutionMode::Streaming | ExecutionMode::Automatic => {
+            stream.unary(pact, name, move |_, _| {
+                let mut state: StateMap<S::Key, A::State> = StateMap::default();
+                move |input, output| {
+                    input.for_each(|time, data| {
+                        let mut session = output.session(&time);
+                        for record in data.drain(..) {
+                            let key = selector.with_key(&record, S::Key::clone);
+                            let out = match state.entry(key) {
+                                Entry::Occupied(mut e) => {
+                                    agg.add(e.get_mut(), record);
+                                    agg.emit(e.key(), e.get())
+                                }
+                                Entry::Vacant(v) => {
+                                    let e = v.insert_entry(agg.init(record));
+                                    agg.emit(e.key(), e.get())
+                                }
+                            };
+                            session.give(out);
+                        }
+                    });
+                }
+            })
+        }
     }
+}
+
+/// `reduce(|a, b| ...)`: the closure's argument types are those of the keyed stream.
+pub fn reduce<'scope, T, S, F>(
+    keyed: KeyedStream<'scope, T, S>,
+    context: &JobContext,
+    f: F,
+) -> StreamVec<'scope, u64, T>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+    F: FnMut(T, T) -> T + 'static,
+{
+    rolling(keyed, context, "reduce", Reduce(f))
+}
+
+/// `count()`: `(key, records so far)`.
+pub fn count<'scope, T, S>(
+    keyed: KeyedStream<'scope, T, S>,
+    context: &JobContext,
+) -> StreamVec<'scope, u64, (S::Key, u64)>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+{
+    rolling(keyed, context, "count", Count)
+}
+
+/// `sum(|r| value)`: `(key, sum of values so far)`.
+pub fn sum_by<'scope, T, S, V, F>(
+    keyed: KeyedStream<'scope, T, S>,
+    context: &JobContext,
+    f: F,
+) -> StreamVec<'scope, u64, (S::Key, V)>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+    V: AddAssign + Clone + 'static,
+    F: Fn(&T) -> V + 'static,
+{
+    rolling(keyed, context, "sum", SumBy(f))
+}
+
+/// `sum(N)`: the key's first record with field `N` replaced by the running sum.
+pub fn sum_field<'scope, T, S, V, F>(
+    keyed: KeyedStream<'scope, T, S>,
+    context: &JobContext,
+    field: F,
+) -> StreamVec<'scope, u64, T>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+    V: AddAssign + Clone + 'static,
+    F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
+{
+    rolling(keyed, context, "sum", SumField(field))
 }

@@ -28,13 +28,17 @@ pub struct Collector<T> {
 
 impl<T> Clone for Collector<T> {
     fn clone(&self) -> Self {
-        Collector { records: Arc::clone(&self.records) }
+        Collector {
+            records: Arc::clone(&self.records),
+        }
     }
 }
 
 impl<T> Default for Collector<T> {
     fn default() -> Self {
-        Collector { records: Arc::new(Mutex::new(Vec::new())) }
+        Collector {
+            records: Arc::new(Mutex::new(Vec::new())),
+        }
     }
 }
 
@@ -50,7 +54,10 @@ impl<T> Collector<T> {
     }
 
     fn extend(&self, batch: &mut Vec<T>) {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).append(batch);
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .append(batch);
     }
 }
 

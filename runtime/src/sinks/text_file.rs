@@ -29,9 +29,11 @@ pub fn part_file(dir: &Path, index: usize) -> PathBuf {
 }
 
 fn open_part(dir: &Path, index: usize, peers: usize) -> Result<BufWriter<File>> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create output directory", dir, e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io("cannot create output directory", dir, e))?;
     if index == 0 {
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot list output directory", dir, e))?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| Error::io("cannot list output directory", dir, e))?;
         for entry in entries.flatten() {
             let name = entry.file_name();
             let stale = name
@@ -41,7 +43,8 @@ fn open_part(dir: &Path, index: usize, peers: usize) -> Result<BufWriter<File>> 
                 .is_some_and(|i| i >= peers);
             if stale {
                 let path = entry.path();
-                std::fs::remove_file(&path).map_err(|e| Error::io("cannot remove stale part file", path, e))?;
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::io("cannot remove stale part file", path, e))?;
             }
         }
     }
@@ -53,7 +56,9 @@ fn open_part(dir: &Path, index: usize, peers: usize) -> Result<BufWriter<File>> 
 impl TextFileSink {
     /// A sink into the directory `dir`.
     pub fn new(dir: impl AsRef<Path>) -> Self {
-        TextFileSink { dir: dir.as_ref().to_path_buf() }
+        TextFileSink {
+            dir: dir.as_ref().to_path_buf(),
+        }
     }
 
     /// Writes this worker's records of `stream` to its part file.

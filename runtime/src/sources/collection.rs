@@ -22,11 +22,17 @@ pub struct Collection<T> {
 impl<T: Clone + 'static> Collection<T> {
     /// Gathers the elements of `items`.
     pub fn new(items: impl IntoIterator<Item = T>) -> Self {
-        Collection { items: Arc::new(items.into_iter().collect()) }
+        Collection {
+            items: Arc::new(items.into_iter().collect()),
+        }
     }
 
     /// This worker's share of the collection, as a stream at time 0.
-    pub fn build<'scope>(&self, scope: Scope<'scope, u64>, context: &JobContext) -> StreamVec<'scope, u64, T> {
+    pub fn build<'scope>(
+        &self,
+        scope: Scope<'scope, u64>,
+        context: &JobContext,
+    ) -> StreamVec<'scope, u64, T> {
         let items = Arc::clone(&self.items);
         let context = context.clone();
         let (index, peers) = (scope.index(), scope.peers());
@@ -35,7 +41,9 @@ impl<T: Clone + 'static> Collection<T> {
             let mut capability = Some(capability);
             let mut next = index;
             move |output| {
-                let Some(cap) = capability.as_ref() else { return };
+                let Some(cap) = capability.as_ref() else {
+                    return;
+                };
                 let mut session = output.session(cap);
                 let mut emitted = 0;
                 while next < items.len() && emitted < BATCH {

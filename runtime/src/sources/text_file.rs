@@ -37,18 +37,31 @@ struct RangeReader {
 impl RangeReader {
     fn open(path: &Path, index: usize, peers: usize) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
-        let size = file.metadata().map_err(|e| Error::io("cannot read input file", path, e))?.len();
+        let size = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read input file", path, e))?
+            .len();
         let (start, end) = byte_range(size, index as u64, peers as u64);
         let mut reader = BufReader::with_capacity(256 * 1024, file);
         let mut position = start;
         if start > 0 {
             // The line under way at `start - 1` belongs to the previous worker: skip past its end.
-            reader.seek(SeekFrom::Start(start - 1)).map_err(|e| Error::io("cannot seek in input file", path, e))?;
+            reader
+                .seek(SeekFrom::Start(start - 1))
+                .map_err(|e| Error::io("cannot seek in input file", path, e))?;
             let mut skipped = Vec::new();
-            let n = reader.read_until(b'\n', &mut skipped).map_err(|e| Error::io("cannot read input file", path, e))?;
+            let n = reader
+                .read_until(b'\n', &mut skipped)
+                .map_err(|e| Error::io("cannot read input file", path, e))?;
             position = start - 1 + n as u64;
         }
-        Ok(RangeReader { path: path.to_path_buf(), reader, position, end, buffer: Vec::new() })
+        Ok(RangeReader {
+            path: path.to_path_buf(),
+            reader,
+            position,
+            end,
+            buffer: Vec::new(),
+        })
     }
 
     /// The next line of this range, or `None` at its end.
@@ -74,7 +87,10 @@ impl RangeReader {
         }
         match std::str::from_utf8(&self.buffer) {
             Ok(line) => Ok(Some(line.to_owned())),
-            Err(_) => Err(Error::InvalidUtf8 { path: self.path.clone(), line: line_number(&self.path, line_start)? }),
+            Err(_) => Err(Error::InvalidUtf8 {
+                path: self.path.clone(),
+                line: line_number(&self.path, line_start)?,
+            }),
         }
     }
 }
@@ -92,7 +108,9 @@ fn line_number(path: &Path, offset: u64) -> Result<u64> {
     let mut chunk = [0u8; 64 * 1024];
     let mut newlines = 0u64;
     loop {
-        let n = reader.read(&mut chunk).map_err(|e| Error::io("cannot read input file", path, e))?;
+        let n = reader
+            .read(&mut chunk)
+            .map_err(|e| Error::io("cannot read input file", path, e))?;
         if n == 0 {
             return Ok(newlines + 1);
         }
@@ -103,11 +121,17 @@ fn line_number(path: &Path, offset: u64) -> Result<u64> {
 impl TextFile {
     /// A source over the lines of the file at `path`.
     pub fn new(path: impl AsRef<Path>) -> Self {
-        TextFile { path: path.as_ref().to_path_buf() }
+        TextFile {
+            path: path.as_ref().to_path_buf(),
+        }
     }
 
     /// This worker's lines of the file, as a stream at time 0.
-    pub fn build<'scope>(&self, scope: Scope<'scope, u64>, context: &JobContext) -> StreamVec<'scope, u64, String> {
+    pub fn build<'scope>(
+        &self,
+        scope: Scope<'scope, u64>,
+        context: &JobContext,
+    ) -> StreamVec<'scope, u64, String> {
         let path = self.path.clone();
         let context = context.clone();
         let (index, peers) = (scope.index(), scope.peers());
@@ -116,7 +140,9 @@ impl TextFile {
             let mut capability = Some(capability);
             let mut reader: Option<RangeReader> = None;
             move |output| {
-                let Some(cap) = capability.as_ref() else { return };
+                let Some(cap) = capability.as_ref() else {
+                    return;
+                };
                 let mut done = context.is_cancelled();
                 if reader.is_none() && !done {
                     match RangeReader::open(&path, index, peers) {
@@ -160,7 +186,11 @@ mod tests {
     use super::*;
 
     fn lines_of_all_ranges(text: &[u8], peers: usize) -> Vec<String> {
-        let path = std::env::temp_dir().join(format!("tidemill-ranges-{}-{peers}-{}", std::process::id(), text.len()));
+        let path = std::env::temp_dir().join(format!(
+            "tidemill-ranges-{}-{peers}-{}",
+            std::process::id(),
+            text.len()
+        ));
         std::fs::write(&path, text).unwrap();
         let mut all = Vec::new();
         for index in 0..peers {
@@ -176,12 +206,24 @@ mod tests {
     #[test]
     fn ranges_cover_every_line_once() {
         let text = b"alpha\nbeta\r\n\ngamma delta\nx\ny\nlast without newline";
-        let expected: Vec<String> = ["alpha", "beta", "", "gamma delta", "x", "y", "last without newline"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let expected: Vec<String> = [
+            "alpha",
+            "beta",
+            "",
+            "gamma delta",
+            "x",
+            "y",
+            "last without newline",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         for peers in 1..=20 {
-            assert_eq!(lines_of_all_ranges(text, peers), expected, "with {peers} workers");
+            assert_eq!(
+                lines_of_all_ranges(text, peers),
+                expected,
+                "with {peers} workers"
+            );
         }
     }
 

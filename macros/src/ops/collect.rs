@@ -1,0 +1,28 @@
+//! `collect(collector)`: hands records back to the caller of `run` through a `Collector`.
+use quote::quote_spanned;
+
+use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "collect",
+    usage: "collect(collector)",
+    needs: Needs::Stream(Kind::Plain),
+    yields: Yields::Nothing,
+    args: &[Arg::Expr],
+    variadic: false,
+    bounded: false,
+    codegen: Codegen::Op(gen),
+};
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, arg) = (e.rt(), &node.args[0]);
+    // Cloned, so the caller keeps its collector to read after the job.
+    let collector = e.setup(
+        node,
+        quote_spanned!(node.span=> #rt::sinks::Collector::clone(&(#arg))),
+    );
+    let input = e.input(node, 0);
+    quote_spanned!(node.span=> #rt::sinks::collect(#input, &#collector))
+}

@@ -1,0 +1,146 @@
+//! The operator registry: one file per DSL operator, each a constant [`OpSpec`].
+//!
+//! The table drives the checker (what an operator needs and yields, its arguments) and
+//! code generation alike; adding an operator is adding a file and a line in [`ALL`].
+
+use proc_macro2::{Ident, TokenStream};
+
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+mod collect;
+mod count;
+mod filter;
+mod flat_map;
+mod from_collection;
+mod inspect;
+mod key_by;
+mod map;
+mod print;
+mod read_text_file;
+mod reduce;
+mod sum;
+mod union;
+mod write_as_text;
+
+/// Every operator the DSL knows.
+pub const ALL: &[&OpSpec] = &[
+    &from_collection::SPEC,
+    &read_text_file::SPEC,
+    &map::SPEC,
+    &filter::SPEC,
+    &flat_map::SPEC,
+    &inspect::SPEC,
+    &union::SPEC,
+    &key_by::SPEC,
+    &reduce::SPEC,
+    &sum::SPEC,
+    &count::SPEC,
+    &print::SPEC,
+    &write_as_text::SPEC,
+    &collect::SPEC,
+];
+
+/// Looks an operator up by name.
+pub fn lookup(name: &str) -> Option<&'static OpSpec> {
+    ALL.iter().copied().find(|op| op.name == name)
+}
+
+/// What kind of stream flows on an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A plain stream of records.
+    Plain,
+    /// A stream after `key_by`.
+    Keyed,
+}
+
+/// What an operator consumes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// A source: no input stream.
+    Nothing,
+    /// A stream of this kind.
+    Stream(Kind),
+}
+
+/// What an operator produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Yields {
+    /// A stream of this kind.
+    Stream(Kind),
+    /// Nothing: the operator is a sink.
+    Nothing,
+}
+
+/// The form an argument must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Any expression.
+    Expr,
+    /// A closure (or the name of a function).
+    Closure,
+    /// A closure, or a tuple field index such as `0`.
+    Selector,
+    /// The name of a stream defined earlier.
+    Stream,
+}
+
+impl Arg {
+    /// How the argument is described in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Arg::Expr => "an expression",
+            Arg::Closure => "a closure",
+            Arg::Selector => "a closure or a tuple field index",
+            Arg::Stream => "a stream name",
+        }
+    }
+}
+
+/// How a stateless operator is fused into its chain.
+pub struct Fused {
+    /// The typed helper in `tidemill::__private::operators::fused` that binds the closure.
+    pub helper: &'static str,
+    /// Wraps the rest of the per-record body (`inner`) around a call of the closure `f`;
+    /// the current record is `__tm_r`.
+    pub wrap: fn(f: &Ident, inner: TokenStream) -> TokenStream,
+}
+
+/// How an operator becomes code.
+pub enum Codegen {
+    /// A stateless operator, fused with its neighbours into one timely operator.
+    Fused(Fused),
+    /// Any other operator: returns the expression of its output (unit for sinks).
+    Op(fn(&mut Emitter<'_>, &Node) -> TokenStream),
+}
+
+/// The specification of one DSL operator.
+pub struct OpSpec {
+    pub name: &'static str,
+    /// How the operator is called, for messages, e.g. `map(|x| ...)`.
+    pub usage: &'static str,
+    pub needs: Needs,
+    pub yields: Yields,
+    pub args: &'static [Arg],
+    /// The last argument may repeat (at least once).
+    pub variadic: bool,
+    /// For sources: whether the input is finite.
+    pub bounded: bool,
+    pub codegen: Codegen,
+}
+
+impl OpSpec {
+    pub fn is_source(&self) -> bool {
+        self.needs == Needs::Nothing
+    }
+    pub fn is_sink(&self) -> bool {
+        self.yields == Yields::Nothing
+    }
+    pub fn fused(&self) -> Option<&Fused> {
+        match &self.codegen {
+            Codegen::Fused(f) => Some(f),
+            Codegen::Op(_) => None,
+        }
+    }
+}

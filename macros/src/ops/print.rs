@@ -1,0 +1,22 @@
+//! `print()`: each record's `Display` form on a line of standard output.
+use quote::quote_spanned;
+
+use super::{Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "print",
+    usage: "print()",
+    needs: Needs::Stream(Kind::Plain),
+    yields: Yields::Nothing,
+    args: &[],
+    variadic: false,
+    bounded: false,
+    codegen: Codegen::Op(gen),
+};
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, ctx, input) = (e.rt(), e.ctx(), e.input(node, 0));
+    quote_spanned!(node.span=> #rt::sinks::print(#input, #ctx))
+}

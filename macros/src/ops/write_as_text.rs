@@ -1,0 +1,27 @@
+//! `write_as_text(dir)`: each record's `Display` form as a line, one part file per worker.
+use quote::quote_spanned;
+
+use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "write_as_text",
+    usage: "write_as_text(directory)",
+    needs: Needs::Stream(Kind::Plain),
+    yields: Yields::Nothing,
+    args: &[Arg::Expr],
+    variadic: false,
+    bounded: false,
+    codegen: Codegen::Op(gen),
+};
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, arg) = (e.rt(), &node.args[0]);
+    let sink = e.setup(
+        node,
+        quote_spanned!(node.span=> #rt::sinks::TextFileSink::new(&(#arg))),
+    );
+    let (ctx, input) = (e.ctx(), e.input(node, 0));
+    quote_spanned!(node.span=> #sink.build(#input, #ctx))
+}
