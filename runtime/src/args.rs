@@ -54,6 +54,9 @@ pub struct Args {
     /// File whose lines are the host:port addresses of the processes (default: localhost:2101, 2102, ...).
     #[arg(short = 'h', long = "hostfile")]
     pub hostfile: Option<PathBuf>,
+    /// Seconds a process waits for the other processes of the job before giving up.
+    #[arg(long = "connect-timeout", value_name = "SECS", default_value_t = 60)]
+    pub connect_timeout_secs: u64,
     /// How keyed rolling aggregations emit: every update (streaming) or final values (batch).
     #[arg(long = "execution-mode", value_enum, default_value_t = ExecutionMode::Automatic)]
     pub execution_mode: ExecutionMode,
@@ -102,6 +105,7 @@ impl Args {
             processes: 1,
             process: 0,
             hostfile: None,
+            connect_timeout_secs: 60,
             execution_mode: ExecutionMode::Automatic,
             explain: false,
             help: None,
@@ -112,6 +116,11 @@ impl Args {
     pub fn execution_mode(mut self, mode: ExecutionMode) -> Self {
         self.execution_mode = mode;
         self
+    }
+
+    /// How long a process waits for its peers.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.connect_timeout_secs)
     }
 
     /// Timely's configuration for these flags.

@@ -107,14 +107,24 @@ where
     }
     let mode = args.resolve_mode(pipeline.plan.bounded)?;
     let config = args.timely_config()?;
+    let (builders, network_guard) = match config.communication {
+        timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            ..
+        } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
+        local => local.try_build().map_err(Error::Startup)?,
+    };
     let context = JobContext::new(mode);
     let worker_context = context.clone();
-    let guards = timely::execute(config, move |worker| {
-        let context = worker_context.clone();
-        let build = &pipeline.build;
-        worker.dataflow::<u64, _, _>(|scope| build(scope, &context));
-    })
-    .map_err(Error::Startup)?;
+    let guards =
+        timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
+            let context = worker_context.clone();
+            let build = &pipeline.build;
+            worker.dataflow::<u64, _, _>(|scope| build(scope, &context));
+        })
+        .map_err(Error::Startup)?;
     let mut report = JobReport::default();
     let mut errors = Vec::new();
     for result in guards.join() {

@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+mod cluster;
 pub mod context;
 pub mod error;
 pub mod hash;
