@@ -162,10 +162,18 @@ fn resolve(graph: &mut Graph, name: &Ident, errors: &mut Errors) -> Result<Optio
             Ok(info.node)
         }
         None => {
-            errors.push(
-                name.span(),
-                format!("cannot find stream `{name}` in this pipeline: define it first with `let {name} = ...;`"),
-            );
+            let defined: Vec<&str> = graph.names.keys().map(String::as_str).collect();
+            let message = match closest(&name.to_string(), &defined).map(str::to_string) {
+                Some(best) => {
+                    // Most likely a typo of `best`: count it as used, so it is not also reported unused.
+                    if let Some(info) = graph.names.get_mut(&best) {
+                        info.used = true;
+                    }
+                    format!("cannot find stream `{name}` in this pipeline; did you mean `{best}`?")
+                }
+                None => format!("cannot find stream `{name}` in this pipeline: define it first with `let {name} = ...;`"),
+            };
+            errors.push(name.span(), message);
             Err(())
         }
     }
@@ -297,6 +305,15 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("cannot find stream `nope`"));
         assert!(errors[1].contains("stream `a` is already defined"));
+    }
+
+    #[test]
+    fn a_misspelt_name_is_one_error() {
+        let (_, errors) = graph("let numbers = from_collection(v); numbrs.print();");
+        assert_eq!(
+            errors,
+            ["cannot find stream `numbrs` in this pipeline; did you mean `numbers`?"]
+        );
     }
 
     #[test]

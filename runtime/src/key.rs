@@ -22,7 +22,7 @@ pub trait KeySelector<T>: Clone + 'static {
     fn with_key<R>(&self, record: &T, f: impl FnOnce(&Self::Key) -> R) -> R;
     /// The routing hash of the key of `record` (see [`crate::hash`]).
     fn route(&self, record: &T) -> u64 {
-        self.with_key(record, |k| crate::hash::route_hash(k))
+        self.with_key(record, crate::hash::route_hash)
     }
 }
 

@@ -11,16 +11,17 @@ use timely::dataflow::StreamVec;
 /// Create it before the pipeline, name it in `collect(..)`, and read it after `run`
 /// returns. In a multi-process job each process collects its own workers' records.
 ///
+/// Clones share one store, so the clone a pipeline holds fills the caller's collector
+/// (the `tidemill` crate's front page runs a whole pipeline into one):
+///
 /// ```
-/// use tidemill::prelude::*;
+/// use tidemill_runtime::Collector;
 ///
 /// let out = Collector::new();
-/// tidemill::run(Args::with_workers(2), stream! {
-///     from_collection(1..=4u64).map(|x| x * 10).collect(out);
-/// }).unwrap();
-/// let mut got = out.take();
-/// got.sort();
-/// assert_eq!(got, vec![10, 20, 30, 40]);
+/// let for_the_pipeline = out.clone();
+/// std::thread::spawn(move || for_the_pipeline.push_all(vec![1, 2, 3])).join().unwrap();
+/// assert_eq!(out.take(), vec![1, 2, 3]);
+/// assert!(out.take().is_empty(), "take empties the collector");
 /// ```
 pub struct Collector<T> {
     records: Arc<Mutex<Vec<T>>>,
@@ -51,6 +52,11 @@ impl<T> Collector<T> {
     /// Takes every record collected so far, in no particular order.
     pub fn take(&self) -> Vec<T> {
         std::mem::take(&mut *self.records.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Adds records, as the `collect` sink does with each batch.
+    pub fn push_all(&self, mut records: Vec<T>) {
+        self.extend(&mut records);
     }
 
     fn extend(&self, batch: &mut Vec<T>) {

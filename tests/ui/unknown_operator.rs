@@ -1,0 +1,7 @@
+use tidemill::prelude::*;
+
+fn main() {
+    let _ = stream! {
+        from_collection(vec![1u64, 2, 3]).mapp(|x| x + 1).print();
+    };
+}
