@@ -7,6 +7,8 @@ use proptest::prelude::*;
 use tidemill::prelude::*;
 
 type Input = Vec<(u8, u32)>;
+/// What one sink received: `(key, value)` pairs.
+type Updates = Vec<(u8, u64)>;
 
 /// The model: per key, every value in input order.
 fn model(input: &Input) -> BTreeMap<u8, Vec<u64>> {
@@ -26,12 +28,7 @@ fn run_all(
     input: &Input,
     workers: u64,
     mode: ExecutionMode,
-) -> (
-    Vec<(u8, u64)>,
-    Vec<(u8, u64)>,
-    Vec<(u8, u64)>,
-    Vec<(u8, u64)>,
-) {
+) -> (Updates, Updates, Updates, Updates) {
     let (sums, sums_by, counts, maxes) = (
         Collector::new(),
         Collector::new(),
