@@ -159,6 +159,11 @@ fn missing_file_is_an_error_not_a_panic() {
         err.contains("cannot open input file /no/such/file.txt"),
         "{err}"
     );
+    assert_eq!(
+        err.matches("cannot open input file").count(),
+        1,
+        "reported once, not once per worker: {err}"
+    );
 }
 
 #[test]

@@ -133,7 +133,13 @@ where
             Err(panic) => errors.push(Error::WorkerPanicked(panic)),
         }
     }
-    errors.extend(context.take_errors());
+    // Every worker meets a missing input file: report each distinct failure once.
+    for error in context.take_errors() {
+        let message = error.to_string();
+        if !errors.iter().any(|e| e.to_string() == message) {
+            errors.push(error);
+        }
+    }
     match errors.len() {
         0 => Ok(report),
         1 => Err(errors.pop().expect("one error")),
