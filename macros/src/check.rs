@@ -8,16 +8,190 @@ use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
 use crate::diag::Errors;
-use crate::ops::{Arg, Kind, Needs, Yields};
+use crate::ops::{Arg, Kind, Needs, Time, Yields};
 use crate::plan::{Graph, Node};
 
-/// Runs every check, recording problems in `errors`.
-pub fn check(graph: &Graph, errors: &mut Errors) {
+/// Runs every check, recording problems in `errors`; returns the time of each node's
+/// output stream.
+pub fn check(graph: &Graph, errors: &mut Errors) -> Vec<Time> {
+    let mut times = Vec::with_capacity(graph.nodes.len());
     for node in &graph.nodes {
         check_args(node, errors);
         check_inputs(graph, node, errors);
+        let time = check_time(graph, node, &times, errors);
+        times.push(time);
     }
     check_sinks(graph, errors);
+    times
+}
+
+/// A window spec as the macro reads it, in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowSpec {
+    pub size: u64,
+    pub slide: u64,
+}
+
+/// The milliseconds of a duration literal: `500ms`, `10s`, `1min`, `2h`, `1d`.
+pub fn duration_ms(arg: &Expr) -> Result<u64, (Span, String)> {
+    let unit_error = |span| {
+        (
+            span,
+            "expected a duration with a unit: `500ms`, `10s`, `1min`, `2h` or `1d`".to_string(),
+        )
+    };
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Int(int), ..
+    }) = arg
+    else {
+        return Err(unit_error(arg.span()));
+    };
+    let per_unit: u64 = match int.suffix() {
+        "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(unit_error(int.span())),
+    };
+    int.base10_parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(per_unit))
+        .ok_or_else(|| {
+            (
+                int.span(),
+                "this duration does not fit in u64 milliseconds".into(),
+            )
+        })
+}
+
+/// A window argument: `tumbling(size)` or `sliding(size, slide)`.
+pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
+    let usage = "expected a window: `tumbling(10s)` or `sliding(10s, 2s)`";
+    let Expr::Call(call) = arg else {
+        return Err((arg.span(), usage.into()));
+    };
+    let name = match &*call.func {
+        Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    };
+    let args: Vec<&Expr> = call.args.iter().collect();
+    match (name.as_deref(), args.as_slice()) {
+        (Some("tumbling"), [size]) => {
+            let size = positive(size)?;
+            Ok(WindowSpec { size, slide: size })
+        }
+        (Some("sliding"), [size_arg, slide_arg]) => {
+            let (size, slide) = (positive(size_arg)?, positive(slide_arg)?);
+            if slide > size {
+                return Err((
+                    slide_arg.span(),
+                    format!("the slide ({slide} ms) is larger than the window size ({size} ms): records between windows would be lost; use a slide of at most the size"),
+                ));
+            }
+            Ok(WindowSpec { size, slide })
+        }
+        (Some("tumbling"), _) => Err((
+            call.span(),
+            "`tumbling` takes one duration: `tumbling(10s)`".into(),
+        )),
+        (Some("sliding"), _) => Err((
+            call.span(),
+            "`sliding` takes a size and a slide: `sliding(10s, 2s)`".into(),
+        )),
+        _ => Err((call.func.span(), usage.into())),
+    }
+}
+
+fn positive(arg: &Expr) -> Result<u64, (Span, String)> {
+    match duration_ms(arg)? {
+        0 => Err((arg.span(), "a window size or slide must be positive".into())),
+        ms => Ok(ms),
+    }
+}
+
+/// The time of `node`'s output, checking that time-dependent operators get the time
+/// they need.
+fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -> Time {
+    let input = node.inputs.first().map(|&(i, _)| times[i]);
+    if let Some(time) = node.op.time {
+        if input.is_some_and(|t| t != Time::None) {
+            errors.push(
+                node.span,
+                "this stream already has timestamps: assign them once, after the source",
+            );
+        } else if !chain_reaches_source(graph, node) {
+            errors.push(node.span, format!("`{}` must follow a source, through `map`, `filter`, `flat_map` or `inspect` only: the source's capability is the watermark", node.op.name));
+        }
+        return time;
+    }
+    let Some(time) = input else {
+        return Time::None; // a source
+    };
+    for &(other, span) in &node.inputs[1..] {
+        if times[other] != time {
+            errors.push(span, "`union` needs streams with the same timestamps: this stream's differ from the first stream's");
+        }
+    }
+    match node.op.name {
+        "window" | "window_all" if time == Time::None => errors.push(
+            node.span,
+            format!("`{}` needs timestamps: add `.assign_timestamps(|x| x.ts, out_of_orderness = 4s)` (event time) or `.with_processing_time()` after the source", node.op.name),
+        ),
+        "allowed_lateness" if time == Time::Processing => errors.push(
+            node.span,
+            "`allowed_lateness` applies to event-time windows: a processing-time window has no late records",
+        ),
+        "late" if !is_window_aggregate(graph, node.inputs[0].0) => errors.push(
+            node.span,
+            "`late()` takes the late records of a window aggregation: apply it to the results of e.g. `.window(tumbling(10s)).count()`",
+        ),
+        "late" if time == Time::Processing => errors.push(
+            node.span,
+            "a processing-time window has no late records",
+        ),
+        "reduce" | "sum" | "count" if time != Time::None && !is_windowed_input(graph, node) => errors.push(
+            node.span,
+            format!("a rolling `{}` (without a window) on a timestamped stream is not supported yet: add a window, e.g. `.window(tumbling(1min)).{}`", node.op.name, node.op.usage),
+        ),
+        _ => {}
+    }
+    time
+}
+
+/// Whether `node` reads a windowed stream.
+pub fn is_windowed_input(graph: &Graph, node: &Node) -> bool {
+    node.inputs
+        .first()
+        .is_some_and(|&(i, _)| graph.nodes[i].op.yields == Yields::Stream(Kind::Windowed))
+}
+
+/// Whether node `id` aggregates a window (and so has a late output).
+pub fn is_window_aggregate(graph: &Graph, id: usize) -> bool {
+    is_windowed_input(graph, &graph.nodes[id])
+}
+
+/// Whether the chain into `node` is a source followed only by fusable operators, each
+/// read by nothing else.
+fn chain_reaches_source(graph: &Graph, node: &Node) -> bool {
+    let mut current = node;
+    loop {
+        let Some(&(input, _)) = current.inputs.first() else {
+            return current.op.is_source();
+        };
+        let readers = graph
+            .nodes
+            .iter()
+            .filter(|n| n.inputs.iter().any(|&(i, _)| i == input))
+            .count();
+        current = &graph.nodes[input];
+        if current.op.is_source() {
+            return readers == 1;
+        }
+        if current.op.fused().is_none() || readers != 1 {
+            return false;
+        }
+    }
 }
 
 /// A tuple field index argument such as `0` or `1`.
@@ -42,7 +216,42 @@ fn is_callable(arg: &Expr) -> bool {
 
 fn check_args(node: &Node, errors: &mut Errors) {
     let op = node.op;
-    let given = node.args.len();
+    let positional = node
+        .args
+        .iter()
+        .take_while(|a| !matches!(a, Expr::Assign(_)))
+        .count();
+    for option in &node.args[positional..] {
+        let name = match option {
+            Expr::Assign(a) => crate::plan::stream_name(&a.left),
+            _ => None,
+        };
+        match (name, option) {
+            (Some(name), Expr::Assign(a)) if op.options.contains(&name.to_string().as_str()) => {
+                if let Err((span, message)) = duration_ms(&a.right) {
+                    errors.push(span, message);
+                }
+            }
+            _ if op.options.is_empty() => errors.push(
+                option.span(),
+                format!("`{}` takes no options: `{}`", op.name, op.usage),
+            ),
+            _ => errors.push(
+                option.span(),
+                format!(
+                    "`{}` takes options {} here, e.g. `{}`",
+                    op.name,
+                    op.options
+                        .iter()
+                        .map(|o| format!("`{o} = <duration>`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    op.usage
+                ),
+            ),
+        }
+    }
+    let given = positional;
     let arity_ok = if op.variadic {
         given >= op.args.len()
     } else {
@@ -66,12 +275,22 @@ fn check_args(node: &Node, errors: &mut Errors) {
         );
         return;
     }
-    for (i, arg) in node.args.iter().enumerate() {
+    for (i, arg) in node.args[..positional].iter().enumerate() {
         let kind = op.args.get(i).copied().unwrap_or(Arg::Stream);
         let ok = match kind {
             Arg::Expr | Arg::Stream => true, // stream names were resolved by the plan
             Arg::Closure => is_callable(arg),
             Arg::Selector => is_callable(arg) || field_index(arg).is_some(),
+            Arg::Window | Arg::Duration => {
+                let parsed = match kind {
+                    Arg::Window => window_spec(arg).map(|_| ()),
+                    _ => duration_ms(arg).map(|_| ()),
+                };
+                if let Err((span, message)) = parsed {
+                    errors.push(span, message);
+                }
+                true
+            }
         };
         if !ok {
             errors.push(
@@ -92,7 +311,7 @@ fn yields(graph: &Graph, id: usize) -> Yields {
 }
 
 fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
-    let Needs::Stream(needed) = node.op.needs else {
+    let Needs::Stream(accepted) = node.op.needs else {
         return;
     };
     for (position, &(input, span)) in node.inputs.iter().enumerate() {
@@ -105,24 +324,42 @@ fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
             Yields::Stream(kind) => kind,
         };
         // Streams named in arguments (union) must be plain streams too.
-        let needed = if position == 0 { needed } else { Kind::Plain };
-        match (needed, got) {
-            (Kind::Keyed, Kind::Plain) => errors.push(
-                span,
-                format!(
-                    "`{}` needs a keyed stream: call `key_by(...)` first, e.g. `.key_by(|x| key).{}`",
-                    node.op.name, node.op.usage
-                ),
-            ),
-            (Kind::Plain, Kind::Keyed) => errors.push(
-                span,
-                format!(
-                    "`{}` is not defined on a keyed stream: follow `key_by` with `reduce`, `sum` or `count`",
-                    node.op.name
-                ),
-            ),
-            _ => {}
+        let accepted = if position == 0 {
+            accepted
+        } else {
+            &[Kind::Plain]
+        };
+        if accepted.contains(&got) {
+            continue;
         }
+        let (name, usage) = (node.op.name, node.op.usage);
+        let message = match (got, accepted) {
+            (_, [Kind::Windowed]) if got == Kind::Plain && name == "allowed_lateness" => {
+                "`allowed_lateness` needs a window first: `.window(tumbling(10s)).allowed_lateness(2s)`".to_string()
+            }
+            (Kind::Plain, [Kind::Keyed, ..]) | (Kind::Plain, [Kind::Windowed]) if accepted.contains(&Kind::Windowed) => format!(
+                "`{name}` needs a window on this unkeyed stream: `.window_all(tumbling(1min)).{usage}`, or key it first: `.key_by(|x| key).window(tumbling(1min)).{usage}`"
+            ),
+            (Kind::Plain, _) if name == "window" => {
+                "`window` needs a keyed stream: `.key_by(|x| key).window(..)`, or `window_all(..)` for one window over the whole stream".to_string()
+            }
+            (Kind::Plain, _) => format!(
+                "`{name}` needs a keyed stream: call `key_by(...)` first, e.g. `.key_by(|x| key).{usage}`"
+            ),
+            (Kind::Keyed, [Kind::Windowed]) => format!(
+                "`{name}` needs a window: e.g. `.window(tumbling(1min)).{usage}`"
+            ),
+            (Kind::Keyed, _) if name == "window_all" => {
+                "`window_all` is for unkeyed streams: on a keyed stream use `window(...)`".to_string()
+            }
+            (Kind::Keyed, _) => format!(
+                "`{name}` is not defined on a keyed stream: follow `key_by` with `reduce`, `sum`, `count` or `window(...)`"
+            ),
+            (Kind::Windowed, _) => format!(
+                "`{name}` cannot follow a window: aggregate it first, e.g. `.count()`, `.reduce(|a, b| ..)` or `.aggregate(..)`"
+            ),
+        };
+        errors.push(span, message);
     }
 }
 
@@ -191,9 +428,67 @@ mod tests {
         let errors = errors_of("from_collection(v).reduce(|a, b| a + b).print();");
         assert_eq!(errors.len(), 1);
         assert!(
-            errors[0].contains("`reduce` needs a keyed stream"),
+            errors[0].contains("`reduce` needs a window on this unkeyed stream"),
             "{}",
             errors[0]
+        );
+        let errors = errors_of(
+            "from_collection(v).assign_timestamps(|x| x.0).key_by(0).window(tumbling(1s)).print();",
+        );
+        assert!(
+            errors[0].contains("`print` cannot follow a window"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn durations_and_window_specs() {
+        let d = |s: &str| duration_ms(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("10s"), Ok(10_000));
+        assert_eq!(d("2min"), Ok(120_000));
+        assert_eq!(d("1h"), Ok(3_600_000));
+        assert_eq!(d("1d"), Ok(86_400_000));
+        assert!(d("10").unwrap_err().contains("with a unit"));
+        assert!(d("10sec").unwrap_err().contains("with a unit"));
+        let w = |s: &str| window_spec(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
+        assert_eq!(
+            w("tumbling(1min)"),
+            Ok(WindowSpec {
+                size: 60_000,
+                slide: 60_000
+            })
+        );
+        assert_eq!(
+            w("sliding(10s, 2s)"),
+            Ok(WindowSpec {
+                size: 10_000,
+                slide: 2_000
+            })
+        );
+        assert!(w("sliding(2s, 10s)")
+            .unwrap_err()
+            .contains("larger than the window size"));
+        assert!(w("tumbling(0s)").unwrap_err().contains("must be positive"));
+        assert!(w("session(5s)").unwrap_err().contains("expected a window"));
+    }
+
+    #[test]
+    fn time_flows_through_the_plan() {
+        let ast: PipelineAst = syn::parse_str(
+            "let t = from_collection(v).map(|x| x).assign_timestamps(|x| *x, out_of_orderness = 1s);
+             t.key_by(|x| *x).window(tumbling(1s)).count().print();
+             from_collection(w).with_processing_time().print();",
+        )
+        .unwrap();
+        let mut errors = Errors::default();
+        let graph = crate::plan::build(&ast, &mut errors);
+        let times = check(&graph, &mut errors);
+        assert!(errors.is_empty(), "{:?}", errors.messages());
+        use Time::*;
+        assert_eq!(
+            times,
+            [None, None, Event, Event, Event, Event, Event, None, Processing, Processing]
         );
     }
 

@@ -10,14 +10,21 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::ops::Codegen;
+use crate::check::{duration_ms, is_window_aggregate, is_windowed_input, window_spec};
+use crate::ops::{Codegen, Time};
 use crate::plan::{Graph, Node};
 
 /// What operator code needs while it is written: inputs, setup values, well-known names.
 pub struct Emitter<'g> {
     graph: &'g Graph,
+    /// The time of each node's output.
+    times: &'g [Time],
+    /// The pipeline's tick: timely times are event times rounded down to it.
+    tick: u64,
     /// Uses of each node's output not yet written; the last one moves, earlier ones clone.
     remaining_uses: Vec<usize>,
+    /// The same for the late outputs of window aggregations.
+    late_uses: Vec<usize>,
     setup: Vec<TokenStream>,
 }
 
@@ -48,19 +55,155 @@ impl Emitter<'_> {
     pub fn input(&mut self, node: &Node, i: usize) -> TokenStream {
         let (source, span) = node.inputs[i];
         let var = Ident::new(&format!("__tm_n{source}"), span);
-        self.remaining_uses[source] -= 1;
-        if self.remaining_uses[source] > 0 {
-            quote_spanned!(span=> ::std::clone::Clone::clone(&#var))
+        take_use(&mut self.remaining_uses[source], var, span)
+    }
+
+    /// The input of a sink: the records without their timestamps.
+    pub fn value_input(&mut self, node: &Node) -> TokenStream {
+        let (rt, input) = (self.rt(), self.input(node, 0));
+        if self.times[node.inputs[0].0] == Time::None {
+            input
         } else {
-            quote!(#var)
+            quote_spanned!(node.span=> #rt::time::values(#input))
         }
     }
+
+    /// Whether the output of node `id` carries timestamps.
+    pub fn is_timed(&self, id: usize) -> bool {
+        self.times[id] != Time::None
+    }
+
+    /// Whether `node` aggregates a window (rather than rolling over a keyed stream).
+    pub fn is_windowed(&self, node: &Node) -> bool {
+        is_windowed_input(self.graph, node)
+    }
+
+    /// A window aggregation of `node`'s input with the aggregator `agg`, which may refer to
+    /// the windowed stream as `__tm_w` (to pin closure types).
+    pub fn window_aggregate(&mut self, node: &Node, agg: TokenStream) -> TokenStream {
+        let (rt, input, name) = (self.rt(), self.input(node, 0), node.op.name);
+        quote_spanned!(node.span=> {
+            let __tm_w = #input;
+            let __tm_a = #agg;
+            #rt::window::aggregate(__tm_w, #name, __tm_a)
+        })
+    }
+
+    /// The late records of the window aggregation that `node` (a `late()`) reads.
+    pub fn late_input(&mut self, node: &Node) -> TokenStream {
+        let (source, span) = node.inputs[0];
+        let var = Ident::new(&format!("__tm_late{source}"), span);
+        take_use(&mut self.late_uses[source], var, span)
+    }
+}
+
+/// One use of a stream variable: a clone while other uses remain, else the variable.
+fn take_use(remaining: &mut usize, var: Ident, span: Span) -> TokenStream {
+    *remaining -= 1;
+    if *remaining > 0 {
+        quote_spanned!(span=> ::std::clone::Clone::clone(&#var))
+    } else {
+        quote!(#var)
+    }
+}
+
+/// The pipeline's tick in milliseconds: the gcd of every window size, slide and allowed
+/// lateness, so that window ends and cleanup times fall on ticks (1 s without windows).
+pub fn tick(graph: &Graph) -> u64 {
+    fn gcd(a: u64, b: u64) -> u64 {
+        if b == 0 {
+            a
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let mut tick = 0;
+    for node in &graph.nodes {
+        match node.op.name {
+            "window" | "window_all" => {
+                if let Ok(spec) = window_spec(&node.args[0]) {
+                    tick = gcd(gcd(tick, spec.size), spec.slide);
+                }
+            }
+            "allowed_lateness" => {
+                if let Ok(ms) = duration_ms(&node.args[0]) {
+                    tick = gcd(tick, ms);
+                }
+            }
+            _ => {}
+        }
+    }
+    if tick == 0 {
+        1000
+    } else {
+        tick
+    }
+}
+
+/// A source not followed by a timestamp assigner: records at time 0.
+fn plain_source(e: &mut Emitter<'_>, node: &Node, spec: fn(&Node) -> TokenStream) -> TokenStream {
+    let rt = e.rt();
+    let spec = e.setup(node, spec(node));
+    let (scope, ctx, name) = (e.scope(), e.ctx(), node.op.name);
+    quote_spanned!(node.span=>
+        #rt::sources::build(#scope, #ctx, #name, &#spec, #rt::sources::pass, #rt::time::NoTime))
+}
+
+/// `assign_timestamps` / `with_processing_time`: one source operator made of the source,
+/// the stateless operators between them, and the stamper that holds the watermark.
+pub fn timestamped_source(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
+    let rt = e.rt();
+    let mut chain = Vec::new();
+    let mut current = node;
+    while let Some(&(input, _)) = current.inputs.first() {
+        current = &e.graph.nodes[input];
+        chain.push(current);
+    }
+    let source = chain.pop().expect("checked: the chain starts at a source");
+    chain.reverse();
+    let Codegen::Source(spec) = source.op.codegen else {
+        unreachable!("checked: the chain starts at a source")
+    };
+    let spec = e.setup(source, spec(source));
+    let (bindings, logic) = if chain.is_empty() {
+        (Vec::new(), quote!(#rt::sources::pass))
+    } else {
+        chain_logic(e, &chain, false)
+    };
+    let tick = e.tick;
+    let stamper = match node.op.time {
+        Some(Time::Event) => {
+            let f = &node.args[0];
+            let bound = node.args[1..]
+                .iter()
+                .find_map(|a| match a {
+                    syn::Expr::Assign(a) => duration_ms(&a.right).ok(),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            quote_spanned!(node.span=> #rt::time::bounded(__tm_ty, #f, #bound, #tick))
+        }
+        _ => quote_spanned!(node.span=> #rt::time::ProcessingTime::new(#tick)),
+    };
+    let names: Vec<&str> = std::iter::once(source)
+        .chain(chain.iter().copied())
+        .chain(std::iter::once(node))
+        .map(|n| n.op.name)
+        .collect();
+    let name = names.join(" > ");
+    let (scope, ctx) = (e.scope(), e.ctx());
+    quote!({
+        let __tm_ty = #rt::sources::item_ty(&#spec);
+        #(#bindings)*
+        let __tm_stamper = #stamper;
+        #rt::sources::build(#scope, #ctx, #name, &#spec, #logic, __tm_stamper)
+    })
 }
 
 /// The fused group of every node: a node joins its input's group when both are stateless
 /// and the input has no other consumer.
 pub fn fused_groups(graph: &Graph) -> Vec<usize> {
-    let consumers = consumer_counts(graph);
+    let (consumers, _) = consumer_counts(graph);
     let mut group: Vec<usize> = (0..graph.nodes.len()).collect();
     for node in &graph.nodes {
         if node.op.fused().is_none() {
@@ -75,23 +218,46 @@ pub fn fused_groups(graph: &Graph) -> Vec<usize> {
     group
 }
 
-fn consumer_counts(graph: &Graph) -> Vec<usize> {
+fn consumer_counts(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
     let mut counts = vec![0; graph.nodes.len()];
+    let mut late = vec![0; graph.nodes.len()];
     for node in &graph.nodes {
         for &(input, _) in &node.inputs {
-            counts[input] += 1;
+            if node.op.name == "late" {
+                late[input] += 1;
+            } else {
+                counts[input] += 1;
+            }
         }
     }
-    counts
+    (counts, late)
+}
+
+/// The nodes that a timestamp assigner absorbs into its source operator: the source and
+/// the stateless operators between them.
+fn absorbed_into_sources(graph: &Graph) -> Vec<bool> {
+    let mut absorbed = vec![false; graph.nodes.len()];
+    for node in graph.nodes.iter().filter(|n| n.op.time.is_some()) {
+        let mut current = node;
+        while let Some(&(input, _)) = current.inputs.first() {
+            absorbed[input] = true;
+            current = &graph.nodes[input];
+        }
+    }
+    absorbed
 }
 
 /// The whole `stream!` expansion for a checked graph.
-pub fn generate(graph: &Graph) -> TokenStream {
+pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
     let group = fused_groups(graph);
-    let consumers = consumer_counts(graph);
+    let (consumers, late_consumers) = consumer_counts(graph);
+    let absorbed = absorbed_into_sources(graph);
     let mut e = Emitter {
         graph,
+        times,
+        tick: tick(graph),
         remaining_uses: consumers.clone(),
+        late_uses: late_consumers.clone(),
         setup: Vec::new(),
     };
     let rt = e.rt();
@@ -100,17 +266,35 @@ pub fn generate(graph: &Graph) -> TokenStream {
         let continues_group = graph.nodes.iter().any(|n| {
             group[n.id] == group[node.id] && n.inputs.first().map(|i| i.0) == Some(node.id)
         });
-        if node.op.fused().is_some() && continues_group {
-            continue; // written with the last operator of its group
+        if absorbed[node.id] || (node.op.fused().is_some() && continues_group) {
+            continue; // written with the operator that ends its group or source chain
         }
         let value = match &node.op.codegen {
             Codegen::Fused(_) => fused_chain(&mut e, &group, node),
             Codegen::Op(gen) => gen(&mut e, node),
+            Codegen::Source(spec) => plain_source(&mut e, node, *spec),
         };
+        let var = format_ident!("__tm_n{}", node.id);
         if node.op.is_sink() {
             body.push(quote!(#value;));
+        } else if is_window_aggregate(graph, node.id) {
+            let late = format_ident!("__tm_late{}", node.id);
+            let results = if consumers[node.id] > 0 {
+                quote!(#var)
+            } else {
+                quote!(_)
+            };
+            body.push(quote!(let (#results, #late) = #value;));
+            if late_consumers[node.id] == 0 {
+                let at = format!(
+                    "window aggregation `{}` at line {}",
+                    node.op.name,
+                    node.span.start().line
+                );
+                let ctx = e.ctx();
+                body.push(quote!(#rt::window::count_late(#late, #ctx, #at);));
+            }
         } else {
-            let var = format_ident!("__tm_n{}", node.id);
             body.push(quote!(let #var = #value;));
         }
     }
@@ -135,39 +319,61 @@ fn fused_chain(e: &mut Emitter<'_>, group: &[usize], last: &Node) -> TokenStream
         members.push(&e.graph.nodes[input]);
     }
     members.reverse();
+    let timed = e.is_timed(members[0].inputs[0].0);
     let input = e.input(members[0], 0);
     let name = members
         .iter()
         .map(|n| n.op.name)
         .collect::<Vec<_>>()
         .join(" > ");
-    let mut bindings = Vec::new();
-    let mut inner = quote!(__tm_out.push(__tm_r););
+    let (bindings, logic) = chain_logic(e, &members, timed);
+    let ty = if timed {
+        quote!(#rt::operators::fused::of_timed(&__tm_in))
+    } else {
+        quote!(#rt::operators::fused::of(&__tm_in))
+    };
+    quote!({
+        let __tm_in = #input;
+        let __tm_ty = #ty;
+        #(#bindings)*
+        #rt::operators::fused::fused(__tm_in, #name, #logic)
+    })
+}
+
+/// The closures of a chain of stateless operators, bound to their input types (starting
+/// from a `__tm_ty` witness in scope), and the per-record closure that runs them. On a
+/// timestamped stream every output keeps the timestamp of its input record.
+fn chain_logic(e: &Emitter<'_>, members: &[&Node], timed: bool) -> (Vec<TokenStream>, TokenStream) {
+    let rt = e.rt();
     let fns: Vec<Ident> = (0..members.len())
         .map(|i| format_ident!("__tm_f{}", i))
         .collect();
+    let mut bindings = Vec::new();
     for (i, node) in members.iter().enumerate() {
         let fused = node.op.fused().expect("fused group member");
         let helper = Ident::new(fused.helper, node.span);
         let (f, closure) = (&fns[i], &node.args[0]);
-        let next_ty = if i + 1 == members.len() {
-            quote!(_)
-        } else {
-            quote!(__tm_ty)
-        };
         bindings.push(quote_spanned!(node.span=>
-            let (mut #f, #next_ty) = #rt::operators::fused::#helper(__tm_ty, #closure);
+            let (mut #f, __tm_ty) = #rt::operators::fused::#helper(__tm_ty, #closure);
         ));
     }
+    let mut inner = if timed {
+        quote!(__tm_out.push(#rt::time::Timed { ts: __tm_ts, value: __tm_r });)
+    } else {
+        quote!(__tm_out.push(__tm_r);)
+    };
     for (i, node) in members.iter().enumerate().rev() {
         inner = (node.op.fused().expect("fused group member").wrap)(&fns[i], inner);
     }
-    quote!({
-        let __tm_in = #input;
-        let __tm_ty = #rt::operators::fused::of(&__tm_in);
-        #(#bindings)*
-        #rt::operators::fused::fused(__tm_in, #name, move |__tm_r, __tm_out| { #inner })
-    })
+    let logic = if timed {
+        quote!(move |__tm_t: #rt::time::Timed<_>, __tm_out: &mut ::std::vec::Vec<_>| {
+            let (__tm_ts, __tm_r) = (__tm_t.ts, __tm_t.value);
+            #inner
+        })
+    } else {
+        quote!(move |__tm_r, __tm_out: &mut ::std::vec::Vec<_>| { #inner })
+    };
+    (bindings, logic)
 }
 
 /// The plan as a constant the binary can print (`--explain`).
@@ -182,7 +388,12 @@ fn plan_constant(graph: &Graph, group: &[usize]) -> TokenStream {
         let (id, operator, op) = (n.id, group[n.id], n.op.name);
         let line = n.span.start().line;
         let inputs = n.inputs.iter().map(|(i, _)| *i);
-        let exchange = n.inputs.iter().any(|(i, _)| graph.nodes[*i].op.name == "key_by");
+        // Records cross workers on the way into the operator that consumes a keyed or
+        // windowed stream: the keyed aggregation.
+        let exchange = n.op.yields == crate::ops::Yields::Stream(crate::ops::Kind::Plain)
+            && n.inputs.first().is_some_and(|(i, _)| {
+                graph.nodes[*i].op.yields != crate::ops::Yields::Stream(crate::ops::Kind::Plain)
+            });
         quote!(#rt::PlanNode { id: #id, operator: #operator, op: #op, line: #line, inputs: &[#(#inputs),*], exchange: #exchange })
     });
     quote!(#rt::Plan { nodes: &[#(#nodes),*], bounded: #bounded })
@@ -208,22 +419,22 @@ mod tests {
     use crate::diag::Errors;
     use crate::parse::PipelineAst;
 
-    fn graph(src: &str) -> Graph {
+    fn graph(src: &str) -> (Graph, Vec<Time>) {
         let ast: PipelineAst = syn::parse_str(src).unwrap();
         let mut errors = Errors::default();
         let g = crate::plan::build(&ast, &mut errors);
-        crate::check::check(&g, &mut errors);
+        let times = crate::check::check(&g, &mut errors);
         assert!(errors.is_empty(), "{:?}", errors.messages());
-        g
+        (g, times)
     }
 
     #[test]
     fn stateless_chains_fuse_into_one_operator() {
-        let g = graph("read_text_file(p).flat_map(|l| f(l)).filter(|w| g(w)).map(|w| (w, 1)).key_by(0).sum(1).map(|x| x).print();");
+        let (g, times) = graph("read_text_file(p).flat_map(|l| f(l)).filter(|w| g(w)).map(|w| (w, 1)).key_by(0).sum(1).map(|x| x).print();");
         let groups = fused_groups(&g);
         // source | flat_map filter map | key_by | sum | map | print
         assert_eq!(groups, [0, 1, 1, 1, 4, 5, 6, 7]);
-        let code = generate(&g).to_string();
+        let code = generate(&g, &times).to_string();
         assert_eq!(
             code.matches("operators :: fused :: fused (").count(),
             2,
@@ -233,10 +444,10 @@ mod tests {
 
     #[test]
     fn a_stream_with_two_consumers_ends_its_group() {
-        let g = graph("let a = from_collection(v).map(|x| x); a.filter(|x| p(x)).print(); a.map(|x| x).print();");
+        let (g, times) = graph("let a = from_collection(v).map(|x| x); a.filter(|x| p(x)).print(); a.map(|x| x).print();");
         let groups = fused_groups(&g);
         assert_eq!(groups, [0, 1, 2, 3, 4, 5]);
-        let code = generate(&g).to_string();
+        let code = generate(&g, &times).to_string();
         assert_eq!(
             code.matches(":: std :: clone :: Clone :: clone (& __tm_n1)")
                 .count(),
@@ -247,8 +458,8 @@ mod tests {
 
     #[test]
     fn plan_marks_the_exchange_at_key_by() {
-        let code =
-            generate(&graph("from_collection(v).key_by(|x| *x).count().print();")).to_string();
+        let (g, times) = graph("from_collection(v).key_by(|x| *x).count().print();");
+        let code = generate(&g, &times).to_string();
         assert!(
             code.contains("op : \"count\" , line : 1usize , inputs : & [1usize] , exchange : true"),
             "{code}"

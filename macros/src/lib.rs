@@ -27,9 +27,9 @@ fn expand(input: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
     };
     let mut errors = diag::Errors::default();
     let graph = plan::build(&ast, &mut errors);
-    check::check(&graph, &mut errors);
+    let times = check::check(&graph, &mut errors);
     if errors.is_empty() {
-        codegen::generate(&graph)
+        codegen::generate(&graph, &times)
     } else {
         codegen::placeholder(errors.to_compile_errors())
     }

@@ -1,6 +1,7 @@
-//! What every worker's part of a job shares: the execution mode, the job's errors and
-//! its cancellation flag.
+//! What every worker's part of a job shares: the execution mode, the job's errors, its
+//! cancellation flag and its counts of dropped late records.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,8 @@ pub struct JobContext {
 
 struct Shared {
     errors: Mutex<Vec<Error>>,
+    /// Late records that no pipeline output took, by the window that dropped them.
+    late: Mutex<BTreeMap<&'static str, u64>>,
     cancelled: AtomicBool,
 }
 
@@ -25,6 +28,7 @@ impl JobContext {
             mode,
             shared: Arc::new(Shared {
                 errors: Mutex::new(Vec::new()),
+                late: Mutex::new(BTreeMap::new()),
                 cancelled: AtomicBool::new(false),
             }),
         }
@@ -48,6 +52,23 @@ impl JobContext {
     /// Whether the job has failed; sources check this and finish early.
     pub fn is_cancelled(&self) -> bool {
         self.shared.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// Counts `n` late records that the window `at` dropped because the pipeline does not
+    /// route its late output; the counts are reported when the job ends.
+    pub fn count_late(&self, at: &'static str, n: u64) {
+        *self
+            .shared
+            .late
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(at)
+            .or_default() += n;
+    }
+
+    pub(crate) fn late_counts(&self) -> Vec<(&'static str, u64)> {
+        let late = self.shared.late.lock().unwrap_or_else(|p| p.into_inner());
+        late.iter().map(|(at, n)| (*at, *n)).collect()
     }
 
     pub(crate) fn take_errors(&self) -> Vec<Error> {

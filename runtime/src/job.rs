@@ -90,6 +90,10 @@ where
 pub struct JobReport {
     /// Worker threads that ran in this process.
     pub local_workers: usize,
+    /// Records that came later than their windows' allowed lateness and that the pipeline
+    /// did not route (with `.late()`), by window (`"window at line N"`), in this process.
+    /// Each count is also printed to standard error when the job ends.
+    pub late_dropped: Vec<(&'static str, u64)>,
 }
 
 /// Runs `pipeline` with the flags in `args` and returns when the job ends.
@@ -132,6 +136,10 @@ where
             Ok(()) => report.local_workers += 1,
             Err(panic) => errors.push(Error::WorkerPanicked(panic)),
         }
+    }
+    report.late_dropped = context.late_counts();
+    for (at, n) in &report.late_dropped {
+        eprintln!("tidemill: {n} late record(s) dropped by the {at}; route them with `.late()` to keep them");
     }
     // Every worker meets a missing input file: report each distinct failure once.
     for error in context.take_errors() {

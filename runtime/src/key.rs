@@ -50,6 +50,18 @@ impl<T, K: Key, F: for<'a> Fn(&'a T) -> &'a K + Clone + 'static> KeySelector<T> 
     }
 }
 
+/// The key of a timestamped record: `S`'s key of its value.
+#[derive(Clone)]
+pub struct OnValue<S>(pub S);
+
+impl<T, S: KeySelector<T>> KeySelector<crate::time::Timed<T>> for OnValue<S> {
+    type Key = S::Key;
+    #[inline]
+    fn with_key<R>(&self, record: &crate::time::Timed<T>, f: impl FnOnce(&S::Key) -> R) -> R {
+        self.0.with_key(&record.value, f)
+    }
+}
+
 /// Records that can cross a worker boundary: timely serializes them with bincode.
 pub trait ExchangeData: Serialize + DeserializeOwned + Send + Clone + 'static {}
 impl<T: Serialize + DeserializeOwned + Send + Clone + 'static> ExchangeData for T {}

@@ -8,11 +8,13 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "collect",
     usage: "collect(collector)",
-    needs: Needs::Stream(Kind::Plain),
+    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr],
     variadic: false,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 
@@ -23,6 +25,6 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         node,
         quote_spanned!(node.span=> #rt::sinks::Collector::clone(&(#arg))),
     );
-    let input = e.input(node, 0);
+    let input = e.value_input(node);
     quote_spanned!(node.span=> #rt::sinks::collect(#input, &#collector))
 }

@@ -1,4 +1,5 @@
-//! `count()` on a keyed stream: emits `(key, number of records)`.
+//! `count()`: on a keyed stream, the rolling `(key, number of records)`; on a windowed
+//! stream, the number of records per key and window.
 use quote::quote_spanned;
 
 use super::{Codegen, Kind, Needs, OpSpec, Yields};
@@ -8,15 +9,21 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "count",
     usage: "count()",
-    needs: Needs::Stream(Kind::Keyed),
+    needs: Needs::Stream(&[Kind::Keyed, Kind::Windowed]),
     yields: Yields::Stream(Kind::Plain),
     args: &[],
     variadic: false,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, ctx, input) = (e.rt(), e.ctx(), e.input(node, 0));
+    let (rt, ctx) = (e.rt(), e.ctx());
+    if e.is_windowed(node) {
+        return e.window_aggregate(node, quote_spanned!(node.span=> #rt::window::Count));
+    }
+    let input = e.input(node, 0);
     quote_spanned!(node.span=> #rt::operators::keyed::count(#input, #ctx))
 }

@@ -2,7 +2,6 @@
 use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
 use crate::plan::Node;
 
 pub const SPEC: OpSpec = OpSpec {
@@ -12,16 +11,13 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Expr],
     variadic: false,
+    options: &[],
     bounded: true,
-    codegen: Codegen::Op(gen),
+    time: None,
+    codegen: Codegen::Source(spec),
 };
 
-fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, arg) = (e.rt(), &node.args[0]);
-    let source = e.setup(
-        node,
-        quote_spanned!(node.span=> #rt::sources::Collection::new(#arg)),
-    );
-    let (scope, ctx) = (e.scope(), e.ctx());
-    quote_spanned!(node.span=> #source.build(#scope, #ctx))
+fn spec(node: &Node) -> proc_macro2::TokenStream {
+    let arg = &node.args[0];
+    quote_spanned!(node.span=> ::tidemill::__private::sources::Collection::new(#arg))
 }

@@ -8,6 +8,8 @@ use proc_macro2::{Ident, TokenStream};
 use crate::codegen::Emitter;
 use crate::plan::Node;
 
+mod allowed_lateness;
+mod assign_timestamps;
 mod collect;
 mod count;
 mod filter;
@@ -15,18 +17,24 @@ mod flat_map;
 mod from_collection;
 mod inspect;
 mod key_by;
+mod late;
 mod map;
 mod print;
 mod read_text_file;
 mod reduce;
 mod sum;
 mod union;
+mod window;
+mod window_aggregates;
+mod with_processing_time;
 mod write_as_text;
 
 /// Every operator the DSL knows.
 pub const ALL: &[&OpSpec] = &[
     &from_collection::SPEC,
     &read_text_file::SPEC,
+    &assign_timestamps::SPEC,
+    &with_processing_time::SPEC,
     &map::SPEC,
     &filter::SPEC,
     &flat_map::SPEC,
@@ -36,6 +44,14 @@ pub const ALL: &[&OpSpec] = &[
     &reduce::SPEC,
     &sum::SPEC,
     &count::SPEC,
+    &window::SPEC,
+    &window::ALL_SPEC,
+    &allowed_lateness::SPEC,
+    &window_aggregates::MIN,
+    &window_aggregates::MAX,
+    &window_aggregates::AVG,
+    &window_aggregates::AGGREGATE,
+    &late::SPEC,
     &print::SPEC,
     &write_as_text::SPEC,
     &collect::SPEC,
@@ -53,6 +69,19 @@ pub enum Kind {
     Plain,
     /// A stream after `key_by`.
     Keyed,
+    /// A stream with a window assigner: after `window(..)` or `window_all(..)`.
+    Windowed,
+}
+
+/// What time a stream's records carry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Time {
+    /// No timestamps: records travel at time 0.
+    None,
+    /// Event time from `assign_timestamps`.
+    Event,
+    /// Processing time from `with_processing_time`.
+    Processing,
 }
 
 /// What an operator consumes.
@@ -60,8 +89,8 @@ pub enum Kind {
 pub enum Needs {
     /// A source: no input stream.
     Nothing,
-    /// A stream of this kind.
-    Stream(Kind),
+    /// A stream of one of these kinds.
+    Stream(&'static [Kind]),
 }
 
 /// What an operator produces.
@@ -84,6 +113,10 @@ pub enum Arg {
     Selector,
     /// The name of a stream defined earlier.
     Stream,
+    /// A window spec: `tumbling(10s)` or `sliding(10s, 2s)`.
+    Window,
+    /// A duration literal: `500ms`, `10s`, `1min`, `2h`.
+    Duration,
 }
 
 impl Arg {
@@ -94,6 +127,8 @@ impl Arg {
             Arg::Closure => "a closure",
             Arg::Selector => "a closure or a tuple field index",
             Arg::Stream => "a stream name",
+            Arg::Window => "a window, `tumbling(size)` or `sliding(size, slide)`,",
+            Arg::Duration => "a duration such as `500ms`, `10s`, `1min` or `2h`",
         }
     }
 }
@@ -113,6 +148,8 @@ pub enum Codegen {
     Fused(Fused),
     /// Any other operator: returns the expression of its output (unit for sinks).
     Op(fn(&mut Emitter<'_>, &Node) -> TokenStream),
+    /// A source: returns the expression of its `SourceSpec`, evaluated once per process.
+    Source(fn(&Node) -> TokenStream),
 }
 
 /// The specification of one DSL operator.
@@ -125,8 +162,12 @@ pub struct OpSpec {
     pub args: &'static [Arg],
     /// The last argument may repeat (at least once).
     pub variadic: bool,
+    /// Named options that may follow the arguments, each `name = duration`.
+    pub options: &'static [&'static str],
     /// For sources: whether the input is finite.
     pub bounded: bool,
+    /// The time of the records it yields, when the operator sets it (timestamp assigners).
+    pub time: Option<Time>,
     pub codegen: Codegen,
 }
 
@@ -140,7 +181,7 @@ impl OpSpec {
     pub fn fused(&self) -> Option<&Fused> {
         match &self.codegen {
             Codegen::Fused(f) => Some(f),
-            Codegen::Op(_) => None,
+            Codegen::Op(_) | Codegen::Source(_) => None,
         }
     }
 }

@@ -8,15 +8,17 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "print",
     usage: "print()",
-    needs: Needs::Stream(Kind::Plain),
+    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[],
     variadic: false,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, ctx, input) = (e.rt(), e.ctx(), e.input(node, 0));
+    let (rt, ctx, input) = (e.rt(), e.ctx(), e.value_input(node));
     quote_spanned!(node.span=> #rt::sinks::print(#input, #ctx))
 }

@@ -1,4 +1,5 @@
-//! `reduce(|a, b| c)` on a keyed stream: Flink's rolling reduce, per key.
+//! `reduce(|a, b| c)`: on a keyed stream, Flink's rolling reduce per key; on a windowed
+//! stream, the records of each key and window combined pairwise.
 use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
@@ -8,15 +9,23 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "reduce",
     usage: "reduce(|a, b| ...)",
-    needs: Needs::Stream(Kind::Keyed),
+    needs: Needs::Stream(&[Kind::Keyed, Kind::Windowed]),
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
     variadic: false,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, ctx, input, f) = (e.rt(), e.ctx(), e.input(node, 0), &node.args[0]);
+    let (rt, ctx, f) = (e.rt(), e.ctx(), &node.args[0]);
+    if e.is_windowed(node) {
+        let agg =
+            quote_spanned!(node.span=> #rt::window::Reduce(#rt::window::reduce_fn(&__tm_w, #f)));
+        return e.window_aggregate(node, agg);
+    }
+    let input = e.input(node, 0);
     quote_spanned!(node.span=> #rt::operators::keyed::reduce(#input, #ctx, #f))
 }

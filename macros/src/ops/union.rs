@@ -8,11 +8,13 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "union",
     usage: "union(other_stream, ...)",
-    needs: Needs::Stream(Kind::Plain),
+    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Stream],
     variadic: true,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 

@@ -8,11 +8,13 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "write_as_text",
     usage: "write_as_text(directory)",
-    needs: Needs::Stream(Kind::Plain),
+    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr],
     variadic: false,
+    options: &[],
     bounded: false,
+    time: None,
     codegen: Codegen::Op(gen),
 };
 
@@ -22,6 +24,6 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         node,
         quote_spanned!(node.span=> #rt::sinks::TextFileSink::new(&(#arg))),
     );
-    let (ctx, input) = (e.ctx(), e.input(node, 0));
+    let (ctx, input) = (e.ctx(), e.value_input(node));
     quote_spanned!(node.span=> #sink.build(#input, #ctx))
 }

@@ -27,6 +27,16 @@ pub fn of<T>(_stream: &StreamVec<'_, u64, T>) -> Ty<T> {
     Ty(PhantomData)
 }
 
+/// The value type of a timestamped `stream`.
+pub fn of_timed<T>(_stream: &StreamVec<'_, u64, crate::time::Timed<T>>) -> Ty<T> {
+    Ty(PhantomData)
+}
+
+/// A witness of type `T`, for code that builds chains without a stream at hand.
+pub fn ty<T>() -> Ty<T> {
+    Ty(PhantomData)
+}
+
 /// `map(f)`: `f` takes a record and returns the next one.
 pub fn map<T, U, F: FnMut(T) -> U>(_: Ty<T>, f: F) -> (F, Ty<U>) {
     (f, Ty(PhantomData))

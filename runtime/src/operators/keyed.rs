@@ -19,7 +19,8 @@ use timely::dataflow::StreamVec;
 use crate::args::ExecutionMode;
 use crate::context::JobContext;
 use crate::hash::StateMap;
-use crate::key::{ExchangeData, Key, KeyField, KeyFn, KeySelector};
+use crate::key::{ExchangeData, Key, KeyField, KeyFn, KeySelector, OnValue};
+use crate::time::Timed;
 
 /// A stream partitioned by key: the result of `key_by`.
 pub struct KeyedStream<'scope, T, S> {
@@ -63,6 +64,43 @@ where
     KeyedStream {
         stream,
         selector: KeyField(f),
+    }
+}
+
+impl<'scope, T, S> KeyedStream<'scope, T, S> {
+    /// The stream and its key selector.
+    pub fn into_parts(self) -> (StreamVec<'scope, u64, T>, S) {
+        (self.stream, self.selector)
+    }
+}
+
+/// `key_by(|r| key)` on a timestamped stream: the closure sees the value.
+pub fn key_by_fn_timed<'scope, T, K, F>(
+    stream: StreamVec<'scope, u64, Timed<T>>,
+    f: F,
+) -> KeyedStream<'scope, Timed<T>, OnValue<KeyFn<F>>>
+where
+    K: Key,
+    F: Fn(&T) -> K + Clone + 'static,
+{
+    KeyedStream {
+        stream,
+        selector: OnValue(KeyFn(f)),
+    }
+}
+
+/// `key_by(N)` on a timestamped stream: field `N` of the value.
+pub fn key_by_field_timed<'scope, T, K, F>(
+    stream: StreamVec<'scope, u64, Timed<T>>,
+    f: F,
+) -> KeyedStream<'scope, Timed<T>, OnValue<KeyField<F>>>
+where
+    K: Key,
+    F: for<'a> Fn(&'a T) -> &'a K + Clone + 'static,
+{
+    KeyedStream {
+        stream,
+        selector: OnValue(KeyField(f)),
     }
 }
 

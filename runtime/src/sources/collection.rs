@@ -6,13 +6,8 @@
 
 use std::sync::Arc;
 
-use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, StreamVec};
-
-use crate::context::JobContext;
-
-/// How many elements a source emits before yielding to other operators.
-const BATCH: usize = 4096;
+use super::{Reader, SourceSpec, Status};
+use crate::error::Result;
 
 /// A bounded source over an in-memory collection.
 pub struct Collection<T> {
@@ -26,38 +21,40 @@ impl<T: Clone + 'static> Collection<T> {
             items: Arc::new(items.into_iter().collect()),
         }
     }
+}
 
-    /// This worker's share of the collection, as a stream at time 0.
-    pub fn build<'scope>(
-        &self,
-        scope: Scope<'scope, u64>,
-        context: &JobContext,
-    ) -> StreamVec<'scope, u64, T> {
-        let items = Arc::clone(&self.items);
-        let context = context.clone();
-        let (index, peers) = (scope.index(), scope.peers());
-        source(scope, "from_collection", move |capability, info| {
-            let activator = scope.activator_for(info.address);
-            let mut capability = Some(capability);
-            let mut next = index;
-            move |output| {
-                let Some(cap) = capability.as_ref() else {
-                    return;
-                };
-                let mut session = output.session(cap);
-                let mut emitted = 0;
-                while next < items.len() && emitted < BATCH {
-                    session.give(items[next].clone());
-                    next += peers;
-                    emitted += 1;
-                }
-                drop(session);
-                if next >= items.len() || context.is_cancelled() {
-                    capability = None;
-                } else {
-                    activator.activate();
-                }
+/// One worker's elements of a [`Collection`].
+pub struct CollectionReader<T> {
+    items: Arc<Vec<T>>,
+    next: usize,
+    step: usize,
+}
+
+impl<T: Clone + 'static> SourceSpec for Collection<T> {
+    type Reader = CollectionReader<T>;
+    fn open(&self, index: usize, peers: usize) -> Result<CollectionReader<T>> {
+        Ok(CollectionReader {
+            items: Arc::clone(&self.items),
+            next: index,
+            step: peers,
+        })
+    }
+}
+
+impl<T: Clone + 'static> Reader for CollectionReader<T> {
+    type Item = T;
+    fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
+        for _ in 0..budget {
+            match self.items.get(self.next) {
+                Some(item) => out(item.clone()),
+                None => return Ok(Status::Done),
             }
+            self.next += self.step;
+        }
+        Ok(if self.next < self.items.len() {
+            Status::More
+        } else {
+            Status::Done
         })
     }
 }

@@ -9,14 +9,8 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, StreamVec};
-
-use crate::context::JobContext;
+use super::{Reader, SourceSpec, Status};
 use crate::error::{Error, Result};
-
-/// Lines emitted per activation, so that a big file does not stall the worker.
-const LINES_PER_ACTIVATION: usize = 8192;
 
 /// A bounded source of the lines of a text file.
 pub struct TextFile {
@@ -24,7 +18,7 @@ pub struct TextFile {
 }
 
 /// One worker's reader over its byte range of the file.
-struct RangeReader {
+pub struct RangeReader {
     path: PathBuf,
     reader: BufReader<File>,
     /// Byte offset of the next line's first byte.
@@ -125,59 +119,25 @@ impl TextFile {
             path: path.as_ref().to_path_buf(),
         }
     }
+}
 
-    /// This worker's lines of the file, as a stream at time 0.
-    pub fn build<'scope>(
-        &self,
-        scope: Scope<'scope, u64>,
-        context: &JobContext,
-    ) -> StreamVec<'scope, u64, String> {
-        let path = self.path.clone();
-        let context = context.clone();
-        let (index, peers) = (scope.index(), scope.peers());
-        source(scope, "read_text_file", move |capability, info| {
-            let activator = scope.activator_for(info.address);
-            let mut capability = Some(capability);
-            let mut reader: Option<RangeReader> = None;
-            move |output| {
-                let Some(cap) = capability.as_ref() else {
-                    return;
-                };
-                let mut done = context.is_cancelled();
-                if reader.is_none() && !done {
-                    match RangeReader::open(&path, index, peers) {
-                        Ok(r) => reader = Some(r),
-                        Err(e) => {
-                            context.fail(e);
-                            done = true;
-                        }
-                    }
-                }
-                if let Some(r) = reader.as_mut().filter(|_| !done) {
-                    let mut session = output.session(cap);
-                    for _ in 0..LINES_PER_ACTIVATION {
-                        match r.next_line() {
-                            Ok(Some(line)) => session.give(line),
-                            Ok(None) => {
-                                done = true;
-                                break;
-                            }
-                            Err(e) => {
-                                context.fail(e);
-                                done = true;
-                                break;
-                            }
-                        }
-                    }
-                }
-                if done {
-                    capability = None;
-                    reader = None;
-                } else {
-                    activator.activate();
-                }
+impl SourceSpec for TextFile {
+    type Reader = RangeReader;
+    fn open(&self, index: usize, peers: usize) -> Result<RangeReader> {
+        RangeReader::open(&self.path, index, peers)
+    }
+}
+
+impl Reader for RangeReader {
+    type Item = String;
+    fn read(&mut self, budget: usize, out: &mut dyn FnMut(String)) -> Result<Status> {
+        for _ in 0..budget {
+            match self.next_line()? {
+                Some(line) => out(line),
+                None => return Ok(Status::Done),
             }
-        })
+        }
+        Ok(Status::More)
     }
 }
 

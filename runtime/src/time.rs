@@ -1,0 +1,233 @@
+//! Event time as timely time.
+//!
+//! A timestamped stream carries [`Timed`] records: the value with its exact event time in
+//! milliseconds. The record travels at a timely time that is its event time rounded down
+//! to the pipeline's *tick* (a granularity the `stream!` macro derives from the window
+//! specs: the gcd of sizes, slides and allowed lateness), so a batch of thousands of
+//! records shares one timestamp and progress tracking stays cheap.
+//!
+//! The watermark is the source's capability. With bounded out-of-orderness `B`, Flink's
+//! watermark after seeing a largest timestamp `m` is `W = m - B - 1`; every record that is
+//! not late has a timestamp of at least `W + 1`, so the source holds its capability at
+//! `tick_floor(W + 1)`. A window `[start, end)` fires when the input frontier reaches
+//! `end`, which for tick-aligned ends is exactly Flink's `W >= end - 1`. A record older
+//! than the watermark cannot travel at its own time (timely time never goes back): it
+//! travels at the watermark's time, and the window operator decides by its event time.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+/// A record of a timestamped stream: the value and its event time in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Timed<T> {
+    /// Event time, milliseconds (for processing time: the wall clock at the source).
+    pub ts: u64,
+    /// The record.
+    pub value: T,
+}
+
+/// `t` rounded down to a multiple of `tick`.
+#[inline]
+pub fn tick_floor(t: u64, tick: u64) -> u64 {
+    t - t % tick
+}
+
+/// Milliseconds since the Unix epoch, by the wall clock.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// How a source stamps the records it emits and where it holds its watermark.
+pub trait Stamper<U>: 'static {
+    /// What the source emits: `U` itself, or `Timed<U>`.
+    type Out: 'static;
+    /// The record's output and the timely time it travels at (never below
+    /// [`Stamper::watermark_time`] as it was before the call).
+    fn stamp(&mut self, record: U) -> (u64, Self::Out);
+    /// The timely time at which the source holds its capability now.
+    fn watermark_time(&mut self) -> u64;
+}
+
+/// No timestamps: every record travels at time 0 and the watermark stays there until
+/// the source ends.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTime;
+
+impl<U: 'static> Stamper<U> for NoTime {
+    type Out = U;
+    #[inline]
+    fn stamp(&mut self, record: U) -> (u64, U) {
+        (0, record)
+    }
+    fn watermark_time(&mut self) -> u64 {
+        0
+    }
+}
+
+/// Event time from a field of the record, with bounded out-of-orderness (Flink's
+/// `forBoundedOutOfOrderness`; a bound of zero is `forMonotonousTimestamps`).
+///
+/// The watermark is updated after every record, so whether a record is late depends
+/// only on the records this source emitted before it.
+pub struct BoundedOutOfOrderness<F> {
+    timestamp: F,
+    bound: u64,
+    tick: u64,
+    /// The largest timestamp seen, if any.
+    max_seen: Option<u64>,
+}
+
+impl<F> BoundedOutOfOrderness<F> {
+    /// Timestamps by `timestamp`, records at most `bound` ms out of order, times rounded
+    /// down to multiples of `tick` ms.
+    pub fn new(timestamp: F, bound: u64, tick: u64) -> Self {
+        assert!(tick > 0, "the tick must be positive");
+        BoundedOutOfOrderness {
+            timestamp,
+            bound,
+            tick,
+            max_seen: None,
+        }
+    }
+
+    /// `W + 1`: the least timestamp that is not late.
+    fn not_late_from(&self) -> u64 {
+        self.max_seen.map_or(0, |m| m.saturating_sub(self.bound))
+    }
+}
+
+impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrderness<F> {
+    type Out = Timed<U>;
+    #[inline]
+    fn stamp(&mut self, record: U) -> (u64, Timed<U>) {
+        let ts = (self.timestamp)(&record);
+        let time = tick_floor(ts.max(self.not_late_from()), self.tick);
+        self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
+        (time, Timed { ts, value: record })
+    }
+    fn watermark_time(&mut self) -> u64 {
+        tick_floor(self.not_late_from(), self.tick)
+    }
+}
+
+/// `assign_timestamps(f, out_of_orderness = bound)` after a chain whose records have the
+/// type `ty` witnesses: pins `f`'s argument type.
+pub fn bounded<U, F: FnMut(&U) -> u64>(
+    _ty: crate::operators::fused::Ty<U>,
+    f: F,
+    bound: u64,
+    tick: u64,
+) -> BoundedOutOfOrderness<F> {
+    BoundedOutOfOrderness::new(f, bound, tick)
+}
+
+/// Processing time: a record's time is the wall clock when the source reads it, and the
+/// watermark follows the clock.
+pub struct ProcessingTime {
+    tick: u64,
+    clock: fn() -> u64,
+    /// The clock never goes back, even when the system clock does.
+    last: u64,
+}
+
+impl ProcessingTime {
+    /// Stamps by the wall clock, times rounded down to multiples of `tick` ms.
+    pub fn new(tick: u64) -> Self {
+        Self::with_clock(tick, now_ms)
+    }
+
+    /// Stamps by `clock` (tests use a fake one).
+    pub fn with_clock(tick: u64, clock: fn() -> u64) -> Self {
+        assert!(tick > 0, "the tick must be positive");
+        ProcessingTime {
+            tick,
+            clock,
+            last: 0,
+        }
+    }
+
+    fn now(&mut self) -> u64 {
+        self.last = self.last.max((self.clock)());
+        self.last
+    }
+}
+
+impl<U: 'static> Stamper<U> for ProcessingTime {
+    type Out = Timed<U>;
+    #[inline]
+    fn stamp(&mut self, record: U) -> (u64, Timed<U>) {
+        let ts = self.now();
+        (tick_floor(ts, self.tick), Timed { ts, value: record })
+    }
+    fn watermark_time(&mut self) -> u64 {
+        tick_floor(self.now(), self.tick)
+    }
+}
+
+/// Records of a timestamped stream without their timestamps: what a sink writes.
+pub fn values<'scope, T: 'static>(
+    stream: timely::dataflow::StreamVec<'scope, u64, Timed<T>>,
+) -> timely::dataflow::StreamVec<'scope, u64, T> {
+    crate::operators::fused::fused(stream, "values", |r: Timed<T>, out| out.push(r.value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_out_of_orderness_follows_flink() {
+        // Bound 4 ms, tick 1: W = max - 4 - 1, a record at exactly max - 4 is not late.
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, 4, 1);
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 0);
+        assert_eq!(s.stamp(10).0, 10);
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 6);
+        assert_eq!(
+            s.stamp(6).0,
+            6,
+            "max - bound is not late and keeps its time"
+        );
+        assert_eq!(s.stamp(5).0, 6, "a late record travels at the watermark");
+        assert_eq!(s.stamp(20).0, 20);
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 16);
+    }
+
+    #[test]
+    fn times_round_down_to_the_tick() {
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1000);
+        assert_eq!(
+            s.stamp(1999),
+            (
+                1000,
+                Timed {
+                    ts: 1999,
+                    value: 1999
+                }
+            )
+        );
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 1000);
+        assert_eq!(s.stamp(2000).0, 2000);
+        assert_eq!(s.stamp(1500).0, 2000, "late: at the watermark's tick");
+    }
+
+    #[test]
+    fn processing_time_never_goes_back() {
+        // A clock that jumps back after 1500.
+        fn clock() -> u64 {
+            use std::sync::atomic::{AtomicU64, Ordering};
+            static CALLS: AtomicU64 = AtomicU64::new(0);
+            match CALLS.fetch_add(1, Ordering::Relaxed) {
+                0 => 1200,
+                1 => 1500,
+                _ => 900,
+            }
+        }
+        let mut s = ProcessingTime::with_clock(100, clock);
+        assert_eq!(s.stamp(()).0, 1200);
+        assert_eq!(s.stamp(()).1.ts, 1500);
+        assert_eq!(Stamper::<()>::watermark_time(&mut s), 1500);
+    }
+}

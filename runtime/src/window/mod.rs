@@ -1,0 +1,463 @@
+//! Windows on timestamped streams: assignment, incremental aggregation, firing by the
+//! frontier, allowed lateness and late data.
+//!
+//! # Semantics (Flink's, see `FLINK-SEMANTICS.md`)
+//! - Tumbling windows of size `S` are `[k·S, (k+1)·S)`; sliding windows of size `S` and
+//!   slide `L` start at every multiple of `L`, so a record belongs to `S / L` of them.
+//!   Results carry `[start, end)` and the event time `end - 1`.
+//! - A window fires once the input frontier (the watermark) reaches its end, i.e. when
+//!   `watermark >= end - 1`: every record that is not late has then arrived.
+//! - A record is late for a window when its source's watermark had passed
+//!   `end - 1 + allowed_lateness` when the record was read. The record travels at that
+//!   watermark's timely time, so the operator decides from the record's own time, and the
+//!   decision does not depend on thread scheduling. A record late for every window it
+//!   belongs to goes to the late output; a record that reaches a window which already
+//!   fired, within the allowed lateness, updates it and the window fires again with the
+//!   updated result.
+//! - State of a window is dropped when the frontier passes `end + allowed_lateness`.
+//!
+//! # Memory
+//! Sliding windows share work through panes of `gcd(size, slide)`: a record updates one
+//! accumulator (of its key and pane) and a firing window merges its panes. State is one
+//! accumulator per live key and open pane, where a pane stays open until the frontier
+//! passes the end of the last window it belongs to plus the allowed lateness.
+
+mod aggregate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::StreamVec;
+
+pub use aggregate::{Aggregator, AsF64, Avg, Count, Max, Min, Reduce, Sum, SumField};
+
+use crate::hash::StateMap;
+use crate::key::{ExchangeData, KeyFn, KeySelector};
+use crate::operators::keyed::KeyedStream;
+use crate::time::Timed;
+
+/// The window a result belongs to: `[start, end)` in milliseconds of event time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// First millisecond of the window (negative for windows that begin before the epoch).
+    pub start: i64,
+    /// First millisecond after the window.
+    pub end: i64,
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {})", self.start, self.end)
+    }
+}
+
+/// What a window aggregation emits: the key, the window, and the aggregate.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WindowResult<K, V> {
+    /// The key (`()` for `window_all`).
+    pub key: K,
+    /// First millisecond of the window.
+    pub start: i64,
+    /// First millisecond after the window.
+    pub end: i64,
+    /// The aggregate.
+    pub value: V,
+}
+
+impl<K, V> WindowResult<K, V> {
+    /// The window as a value.
+    pub fn window(&self) -> Window {
+        Window {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Display for WindowResult<K, V> {
+    /// `[start, end) key: value`, with `Debug` forms for key and value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}, {}) {:?}: {:?}",
+            self.start, self.end, self.key, self.value
+        )
+    }
+}
+
+/// Which windows a record belongs to: tumbling (`slide == size`) or sliding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assigner {
+    size: u64,
+    slide: u64,
+    pane: u64,
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Assigner {
+    /// `tumbling(size)`: windows `[k·size, (k+1)·size)`.
+    pub fn tumbling(size: u64) -> Self {
+        Self::sliding(size, size)
+    }
+
+    /// `sliding(size, slide)`: windows of `size` starting at every multiple of `slide`.
+    /// The macro checks `0 < slide <= size` at compile time.
+    pub fn sliding(size: u64, slide: u64) -> Self {
+        assert!(
+            slide > 0 && slide <= size,
+            "a window needs 0 < slide <= size"
+        );
+        Assigner {
+            size,
+            slide,
+            pane: gcd(size, slide),
+        }
+    }
+
+    /// The end of the last window that contains `ts`.
+    fn last_end(&self, ts: u64) -> u64 {
+        ts - ts % self.slide + self.size
+    }
+
+    /// The ends of the windows that contain `ts`, latest first.
+    fn ends(&self, ts: u64) -> impl Iterator<Item = u64> {
+        let slide = self.slide;
+        std::iter::successors(Some(self.last_end(ts)), move |e| e.checked_sub(slide))
+            .take_while(move |&e| e > ts)
+    }
+
+    /// The end of the pane that holds `ts`.
+    fn pane_end(&self, ts: u64) -> u64 {
+        ts - ts % self.pane + self.pane
+    }
+
+    /// The end of the last window that contains the pane ending at `pane_end`.
+    fn pane_last_window_end(&self, pane_end: u64) -> u64 {
+        self.last_end(pane_end - self.pane)
+    }
+
+    /// The pane ends of the window ending at `end`.
+    fn panes_of(&self, end: u64) -> std::ops::RangeInclusive<u64> {
+        (end + self.pane).saturating_sub(self.size)..=end
+    }
+
+    fn window(&self, end: u64) -> Window {
+        Window {
+            start: end as i64 - self.size as i64,
+            end: end as i64,
+        }
+    }
+}
+
+/// A keyed, timestamped stream with a window assigner: the input of a window aggregation.
+pub struct WindowedStream<'scope, T, S> {
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    assigner: Assigner,
+    lateness: u64,
+}
+
+/// `keyed.window(assigner)`.
+pub fn window<'scope, T, S>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    assigner: Assigner,
+) -> WindowedStream<'scope, T, S> {
+    WindowedStream {
+        keyed,
+        assigner,
+        lateness: 0,
+    }
+}
+
+/// The key of every record in `window_all`.
+pub type AllKey<T> = KeyFn<fn(&Timed<T>)>;
+
+/// `stream.window_all(assigner)`: one window over the whole stream, computed on one
+/// worker (Flink's `windowAll` runs with parallelism 1).
+pub fn window_all<'scope, T: 'static>(
+    stream: StreamVec<'scope, u64, Timed<T>>,
+    assigner: Assigner,
+) -> WindowedStream<'scope, T, AllKey<T>> {
+    fn no_key<T>(_: &Timed<T>) {}
+    window(
+        crate::operators::keyed::key_by_fn(stream, no_key as fn(&Timed<T>)),
+        assigner,
+    )
+}
+
+/// `.allowed_lateness(ms)`.
+pub fn allowed_lateness<T, S>(
+    mut windowed: WindowedStream<'_, T, S>,
+    lateness: u64,
+) -> WindowedStream<'_, T, S> {
+    windowed.lateness = lateness;
+    windowed
+}
+
+/// Pins a value closure (`sum`, `min`, `max`, `avg`) to the windowed stream's record type.
+pub fn value_fn<T, S, V, F: Fn(&T) -> V>(_: &WindowedStream<'_, T, S>, f: F) -> F {
+    f
+}
+
+/// Pins a field accessor (`sum(N)`) to the windowed stream's record type.
+pub fn field_fn<T, S, V, F>(_: &WindowedStream<'_, T, S>, f: F) -> F
+where
+    F: for<'a> Fn(&'a mut T) -> &'a mut V,
+{
+    f
+}
+
+/// Pins a `reduce` closure to the windowed stream's record type.
+pub fn reduce_fn<T, S, F: Fn(T, T) -> T>(_: &WindowedStream<'_, T, S>, f: F) -> F {
+    f
+}
+
+/// A window aggregation's outputs: the results, and the records that came too late.
+pub type Aggregated<'scope, K, O, T> = (
+    StreamVec<'scope, u64, Timed<WindowResult<K, O>>>,
+    StreamVec<'scope, u64, Timed<T>>,
+);
+
+/// An output of a window operator.
+type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
+
+/// Per-key accumulators of one pane (or of one window, for partly late records).
+type Panes<K, A> = BTreeMap<u64, StateMap<K, A>>;
+
+/// Aggregates each window of `windowed` with `agg`; see the module docs for when windows
+/// fire and what is late.
+pub fn aggregate<'scope, T, S, A>(
+    windowed: WindowedStream<'scope, T, S>,
+    name: &str,
+    agg: A,
+) -> Aggregated<'scope, S::Key, A::Out, T>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    let WindowedStream {
+        keyed,
+        assigner,
+        lateness,
+    } = windowed;
+    let (stream, selector) = keyed.into_parts();
+    let router = selector.clone();
+    let scope = stream.scope();
+    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| router.route(r)));
+    let (results, results_stream) = builder.new_output();
+    let (late, late_stream) = builder.new_output();
+    let mut results: Out<Timed<WindowResult<S::Key, A::Out>>> = OutputBuilder::from(results);
+    let mut late: Out<Timed<T>> = OutputBuilder::from(late);
+
+    builder.build(move |_initial| {
+        let mut panes: Panes<S::Key, A::Acc> = BTreeMap::new();
+        // Accumulators of records that are late for some of their windows only (sliding
+        // windows): they count for the windows that are still open, by window end.
+        let mut partial: Panes<S::Key, A::Acc> = BTreeMap::new();
+        // A capability per window end that has state and has not fired yet.
+        let mut pending: BTreeMap<u64, Capability<u64>> = BTreeMap::new();
+        // Windows ending at or before this have fired.
+        let mut fired: u64 = 0;
+        let mut updates = Vec::new();
+        let mut too_late = Vec::new();
+        move |frontiers| {
+            let mut results = results.activate();
+            let mut late = late.activate();
+            input.for_each(|cap, data| {
+                let time = *cap.least().expect("a message has a time");
+                for record in data.drain(..) {
+                    let ts = record.ts;
+                    let open = |end: u64| end + lateness > time;
+                    let last = assigner.last_end(ts);
+                    if !open(last) {
+                        too_late.push(record);
+                        continue;
+                    }
+                    let key = selector.with_key(&record, Clone::clone);
+                    let whole = assigner.ends(ts).all(open);
+                    if whole {
+                        let pane = panes.entry(assigner.pane_end(ts)).or_default();
+                        agg.add(
+                            pane.entry(key.clone()).or_insert_with(|| agg.init()),
+                            record.value,
+                        );
+                    } else {
+                        for end in assigner.ends(ts).filter(|&e| open(e)) {
+                            let window = partial.entry(end).or_default();
+                            let acc = window.entry(key.clone()).or_insert_with(|| agg.init());
+                            agg.add(acc, record.value.clone());
+                        }
+                    }
+                    for end in assigner.ends(ts).filter(|&e| open(e)) {
+                        if end <= fired {
+                            // Within the allowed lateness of a window that fired: fire again.
+                            let acc = merge_key(&agg, &assigner, &panes, &partial, end, &key);
+                            if let Some(acc) = acc {
+                                updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
+                            }
+                        } else {
+                            pending
+                                .entry(end)
+                                .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
+                        }
+                    }
+                }
+                if !updates.is_empty() {
+                    results
+                        .session(&cap.delayed(&time, 0))
+                        .give_container(&mut updates);
+                }
+                if !too_late.is_empty() {
+                    late.session(&cap.delayed(&time, 1))
+                        .give_container(&mut too_late);
+                }
+            });
+            let frontier = frontiers[0].frontier().first().copied().unwrap_or(u64::MAX);
+            while let Some(entry) = pending.first_entry() {
+                let end = *entry.key();
+                if end > frontier {
+                    break;
+                }
+                let cap = entry.remove();
+                let mut session = results.session(&cap);
+                for (key, acc) in merge_all(&agg, &assigner, &panes, &partial, end) {
+                    session.give(result(&assigner, end, key, agg.finish(&acc)));
+                }
+            }
+            fired = fired.max(frontier);
+            // Drop the state no window can use any more.
+            let expired = |end: u64| end.saturating_add(lateness) <= frontier;
+            while let Some(entry) = panes.first_entry() {
+                if !expired(assigner.pane_last_window_end(*entry.key())) {
+                    break;
+                }
+                entry.remove();
+            }
+            while let Some(entry) = partial.first_entry() {
+                if !expired(*entry.key()) {
+                    break;
+                }
+                entry.remove();
+            }
+        }
+    });
+    (results_stream, late_stream)
+}
+
+/// Counts the late records of a window that the pipeline does not route, for the report
+/// at the end of the job (`at` names the window, e.g. `"window at line 12"`).
+pub fn count_late<T: 'static>(
+    late: StreamVec<'_, u64, Timed<T>>,
+    context: &crate::context::JobContext,
+    at: &'static str,
+) {
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::Operator;
+    let context = context.clone();
+    late.sink(Pipeline, "count_late", move |(input, _frontier)| {
+        input.for_each(|_time, data| {
+            context.count_late(at, data.len() as u64);
+            data.clear();
+        });
+    });
+}
+
+fn result<K, V>(assigner: &Assigner, end: u64, key: K, value: V) -> Timed<WindowResult<K, V>> {
+    let window = assigner.window(end);
+    Timed {
+        ts: end - 1,
+        value: WindowResult {
+            key,
+            start: window.start,
+            end: window.end,
+            value,
+        },
+    }
+}
+
+/// The accumulator of `key` in the window ending at `end`, if it has records.
+fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
+    agg: &A,
+    assigner: &Assigner,
+    panes: &Panes<K, A::Acc>,
+    partial: &Panes<K, A::Acc>,
+    end: u64,
+    key: &K,
+) -> Option<A::Acc> {
+    let mut merged: Option<A::Acc> = None;
+    let parts = panes
+        .range(assigner.panes_of(end))
+        .map(|(_, p)| p)
+        .chain(partial.get(&end));
+    for acc in parts.filter_map(|p| p.get(key)) {
+        match merged.as_mut() {
+            Some(m) => agg.merge(m, acc),
+            None => merged = Some(acc.clone()),
+        }
+    }
+    merged
+}
+
+/// The accumulator of every key in the window ending at `end`.
+fn merge_all<K: crate::key::Key, T, A: Aggregator<T>>(
+    agg: &A,
+    assigner: &Assigner,
+    panes: &Panes<K, A::Acc>,
+    partial: &Panes<K, A::Acc>,
+    end: u64,
+) -> StateMap<K, A::Acc> {
+    let mut merged: StateMap<K, A::Acc> = StateMap::default();
+    let parts = panes
+        .range(assigner.panes_of(end))
+        .map(|(_, p)| p)
+        .chain(partial.get(&end));
+    for pane in parts {
+        for (key, acc) in pane {
+            match merged.get_mut(key) {
+                Some(m) => agg.merge(m, acc),
+                None => {
+                    merged.insert(key.clone(), acc.clone());
+                }
+            }
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tumbling_and_sliding_assignment_follow_flink() {
+        let t = Assigner::tumbling(10);
+        assert_eq!(t.ends(0).collect::<Vec<_>>(), [10]);
+        assert_eq!(t.ends(9).collect::<Vec<_>>(), [10]);
+        assert_eq!(t.ends(10).collect::<Vec<_>>(), [20]);
+        let s = Assigner::sliding(10, 4);
+        // Windows start at multiples of 4: 12 is in [4, 14), [8, 18), [12, 22).
+        assert_eq!(s.ends(12).collect::<Vec<_>>(), [22, 18, 14]);
+        // 3 is in [-4, 6) and [0, 10): windows may begin before the epoch.
+        assert_eq!(s.ends(3).collect::<Vec<_>>(), [10, 6]);
+        assert_eq!(s.window(6), Window { start: -4, end: 6 });
+        assert_eq!(s.pane, 2);
+        assert_eq!(s.pane_end(13), 14);
+        // Pane [12, 14) lies in windows up to [12, 22).
+        assert_eq!(s.pane_last_window_end(14), 22);
+        assert_eq!(s.panes_of(22), 14..=22);
+    }
+}
