@@ -168,7 +168,8 @@ pub fn is_windowed_input(graph: &Graph, node: &Node) -> bool {
 
 /// Whether node `id` aggregates a window (and so has a late output).
 pub fn is_window_aggregate(graph: &Graph, id: usize) -> bool {
-    is_windowed_input(graph, &graph.nodes[id])
+    let node = &graph.nodes[id];
+    node.op.yields == Yields::Stream(Kind::Plain) && is_windowed_input(graph, node)
 }
 
 /// Whether the chain into `node` is a source followed only by fusable operators, each

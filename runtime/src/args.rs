@@ -63,6 +63,10 @@ pub struct Args {
     /// Print the pipeline's plan as a Mermaid graph and exit.
     #[arg(long)]
     pub explain: bool,
+    /// Records a source emits before it yields to the other operators of its worker.
+    /// Smaller batches let windows fire while a source is still reading.
+    #[arg(long = "source-batch", value_name = "RECORDS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub source_batch: u64,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -108,6 +112,7 @@ impl Args {
             connect_timeout_secs: 60,
             execution_mode: ExecutionMode::Automatic,
             explain: false,
+            source_batch: 4096,
             help: None,
         }
     }
@@ -115,6 +120,12 @@ impl Args {
     /// The same flags with another execution mode.
     pub fn execution_mode(mut self, mode: ExecutionMode) -> Self {
         self.execution_mode = mode;
+        self
+    }
+
+    /// Sets the records a source emits per activation (`--source-batch`).
+    pub fn source_batch(mut self, records: u64) -> Self {
+        self.source_batch = records;
         self
     }
 

@@ -12,6 +12,7 @@ use crate::error::Error;
 #[derive(Clone)]
 pub struct JobContext {
     mode: ExecutionMode,
+    source_batch: usize,
     shared: Arc<Shared>,
 }
 
@@ -23,9 +24,10 @@ struct Shared {
 }
 
 impl JobContext {
-    pub(crate) fn new(mode: ExecutionMode) -> Self {
+    pub(crate) fn new(mode: ExecutionMode, source_batch: usize) -> Self {
         JobContext {
             mode,
+            source_batch,
             shared: Arc::new(Shared {
                 errors: Mutex::new(Vec::new()),
                 late: Mutex::new(BTreeMap::new()),
@@ -37,6 +39,11 @@ impl JobContext {
     /// The resolved execution mode: [`ExecutionMode::Batch`] or [`ExecutionMode::Streaming`].
     pub fn mode(&self) -> ExecutionMode {
         self.mode
+    }
+
+    /// Records a source emits per activation (`--source-batch`).
+    pub fn source_batch(&self) -> usize {
+        self.source_batch
     }
 
     /// Records an error: the job will fail with it, and sources stop reading.

@@ -120,7 +120,7 @@ where
         } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
         local => local.try_build().map_err(Error::Startup)?,
     };
-    let context = JobContext::new(mode);
+    let context = JobContext::new(mode, args.source_batch as usize);
     let worker_context = context.clone();
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {

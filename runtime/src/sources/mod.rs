@@ -21,9 +21,6 @@ use crate::time::Stamper;
 pub use collection::Collection;
 pub use text_file::TextFile;
 
-/// Records read per activation, so that one source does not stall its worker.
-const BATCH: usize = 4096;
-
 /// How long an unbounded source with nothing to read waits before it looks again.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -88,7 +85,7 @@ where
             let status = match reader.as_mut().map(|r| r.as_mut()) {
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
-                    let result = r.read(BATCH, &mut |item| {
+                    let result = r.read(context.source_batch(), &mut |item| {
                         logic(item, &mut staged);
                         for record in staged.drain(..) {
                             let (time, out) = stamper.stamp(record);

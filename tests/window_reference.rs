@@ -1,0 +1,315 @@
+//! Event-time windows against a brute-force reference model, on random out-of-order
+//! input (some records beyond the declared bound), at 1, 2 and 4 workers.
+//!
+//! The model keeps all records in memory and computes every window directly from
+//! Flink's rules (`FLINK-SEMANTICS.md`). Which records are late depends on the
+//! watermark of the source that read them, so the model mirrors how `from_collection`
+//! splits its input (worker `i` of `n` reads elements `i, i + n, ...`) and each source's
+//! watermark (`max seen - bound - 1`, updated after every record).
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use tidemill::prelude::*;
+
+/// `(key, event time ms, value)`.
+type Rec = (u8, u64, u64);
+
+// The pipeline's constants; the macro derives the same tick (gcd of 100, 30 and 50).
+const BOUND: u64 = 40;
+const LATENESS: u64 = 50;
+const TICK: u64 = 10;
+const SIZE: u64 = 100;
+const SLIDE: u64 = 30;
+
+/// Window ends (of windows of `size` sliding by `slide`) that contain `ts`.
+fn ends(ts: u64, size: u64, slide: u64) -> Vec<u64> {
+    let last = ts - ts % slide + size;
+    (0..)
+        .map(|j| last.checked_sub(j * slide))
+        .take_while(|e| e.is_some_and(|e| e > ts))
+        .flatten()
+        .collect()
+}
+
+/// Each record with the timely time it travels at: its source's watermark time when late.
+fn travel_times(input: &[Rec], workers: usize) -> Vec<u64> {
+    let mut max_seen: Vec<Option<u64>> = vec![None; workers];
+    input
+        .iter()
+        .enumerate()
+        .map(|(i, &(_, ts, _))| {
+            let seen = &mut max_seen[i % workers];
+            let not_late_from = seen.map_or(0, |m| m.saturating_sub(BOUND));
+            *seen = Some(seen.map_or(ts, |m| m.max(ts)));
+            let t = ts.max(not_late_from);
+            t - t % TICK
+        })
+        .collect()
+}
+
+/// Per `(key, window end)`, the records that count for the window; and the late records.
+#[allow(clippy::type_complexity)]
+fn model(
+    input: &[Rec],
+    workers: usize,
+    size: u64,
+    slide: u64,
+    key: impl Fn(&Rec) -> u8,
+) -> (BTreeMap<(u8, u64), Vec<Rec>>, Vec<Rec>) {
+    let times = travel_times(input, workers);
+    let mut windows: BTreeMap<(u8, u64), Vec<Rec>> = BTreeMap::new();
+    let mut late = Vec::new();
+    for (r, &time) in input.iter().zip(&times) {
+        let open: Vec<u64> = ends(r.1, size, slide)
+            .into_iter()
+            .filter(|e| e + LATENESS > time)
+            .collect();
+        if open.is_empty() {
+            late.push(*r);
+        }
+        for e in open {
+            windows.entry((key(r), e)).or_default().push(*r);
+        }
+    }
+    (windows, late)
+}
+
+/// The last result of each `(key, window)`, checking that results of one window are
+/// emitted by one worker in order (later results replace earlier ones).
+fn last_results<K: Ord + Clone, V: Clone>(
+    results: Vec<WindowResult<K, V>>,
+) -> BTreeMap<(K, i64), V> {
+    let mut last = BTreeMap::new();
+    for r in results {
+        last.insert((r.key.clone(), r.end), r.value);
+    }
+    last
+}
+
+fn expect<V>(
+    windows: &BTreeMap<(u8, u64), Vec<Rec>>,
+    f: impl Fn(&[Rec]) -> V,
+) -> BTreeMap<(u8, i64), V> {
+    windows
+        .iter()
+        .map(|((k, e), rs)| ((*k, *e as i64), f(rs)))
+        .collect()
+}
+
+/// Sums values of a key: an aggregator written by a user.
+struct SumValues;
+
+impl Aggregator<Rec> for SumValues {
+    type Acc = u64;
+    type Out = u64;
+    fn init(&self) -> u64 {
+        0
+    }
+    fn add(&self, acc: &mut u64, r: Rec) {
+        *acc += r.2;
+    }
+    fn merge(&self, acc: &mut u64, other: &u64) {
+        *acc += other;
+    }
+    fn finish(&self, acc: &u64) -> u64 {
+        *acc
+    }
+}
+
+struct Outputs {
+    counts: Vec<WindowResult<u8, u64>>,
+    sliding_sums: Vec<WindowResult<u8, u64>>,
+    sliding_late: Vec<Rec>,
+    mins: Vec<WindowResult<u8, u64>>,
+    maxes: Vec<WindowResult<u8, u64>>,
+    avgs: Vec<WindowResult<u8, f64>>,
+    reduced: Vec<WindowResult<u8, Rec>>,
+    aggregated: Vec<WindowResult<u8, u64>>,
+    all_counts: Vec<WindowResult<(), u64>>,
+    tumbling_late: Vec<Rec>,
+    late_dropped: u64,
+}
+
+fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
+    let c: [Collector<WindowResult<u8, u64>>; 6] = Default::default();
+    let (avgs, reduced, all_counts) = (Collector::new(), Collector::new(), Collector::new());
+    let (sliding_late, tumbling_late) = (Collector::new(), Collector::new());
+    let [counts, sliding_sums, mins, maxes, aggregated, _] = c;
+    let data = input.to_vec();
+    let report = tidemill::run(
+        Args::with_workers(workers).source_batch(batch),
+        stream! {
+            let readings = from_collection(data)
+                .assign_timestamps(|r| r.1, out_of_orderness = 40ms);
+            let tumbling_counts = readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).count();
+            tumbling_counts.collect(counts);
+            tumbling_counts.late().collect(tumbling_late);
+            let sums = readings.key_by(|r| r.0).window(sliding(100ms, 30ms)).allowed_lateness(50ms).sum(|r| r.2);
+            sums.collect(sliding_sums);
+            sums.late().collect(sliding_late);
+            readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).min(|r| r.2).collect(mins);
+            readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).max(|r| r.2).collect(maxes);
+            readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).avg(|r| r.2).collect(avgs);
+            readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms)
+                .reduce(|a, b| (a.0, a.1.max(b.1), a.2 + b.2)).collect(reduced);
+            readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).aggregate(SumValues).collect(aggregated);
+            readings.window_all(tumbling(100ms)).allowed_lateness(50ms).count().collect(all_counts);
+        },
+    )
+    .unwrap();
+    Outputs {
+        counts: counts.take(),
+        sliding_sums: sliding_sums.take(),
+        sliding_late: sliding_late.take(),
+        mins: mins.take(),
+        maxes: maxes.take(),
+        avgs: avgs.take(),
+        reduced: reduced.take(),
+        aggregated: aggregated.take(),
+        all_counts: all_counts.take(),
+        tumbling_late: tumbling_late.take(),
+        late_dropped: report.late_dropped.iter().map(|(_, n)| n).sum(),
+    }
+}
+
+fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
+    v.sort();
+    v
+}
+
+/// Mostly ascending event times, shuffled within the bound, and now and then a record
+/// far behind (beyond the bound).
+fn input() -> impl Strategy<Value = Vec<Rec>> {
+    prop::collection::vec(
+        (0u8..4, 0u64..25, 0u64..=BOUND, 0u64..10, 1u64..100),
+        0..150,
+    )
+    .prop_map(|steps| {
+        let mut clock = 0;
+        steps
+            .into_iter()
+            .map(|(key, step, jitter, far, value)| {
+                clock += step;
+                let ts = if far == 0 {
+                    clock.saturating_sub(BOUND + 20 + jitter * 5)
+                } else {
+                    clock.saturating_sub(jitter)
+                };
+                (key, ts, value)
+            })
+            .collect()
+    })
+}
+
+fn check(input: &[Rec], workers: u64, batch: u64) {
+    let n = workers as usize;
+    let out = run(input, workers, batch);
+    let (tumbling, tumbling_late) = model(input, n, SIZE, SIZE, |r| r.0);
+    let (sliding, sliding_late) = model(input, n, SIZE, SLIDE, |r| r.0);
+    let (all, _) = model(input, n, SIZE, SIZE, |_| 0);
+    let at = format!("at {workers} workers");
+
+    assert_eq!(
+        last_results(out.counts),
+        expect(&tumbling, |rs| rs.len() as u64),
+        "count {at}"
+    );
+    assert_eq!(
+        sorted(out.tumbling_late),
+        sorted(tumbling_late.clone()),
+        "late {at}"
+    );
+    assert_eq!(
+        last_results(out.sliding_sums),
+        expect(&sliding, |rs| rs.iter().map(|r| r.2).sum()),
+        "sliding sum {at}"
+    );
+    assert_eq!(
+        sorted(out.sliding_late),
+        sorted(sliding_late),
+        "sliding late {at}"
+    );
+    assert_eq!(
+        last_results(out.mins),
+        expect(&tumbling, |rs| rs.iter().map(|r| r.2).min().unwrap()),
+        "min {at}"
+    );
+    assert_eq!(
+        last_results(out.maxes),
+        expect(&tumbling, |rs| rs.iter().map(|r| r.2).max().unwrap()),
+        "max {at}"
+    );
+    let avgs: BTreeMap<_, _> = last_results(out.avgs);
+    let want: BTreeMap<_, _> = expect(&tumbling, |rs| {
+        rs.iter().map(|r| r.2).sum::<u64>() as f64 / rs.len() as f64
+    });
+    assert_eq!(avgs, want, "avg {at}");
+    let reduced: BTreeMap<_, _> = last_results(out.reduced)
+        .into_iter()
+        .map(|(k, r)| (k, (r.1, r.2)))
+        .collect();
+    assert_eq!(
+        reduced,
+        expect(&tumbling, |rs| (
+            rs.iter().map(|r| r.1).max().unwrap(),
+            rs.iter().map(|r| r.2).sum()
+        )),
+        "reduce {at}"
+    );
+    assert_eq!(
+        last_results(out.aggregated),
+        expect(&tumbling, |rs| rs.iter().map(|r| r.2).sum()),
+        "aggregate {at}"
+    );
+    let all_counts: BTreeMap<i64, u64> = last_results(out.all_counts)
+        .into_iter()
+        .map(|((_, end), v)| (end, v))
+        .collect();
+    let want: BTreeMap<i64, u64> = all
+        .iter()
+        .map(|((_, e), rs)| (*e as i64, rs.len() as u64))
+        .collect();
+    assert_eq!(all_counts, want, "window_all count {at}");
+    // Late records of the six windows without `.late()` are counted, not lost.
+    let (_, all_late) = model(input, n, SIZE, SIZE, |_| 0);
+    assert_eq!(
+        out.late_dropped,
+        5 * tumbling_late.len() as u64 + all_late.len() as u64,
+        "late count {at}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn windows_match_the_model(input in input(), batch in 1u64..8) {
+        // Small source batches let windows fire while records still arrive, so late
+        // records within the allowed lateness update windows that already fired.
+        for workers in [1, 2, 4] {
+            check(&input, workers, batch);
+        }
+    }
+}
+
+/// Within the declared bound, every window fires exactly once, whatever the split.
+#[test]
+fn in_bound_windows_fire_once() {
+    let input: Vec<Rec> = (0..400u64)
+        .map(|i| ((i % 3) as u8, i * 7 - (i * 13) % BOUND.min(i * 7 + 1), i))
+        .collect();
+    for workers in [1, 2, 4] {
+        let out = run(&input, workers, 3);
+        assert!(out.tumbling_late.is_empty() && out.late_dropped == 0);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &out.counts {
+            assert!(
+                seen.insert((r.key, r.end)),
+                "{r:?} fired twice at {workers} workers"
+            );
+        }
+        let total: u64 = out.counts.iter().map(|r| r.value).sum();
+        assert_eq!(total, input.len() as u64);
+    }
+}
