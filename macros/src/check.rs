@@ -28,8 +28,10 @@ pub fn check(graph: &Graph, errors: &mut Errors) -> Vec<Time> {
 /// A window spec as the macro reads it, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowSpec {
+    /// Size of tumbling and sliding windows; the gap of session windows.
     pub size: u64,
     pub slide: u64,
+    pub session: bool,
 }
 
 /// The milliseconds of a duration literal: `500ms`, `10s`, `1min`, `2h`, `1d`.
@@ -65,9 +67,9 @@ pub fn duration_ms(arg: &Expr) -> Result<u64, (Span, String)> {
         })
 }
 
-/// A window argument: `tumbling(size)` or `sliding(size, slide)`.
+/// A window argument: `tumbling(size)`, `sliding(size, slide)` or `session(gap)`.
 pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
-    let usage = "expected a window: `tumbling(10s)` or `sliding(10s, 2s)`";
+    let usage = "expected a window: `tumbling(10s)`, `sliding(10s, 2s)` or `session(30s)`";
     let Expr::Call(call) = arg else {
         return Err((arg.span(), usage.into()));
     };
@@ -79,7 +81,19 @@ pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
     match (name.as_deref(), args.as_slice()) {
         (Some("tumbling"), [size]) => {
             let size = positive(size)?;
-            Ok(WindowSpec { size, slide: size })
+            Ok(WindowSpec {
+                size,
+                slide: size,
+                session: false,
+            })
+        }
+        (Some("session"), [gap]) => {
+            let gap = positive(gap)?;
+            Ok(WindowSpec {
+                size: gap,
+                slide: gap,
+                session: true,
+            })
         }
         (Some("sliding"), [size_arg, slide_arg]) => {
             let (size, slide) = (positive(size_arg)?, positive(slide_arg)?);
@@ -89,7 +103,11 @@ pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
                     format!("the slide ({slide} ms) is larger than the window size ({size} ms): records between windows would be lost; use a slide of at most the size"),
                 ));
             }
-            Ok(WindowSpec { size, slide })
+            Ok(WindowSpec {
+                size,
+                slide,
+                session: false,
+            })
         }
         (Some("tumbling"), _) => Err((
             call.span(),
@@ -105,7 +123,10 @@ pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
 
 fn positive(arg: &Expr) -> Result<u64, (Span, String)> {
     match duration_ms(arg)? {
-        0 => Err((arg.span(), "a window size or slide must be positive".into())),
+        0 => Err((
+            arg.span(),
+            "a window size, slide or gap must be positive".into(),
+        )),
         ms => Ok(ms),
     }
 }
@@ -453,25 +474,19 @@ mod tests {
         assert!(d("10").unwrap_err().contains("with a unit"));
         assert!(d("10sec").unwrap_err().contains("with a unit"));
         let w = |s: &str| window_spec(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
-        assert_eq!(
-            w("tumbling(1min)"),
-            Ok(WindowSpec {
-                size: 60_000,
-                slide: 60_000
-            })
-        );
-        assert_eq!(
-            w("sliding(10s, 2s)"),
-            Ok(WindowSpec {
-                size: 10_000,
-                slide: 2_000
-            })
-        );
+        let spec = |size, slide, session| WindowSpec {
+            size,
+            slide,
+            session,
+        };
+        assert_eq!(w("tumbling(1min)"), Ok(spec(60_000, 60_000, false)));
+        assert_eq!(w("sliding(10s, 2s)"), Ok(spec(10_000, 2_000, false)));
+        assert_eq!(w("session(30s)"), Ok(spec(30_000, 30_000, true)));
         assert!(w("sliding(2s, 10s)")
             .unwrap_err()
             .contains("larger than the window size"));
         assert!(w("tumbling(0s)").unwrap_err().contains("must be positive"));
-        assert!(w("session(5s)").unwrap_err().contains("expected a window"));
+        assert!(w("hopping(5s)").unwrap_err().contains("expected a window"));
     }
 
     #[test]

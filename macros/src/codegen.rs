@@ -108,7 +108,8 @@ fn take_use(remaining: &mut usize, var: Ident, span: Span) -> TokenStream {
 }
 
 /// The pipeline's tick in milliseconds: the gcd of every window size, slide and allowed
-/// lateness, so that window ends and cleanup times fall on ticks (1 s without windows).
+/// lateness, so that window ends and cleanup times fall on ticks (1 ms with session
+/// windows, whose ends fall anywhere; 1 s without windows).
 pub fn tick(graph: &Graph) -> u64 {
     fn gcd(a: u64, b: u64) -> u64 {
         if b == 0 {
@@ -122,7 +123,9 @@ pub fn tick(graph: &Graph) -> u64 {
         match node.op.name {
             "window" | "window_all" => {
                 if let Ok(spec) = window_spec(&node.args[0]) {
-                    tick = gcd(gcd(tick, spec.size), spec.slide);
+                    // Sessions end at any millisecond.
+                    let step = if spec.session { 1 } else { spec.slide };
+                    tick = gcd(gcd(tick, spec.size), step);
                 }
             }
             "allowed_lateness" => {

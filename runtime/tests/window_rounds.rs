@@ -7,24 +7,31 @@ use std::rc::Rc;
 
 use tidemill_runtime::operators::keyed::key_by_fn_timed;
 use tidemill_runtime::time::Timed;
-use tidemill_runtime::window::{self, Assigner, Count};
+use tidemill_runtime::window::{self, Assigner, Count, WindowResult, Windows};
 use timely::dataflow::operators::{Input, Inspect, Probe};
 use timely::dataflow::{InputHandle, ProbeHandle};
 
-#[test]
-fn windows_fire_once_complete_and_again_for_allowed_late_records() {
-    timely::execute_directly(|worker| {
+/// `(key, start, end, count)` of the results that appeared in a round.
+type Appeared = Vec<(u8, i64, i64, u64)>;
+
+/// Runs `script` against a per-key count over `windows`: the script calls its argument
+/// with the records of a round (sent at the current watermark) and the next watermark,
+/// and gets back the results that appeared. Returns the late records' timestamps.
+fn rounds(
+    windows: Windows,
+    lateness: u64,
+    script: impl FnOnce(&mut dyn FnMut(&[(u8, u64)], u64) -> Appeared) + Send + Sync + 'static,
+) -> Vec<u64> {
+    timely::execute_directly(move |worker| {
         let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
         let results = Rc::new(RefCell::new(Vec::new()));
         let late = Rc::new(RefCell::new(Vec::new()));
         let (r, l) = (Rc::clone(&results), Rc::clone(&late));
-        // Tumbling windows of 10 ms with 5 ms of allowed lateness, counting per key.
         worker.dataflow::<u64, _, _>(|scope| {
             let stream = scope.input_from(&mut input).container::<Vec<Timed<u8>>>();
             let keyed = key_by_fn_timed(stream, |k: &u8| *k);
-            let windowed =
-                window::allowed_lateness(window::window(keyed, Assigner::tumbling(10)), 5);
+            let windowed = window::allowed_lateness(window::window(keyed, windows), lateness);
             let (out, too_late) = window::aggregate(windowed, "count", Count);
             out.inspect(move |t| r.borrow_mut().push(t.value.clone()))
                 .probe_with(&probe);
@@ -32,9 +39,7 @@ fn windows_fire_once_complete_and_again_for_allowed_late_records() {
                 .inspect(move |t| l.borrow_mut().push(t.ts))
                 .probe_with(&probe);
         });
-        // Sends records at the input's current time (the watermark), moves the watermark
-        // and runs until everything before it is processed; returns the new results.
-        let mut round = |records: &[(u8, u64)], watermark: u64| {
+        script(&mut |records, watermark| {
             for &(key, ts) in records {
                 input.send(Timed { ts, value: key });
             }
@@ -42,27 +47,66 @@ fn windows_fire_once_complete_and_again_for_allowed_late_records() {
             while probe.less_than(input.time()) {
                 worker.step();
             }
-            let mut got: Vec<(u8, i64, u64)> = results
+            let mut got: Appeared = results
                 .borrow_mut()
                 .drain(..)
-                .map(|w: tidemill_runtime::window::WindowResult<u8, u64>| (w.key, w.start, w.value))
+                .map(|w: WindowResult<u8, u64>| (w.key, w.start, w.end, w.value))
                 .collect();
             got.sort();
             got
-        };
-        // Round 1: records in [0, 10) and one in [10, 20); the watermark stops short of 10.
+        });
+        let late = late.borrow().clone();
+        late
+    })
+}
+
+#[test]
+fn tumbling_windows_fire_once_complete_and_again_for_allowed_late_records() {
+    let late = rounds(Assigner::tumbling(10).into(), 5, |round| {
+        // Records in [0, 10) and one in [10, 20); the watermark stops short of 10.
         assert_eq!(round(&[(1, 1), (1, 5), (2, 5), (1, 12)], 9), []);
         // The watermark reaches the end of [0, 10): it fires, once per key.
-        assert_eq!(round(&[], 10), [(1, 0, 2), (2, 0, 1)]);
+        assert_eq!(round(&[], 10), [(1, 0, 10, 2), (2, 0, 10, 1)]);
         assert_eq!(round(&[], 11), []);
         // A record for [0, 10) after it fired, within the allowed lateness: an update.
-        assert_eq!(round(&[(1, 3)], 12), [(1, 0, 3)]);
+        assert_eq!(round(&[(1, 3)], 12), [(1, 0, 10, 3)]);
         // At 15 the lateness of [0, 10) has passed: its records go to the late output.
         assert_eq!(round(&[], 15), []);
         assert_eq!(round(&[(1, 4)], 19), []);
         // [10, 20) fires when the watermark reaches 20.
-        assert_eq!(round(&[], 20), [(1, 10, 1)]);
-        drop(round);
-        assert_eq!(*late.borrow(), [4]);
+        assert_eq!(round(&[], 20), [(1, 10, 20, 1)]);
     });
+    assert_eq!(late, [4]);
+}
+
+#[test]
+fn sliding_windows_fire_in_turn() {
+    let late = rounds(Assigner::sliding(10, 5).into(), 0, |round| {
+        assert_eq!(round(&[(1, 7)], 9), []);
+        assert_eq!(round(&[], 10), [(1, 0, 10, 1)]);
+        assert_eq!(round(&[(1, 11)], 15), [(1, 5, 15, 2)]);
+        assert_eq!(round(&[], 20), [(1, 10, 20, 1)]);
+        // Past every window of 7 (the last ends at 15), with no lateness allowed.
+        assert_eq!(round(&[(1, 7)], 21), []);
+    });
+    assert_eq!(late, [7]);
+}
+
+#[test]
+fn sessions_merge_and_a_late_record_bridges_two_fired_sessions() {
+    let late = rounds(window::session(5), 10, |round| {
+        // Two sessions of key 1, [0, 5) and [8, 13); records exactly a gap apart (20 and
+        // 25) share one session, as in Flink.
+        assert_eq!(
+            round(&[(1, 0), (1, 8), (2, 20), (2, 25)], 12),
+            [(1, 0, 5, 1)]
+        );
+        assert_eq!(round(&[], 14), [(1, 8, 13, 1)]);
+        // A late record at 4 touches both: the merged session [0, 13) fires at once.
+        assert_eq!(round(&[(1, 4)], 15), [(1, 0, 13, 3)]);
+        assert_eq!(round(&[], 31), [(2, 20, 30, 2)]);
+        // A record whose own window [9, 14) is past its lateness (14 + 1 + 10 <= 31): late.
+        assert_eq!(round(&[(1, 9)], 40), []);
+    });
+    assert_eq!(late, [9]);
 }

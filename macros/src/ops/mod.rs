@@ -127,7 +127,7 @@ impl Arg {
             Arg::Closure => "a closure",
             Arg::Selector => "a closure or a tuple field index",
             Arg::Stream => "a stream name",
-            Arg::Window => "a window, `tumbling(size)` or `sliding(size, slide)`,",
+            Arg::Window => "a window, `tumbling(size)`, `sliding(size, slide)` or `session(gap)`,",
             Arg::Duration => "a duration such as `500ms`, `10s`, `1min` or `2h`",
         }
     }

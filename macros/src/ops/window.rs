@@ -1,5 +1,6 @@
-//! `window(tumbling(size))` / `window(sliding(size, slide))` on a keyed, timestamped
-//! stream, and `window_all(..)` on an unkeyed one (one window for the whole stream).
+//! `window(tumbling(size))`, `window(sliding(size, slide))` or `window(session(gap))` on
+//! a keyed, timestamped stream, and `window_all(..)` on an unkeyed one (one window for
+//! the whole stream).
 use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
@@ -9,7 +10,7 @@ use crate::plan::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "window",
-    usage: "window(tumbling(10s)) or window(sliding(10s, 2s))",
+    usage: "window(tumbling(10s)), window(sliding(10s, 2s)) or window(session(30s))",
     needs: Needs::Stream(&[Kind::Keyed]),
     yields: Yields::Stream(Kind::Windowed),
     args: &[Arg::Window],
@@ -22,7 +23,7 @@ pub const SPEC: OpSpec = OpSpec {
 
 pub const ALL_SPEC: OpSpec = OpSpec {
     name: "window_all",
-    usage: "window_all(tumbling(10s)) or window_all(sliding(10s, 2s))",
+    usage: "window_all(tumbling(10s)), window_all(sliding(10s, 2s)) or window_all(session(30s))",
     needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Stream(Kind::Windowed),
     args: &[Arg::Window],
@@ -38,6 +39,10 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let spec = window_spec(&node.args[0]).expect("checked");
     let (size, slide) = (spec.size, spec.slide);
     let function = proc_macro2::Ident::new(node.op.name, node.span);
-    quote_spanned!(node.span=>
-        #rt::window::#function(#input, #rt::window::Assigner::sliding(#size, #slide)))
+    let windows = if spec.session {
+        quote_spanned!(node.span=> #rt::window::session(#size))
+    } else {
+        quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #slide))
+    };
+    quote_spanned!(node.span=> #rt::window::#function(#input, #windows))
 }

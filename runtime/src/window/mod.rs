@@ -23,6 +23,7 @@
 //! passes the end of the last window it belongs to plus the allowed lateness.
 
 mod aggregate;
+mod session;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -32,7 +33,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
-use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::{Capability, InputCapability};
 use timely::dataflow::StreamVec;
 
 pub use aggregate::{Aggregator, AsF64, Avg, Count, Max, Min, Reduce, Sum, SumField};
@@ -165,18 +166,40 @@ impl Assigner {
 /// A keyed, timestamped stream with a window assigner: the input of a window aggregation.
 pub struct WindowedStream<'scope, T, S> {
     keyed: KeyedStream<'scope, Timed<T>, S>,
-    assigner: Assigner,
+    windows: Windows,
     lateness: u64,
 }
 
-/// `keyed.window(assigner)`.
+/// The windows of a windowed stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Windows {
+    /// Tumbling or sliding windows, aggregated in panes.
+    Panes(Assigner),
+    /// Session windows with this gap (ms): a key's records less than (or exactly) a gap
+    /// apart share a session, and sessions merge as records arrive.
+    Session(u64),
+}
+
+impl From<Assigner> for Windows {
+    fn from(assigner: Assigner) -> Self {
+        Windows::Panes(assigner)
+    }
+}
+
+/// `session(gap)`: session windows.
+pub fn session(gap: u64) -> Windows {
+    assert!(gap > 0, "a session gap must be positive");
+    Windows::Session(gap)
+}
+
+/// `keyed.window(windows)`.
 pub fn window<'scope, T, S>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
-    assigner: Assigner,
+    windows: impl Into<Windows>,
 ) -> WindowedStream<'scope, T, S> {
     WindowedStream {
         keyed,
-        assigner,
+        windows: windows.into(),
         lateness: 0,
     }
 }
@@ -188,12 +211,12 @@ pub type AllKey<T> = KeyFn<fn(&Timed<T>)>;
 /// worker (Flink's `windowAll` runs with parallelism 1).
 pub fn window_all<'scope, T: 'static>(
     stream: StreamVec<'scope, u64, Timed<T>>,
-    assigner: Assigner,
+    windows: impl Into<Windows>,
 ) -> WindowedStream<'scope, T, AllKey<T>> {
     fn no_key<T>(_: &Timed<T>) {}
     window(
         crate::operators::keyed::key_by_fn(stream, no_key as fn(&Timed<T>)),
-        assigner,
+        windows,
     )
 }
 
@@ -250,28 +273,58 @@ where
 {
     let WindowedStream {
         keyed,
-        assigner,
+        windows,
         lateness,
     } = windowed;
-    let (stream, selector) = keyed.into_parts();
+    match windows {
+        Windows::Panes(assigner) => pane_aggregate(keyed, assigner, lateness, name, agg),
+        Windows::Session(gap) => session::aggregate(keyed, gap, lateness, name, agg),
+    }
+}
+
+/// What a window operator does with records and with progress; the operator around it
+/// (the exchange by key, the two outputs, batching) is [`window_operator`].
+trait WindowLogic<T, R>: 'static {
+    /// Handles one record that travels at `time`: updates state, pushes updated results
+    /// of windows that already fired into `updates` and late records into `late`, and
+    /// keeps capabilities (from `cap`, output 0) for windows that will fire.
+    fn on_record(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        record: Timed<T>,
+        updates: &mut Vec<Timed<R>>,
+        late: &mut Vec<Timed<T>>,
+    );
+    /// The input frontier reached `frontier` (`u64::MAX` once the input is done): fires
+    /// complete windows through `fire` and drops expired state.
+    fn on_frontier(&mut self, frontier: u64, fire: &mut dyn FnMut(&Capability<u64>, Timed<R>));
+}
+
+/// A window operator: records exchanged by key into `logic`, results and late records out.
+fn window_operator<'scope, T, S, R, L>(
+    stream: StreamVec<'scope, u64, Timed<T>>,
+    selector: &S,
+    name: &str,
+    mut logic: L,
+) -> (
+    StreamVec<'scope, u64, Timed<R>>,
+    StreamVec<'scope, u64, Timed<T>>,
+)
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    R: 'static,
+    L: WindowLogic<T, R>,
+{
     let router = selector.clone();
-    let scope = stream.scope();
-    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let mut builder = OperatorBuilder::new(name.to_owned(), stream.scope());
     let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| router.route(r)));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
-    let mut results: Out<Timed<WindowResult<S::Key, A::Out>>> = OutputBuilder::from(results);
+    let mut results: Out<Timed<R>> = OutputBuilder::from(results);
     let mut late: Out<Timed<T>> = OutputBuilder::from(late);
-
     builder.build(move |_initial| {
-        let mut panes: Panes<S::Key, A::Acc> = BTreeMap::new();
-        // Accumulators of records that are late for some of their windows only (sliding
-        // windows): they count for the windows that are still open, by window end.
-        let mut partial: Panes<S::Key, A::Acc> = BTreeMap::new();
-        // A capability per window end that has state and has not fired yet.
-        let mut pending: BTreeMap<u64, Capability<u64>> = BTreeMap::new();
-        // Windows ending at or before this have fired.
-        let mut fired: u64 = 0;
         let mut updates = Vec::new();
         let mut too_late = Vec::new();
         move |frontiers| {
@@ -280,41 +333,7 @@ where
             input.for_each(|cap, data| {
                 let time = *cap.least().expect("a message has a time");
                 for record in data.drain(..) {
-                    let ts = record.ts;
-                    let open = |end: u64| end + lateness > time;
-                    let last = assigner.last_end(ts);
-                    if !open(last) {
-                        too_late.push(record);
-                        continue;
-                    }
-                    let key = selector.with_key(&record, Clone::clone);
-                    let whole = assigner.ends(ts).all(open);
-                    if whole {
-                        let pane = panes.entry(assigner.pane_end(ts)).or_default();
-                        agg.add(
-                            pane.entry(key.clone()).or_insert_with(|| agg.init()),
-                            record.value,
-                        );
-                    } else {
-                        for end in assigner.ends(ts).filter(|&e| open(e)) {
-                            let window = partial.entry(end).or_default();
-                            let acc = window.entry(key.clone()).or_insert_with(|| agg.init());
-                            agg.add(acc, record.value.clone());
-                        }
-                    }
-                    for end in assigner.ends(ts).filter(|&e| open(e)) {
-                        if end <= fired {
-                            // Within the allowed lateness of a window that fired: fire again.
-                            let acc = merge_key(&agg, &assigner, &panes, &partial, end, &key);
-                            if let Some(acc) = acc {
-                                updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
-                            }
-                        } else {
-                            pending
-                                .entry(end)
-                                .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
-                        }
-                    }
+                    logic.on_record(&cap, time, record, &mut updates, &mut too_late);
                 }
                 if !updates.is_empty() {
                     results
@@ -327,35 +346,140 @@ where
                 }
             });
             let frontier = frontiers[0].frontier().first().copied().unwrap_or(u64::MAX);
-            while let Some(entry) = pending.first_entry() {
-                let end = *entry.key();
-                if end > frontier {
-                    break;
-                }
-                let cap = entry.remove();
-                let mut session = results.session(&cap);
-                for (key, acc) in merge_all(&agg, &assigner, &panes, &partial, end) {
-                    session.give(result(&assigner, end, key, agg.finish(&acc)));
-                }
-            }
-            fired = fired.max(frontier);
-            // Drop the state no window can use any more.
-            let expired = |end: u64| end.saturating_add(lateness) <= frontier;
-            while let Some(entry) = panes.first_entry() {
-                if !expired(assigner.pane_last_window_end(*entry.key())) {
-                    break;
-                }
-                entry.remove();
-            }
-            while let Some(entry) = partial.first_entry() {
-                if !expired(*entry.key()) {
-                    break;
-                }
-                entry.remove();
-            }
+            logic.on_frontier(frontier, &mut |cap, result| {
+                results.session(cap).give(result);
+            });
         }
     });
     (results_stream, late_stream)
+}
+
+/// Tumbling and sliding windows, aggregated in panes.
+struct PaneLogic<K, S, A: Aggregator<T>, T> {
+    selector: S,
+    assigner: Assigner,
+    lateness: u64,
+    agg: A,
+    panes: Panes<K, A::Acc>,
+    /// Accumulators of records that are late for some of their windows only (sliding
+    /// windows): they count for the windows still open, by window end.
+    partial: Panes<K, A::Acc>,
+    /// A capability per window end that has state and has not fired yet.
+    pending: BTreeMap<u64, Capability<u64>>,
+    /// Windows ending at or before this have fired.
+    fired: u64,
+    _record: std::marker::PhantomData<fn(T)>,
+}
+
+fn pane_aggregate<'scope, T, S, A>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    assigner: Assigner,
+    lateness: u64,
+    name: &str,
+    agg: A,
+) -> Aggregated<'scope, S::Key, A::Out, T>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    let (stream, selector) = keyed.into_parts();
+    let logic = PaneLogic {
+        selector: selector.clone(),
+        assigner,
+        lateness,
+        agg,
+        panes: BTreeMap::new(),
+        partial: BTreeMap::new(),
+        pending: BTreeMap::new(),
+        fired: 0,
+        _record: std::marker::PhantomData,
+    };
+    window_operator(stream, &selector, name, logic)
+}
+
+impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for PaneLogic<S::Key, S, A, T>
+where
+    T: Clone + 'static,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    fn on_record(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        record: Timed<T>,
+        updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        let (assigner, agg, ts) = (self.assigner, &self.agg, record.ts);
+        let lateness = self.lateness;
+        let open = |end: u64| end + lateness > time;
+        if !open(assigner.last_end(ts)) {
+            late.push(record);
+            return;
+        }
+        let key = self.selector.with_key(&record, Clone::clone);
+        if assigner.ends(ts).all(open) {
+            let pane = self.panes.entry(assigner.pane_end(ts)).or_default();
+            agg.add(
+                pane.entry(key.clone()).or_insert_with(|| agg.init()),
+                record.value,
+            );
+        } else {
+            for end in assigner.ends(ts).filter(|&e| open(e)) {
+                let window = self.partial.entry(end).or_default();
+                let acc = window.entry(key.clone()).or_insert_with(|| agg.init());
+                agg.add(acc, record.value.clone());
+            }
+        }
+        for end in assigner.ends(ts).filter(|&e| open(e)) {
+            if end <= self.fired {
+                // Within the allowed lateness of a window that fired: fire again.
+                let acc = merge_key(agg, &assigner, &self.panes, &self.partial, end, &key);
+                if let Some(acc) = acc {
+                    updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
+                }
+            } else {
+                self.pending
+                    .entry(end)
+                    .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
+            }
+        }
+    }
+
+    fn on_frontier(
+        &mut self,
+        frontier: u64,
+        fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
+    ) {
+        let (assigner, agg) = (self.assigner, &self.agg);
+        while let Some(entry) = self.pending.first_entry() {
+            let end = *entry.key();
+            if end > frontier {
+                break;
+            }
+            let cap = entry.remove();
+            for (key, acc) in merge_all(agg, &assigner, &self.panes, &self.partial, end) {
+                fire(&cap, result(&assigner, end, key, agg.finish(&acc)));
+            }
+        }
+        self.fired = self.fired.max(frontier);
+        // Drop the state no window can use any more.
+        let expired = |end: u64| end.saturating_add(self.lateness) <= frontier;
+        while let Some(entry) = self.panes.first_entry() {
+            if !expired(assigner.pane_last_window_end(*entry.key())) {
+                break;
+            }
+            entry.remove();
+        }
+        while let Some(entry) = self.partial.first_entry() {
+            if !expired(*entry.key()) {
+                break;
+            }
+            entry.remove();
+        }
+    }
 }
 
 /// Counts the late records of a window that the pipeline does not route, for the report
@@ -377,9 +501,13 @@ pub fn count_late<T: 'static>(
 }
 
 fn result<K, V>(assigner: &Assigner, end: u64, key: K, value: V) -> Timed<WindowResult<K, V>> {
-    let window = assigner.window(end);
+    window_result(assigner.window(end), key, value)
+}
+
+/// The result of `window`, stamped with the window's last millisecond.
+fn window_result<K, V>(window: Window, key: K, value: V) -> Timed<WindowResult<K, V>> {
     Timed {
-        ts: end - 1,
+        ts: window.end as u64 - 1,
         value: WindowResult {
             key,
             start: window.start,

@@ -1,0 +1,201 @@
+//! Session windows: per key, records less than (or exactly) a gap apart share a session
+//! `[first, last + gap)`. Each record starts as the window `[ts, ts + gap)` and merges
+//! with every session it touches, as in Flink's `EventTimeSessionWindows`; a late record
+//! within the allowed lateness can bridge two sessions that already fired, and the merged
+//! session fires with the combined result.
+//!
+//! A session `[start, end)` fires when the frontier passes `end` (the watermark reaches
+//! `end`), one millisecond after Flink would fire it: a record at exactly `end` touches
+//! the session and merges with it, and firing a moment earlier would make the result
+//! depend on whether that record arrived before or after the firing. Lateness and cleanup
+//! count from the same point. Session ends fall on any millisecond, so a pipeline with
+//! session windows runs at a tick of 1 ms (the macro sees to it).
+
+use std::collections::BTreeMap;
+use std::marker::PhantomData;
+
+use timely::dataflow::operators::{Capability, InputCapability};
+
+use super::{
+    window_operator, window_result, Aggregated, Aggregator, Window, WindowLogic, WindowResult,
+};
+use crate::hash::StateMap;
+use crate::key::{ExchangeData, KeySelector};
+use crate::operators::keyed::KeyedStream;
+use crate::time::Timed;
+
+/// The frontier at which a session ending at `end` is complete: past `end` itself.
+fn closes(end: u64) -> u64 {
+    end + 1
+}
+
+struct Session<Acc> {
+    start: u64,
+    end: u64,
+    acc: Acc,
+}
+
+struct SessionLogic<K, S, A: Aggregator<T>, T> {
+    selector: S,
+    gap: u64,
+    lateness: u64,
+    agg: A,
+    /// Each key's sessions: disjoint and not touching.
+    sessions: StateMap<K, Vec<Session<A::Acc>>>,
+    /// Sessions to fire, by `closes(end)`: a capability and the keys with a session
+    /// ending there.
+    timers: BTreeMap<u64, (Capability<u64>, Vec<K>)>,
+    /// Keys whose sessions may expire at this time (`closes(end)` + allowed lateness).
+    cleanups: BTreeMap<u64, Vec<K>>,
+    /// Sessions closing at or before this have fired.
+    fired: u64,
+    _record: PhantomData<fn(T)>,
+}
+
+/// Aggregates the session windows (with `gap` ms) of each key.
+pub(super) fn aggregate<'scope, T, S, A>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    gap: u64,
+    lateness: u64,
+    name: &str,
+    agg: A,
+) -> Aggregated<'scope, S::Key, A::Out, T>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    let (stream, selector) = keyed.into_parts();
+    let logic = SessionLogic {
+        selector: selector.clone(),
+        gap,
+        lateness,
+        agg,
+        sessions: StateMap::default(),
+        timers: BTreeMap::new(),
+        cleanups: BTreeMap::new(),
+        fired: 0,
+        _record: PhantomData,
+    };
+    window_operator(stream, &selector, name, logic)
+}
+
+impl<T, S, A> SessionLogic<S::Key, S, A, T>
+where
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    fn result(&self, key: S::Key, s: &Session<A::Acc>) -> Timed<WindowResult<S::Key, A::Out>> {
+        let window = Window {
+            start: s.start as i64,
+            end: s.end as i64,
+        };
+        window_result(window, key, self.agg.finish(&s.acc))
+    }
+}
+
+impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for SessionLogic<S::Key, S, A, T>
+where
+    T: 'static,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    fn on_record(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        record: Timed<T>,
+        updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        let ts = record.ts;
+        if closes(ts + self.gap) + self.lateness <= time {
+            late.push(record);
+            return;
+        }
+        let key = self.selector.with_key(&record, Clone::clone);
+        let agg = &self.agg;
+        let mut merged = Session {
+            start: ts,
+            end: ts + self.gap,
+            acc: agg.init(),
+        };
+        agg.add(&mut merged.acc, record.value);
+        let list = self.sessions.entry(key.clone()).or_default();
+        // Sessions never touch each other, so one pass finds all that the new one joins.
+        list.retain(|s| {
+            let touches = s.start <= merged.end && s.end >= merged.start;
+            if touches {
+                merged.start = merged.start.min(s.start);
+                merged.end = merged.end.max(s.end);
+                agg.merge(&mut merged.acc, &s.acc);
+            }
+            !touches
+        });
+        let end = merged.end;
+        if closes(end) <= self.fired {
+            // Within the allowed lateness after the session's end: fire the update now.
+            updates.push(self.result(key.clone(), &merged));
+            self.cleanups
+                .entry(closes(end) + self.lateness)
+                .or_default()
+                .push(key.clone());
+        } else {
+            let timer = self
+                .timers
+                .entry(closes(end))
+                .or_insert_with(|| (cap.delayed(&time.max(end - 1), 0), Vec::new()));
+            timer.1.push(key.clone());
+        }
+        self.sessions
+            .get_mut(&key)
+            .expect("the key's sessions were just looked up")
+            .push(merged);
+    }
+
+    fn on_frontier(
+        &mut self,
+        frontier: u64,
+        fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
+    ) {
+        while let Some(entry) = self.timers.first_entry() {
+            let closed = *entry.key();
+            if closed > frontier {
+                break;
+            }
+            let end = closed - 1;
+            let (cap, keys) = entry.remove();
+            let mut done: StateMap<S::Key, ()> = StateMap::default();
+            for key in keys {
+                if done.insert(key.clone(), ()).is_some() {
+                    continue;
+                }
+                // A session that merged into a longer one since has no session ending here.
+                let Some(list) = self.sessions.get(&key) else {
+                    continue;
+                };
+                if let Some(s) = list.iter().find(|s| s.end == end) {
+                    fire(&cap, self.result(key.clone(), s));
+                    self.cleanups
+                        .entry(closed + self.lateness)
+                        .or_default()
+                        .push(key);
+                }
+            }
+        }
+        self.fired = self.fired.max(frontier);
+        while let Some(entry) = self.cleanups.first_entry() {
+            if *entry.key() > frontier {
+                break;
+            }
+            for key in entry.remove() {
+                if let Some(list) = self.sessions.get_mut(&key) {
+                    list.retain(|s| closes(s.end) + self.lateness > frontier);
+                    if list.is_empty() {
+                        self.sessions.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+}
