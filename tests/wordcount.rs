@@ -6,37 +6,13 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The example binary, built (or found fresh) once per test run: a filtered run such as
-/// `cargo test --test wordcount` does not build examples by itself.
+mod common;
+
+/// The example binary, built once per test run.
 fn wordcount_binary() -> PathBuf {
     static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     BUILT
-        .get_or_init(|| {
-            let exe = std::env::current_exe().unwrap();
-            let dir = exe
-                .parent()
-                .and_then(Path::parent)
-                .expect("target/<profile>/deps/<test>");
-            let bin = dir
-                .join("examples")
-                .join(format!("wordcount{}", std::env::consts::EXE_SUFFIX));
-            {
-                let mut cargo = Command::new(env!("CARGO"));
-                cargo
-                    .args(["build", "--example", "wordcount"])
-                    .current_dir(env!("CARGO_MANIFEST_DIR"));
-                if dir.file_name().is_some_and(|p| p == "release") {
-                    cargo.arg("--release");
-                }
-                let status = cargo.status().expect("cargo runs");
-                assert!(
-                    status.success() && bin.exists(),
-                    "cannot build {}",
-                    bin.display()
-                );
-            }
-            bin
-        })
+        .get_or_init(|| common::example_binary("wordcount"))
         .clone()
 }
 
