@@ -42,6 +42,13 @@
 //! | `sum(N)` | keyed | the key's first record with tuple field `N` summed (Flink's positional sum) |
 //! | `sum(\|x\| v)` | keyed | `(key, sum of v)` |
 //! | `count()` | keyed | `(key, number of records)` |
+//! | `assign_timestamps(\|x\| ms, out_of_orderness = 4s)` | after a source | event time with bounded out-of-orderness; the watermark is the source's capability |
+//! | `with_processing_time()` | after a source | the wall clock at the source as the records' time |
+//! | `window(w)` | keyed, timed | `w` is `tumbling(size)`, `sliding(size, slide)` or `session(gap)` |
+//! | `window_all(w)` | timed | one window over the whole stream (computed on one worker) |
+//! | `allowed_lateness(d)` | windowed | late records within `d` update their window, which fires again |
+//! | `count()`, `sum(..)`, `min(\|x\| v)`, `max(..)`, `avg(..)`, `reduce(..)`, `aggregate(a)` | windowed | one [`WindowResult`] `{ key, start, end, value }` per key and window |
+//! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
@@ -57,6 +64,45 @@
 //! mode, the updated aggregate for every record; in `batch` mode, each key's final
 //! aggregate once, when the input ends. The default, `automatic`, is `batch` when every
 //! source is bounded and `streaming` otherwise.
+//!
+//! ### Event time and windows
+//! Timestamps are milliseconds (`u64`). `assign_timestamps` (or `with_processing_time`)
+//! follows a source, possibly through `map`/`filter`/`flat_map`: those run inside the
+//! source operator, whose timely capability is the watermark (`max seen - bound - 1`, as
+//! in Flink). Records keep their timestamps through stateless operators. A window fires
+//! when the watermark reaches its end, computed incrementally: one accumulator per key
+//! and pane (`gcd(size, slide)`), never the records themselves. Results carry
+//! `[start, end)` and the event time `end - 1`, so they can be windowed again.
+//!
+//! Late data is never silently lost. A record is late when its source's watermark had
+//! passed its window's end plus the allowed lateness; `.late()` on the results routes such
+//! records, and otherwise the job counts them and reports the count on standard error
+//! (and in [`JobReport::late_dropped`]). Differences from Flink, on purpose: lateness is
+//! judged by the watermark of the record's own source (so it does not depend on thread
+//! scheduling), and a session window fires once the watermark is past its end rather than
+//! at `end - 1` (a record at exactly `end` still joins it).
+//!
+//! ```
+//! use tidemill::prelude::*;
+//!
+//! let out = Collector::new();
+//! let clicks: Vec<(String, u64)> = [("home", 1_000), ("cart", 1_500), ("home", 9_000), ("home", 12_000)]
+//!     .map(|(page, ms)| (page.to_string(), ms))
+//!     .into();
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     from_collection(clicks)
+//!         .assign_timestamps(|c| c.1, out_of_orderness = 1s)
+//!         .key_by(0)
+//!         .window(tumbling(10s))
+//!         .count()
+//!         .map(|w| format!("{} [{}, {}) {}", w.key, w.start, w.end, w.value))
+//!         .collect(out);
+//! })?;
+//! let mut got = out.take();
+//! got.sort();
+//! assert_eq!(got, ["cart [0, 10000) 1", "home [0, 10000) 2", "home [10000, 20000) 1"]);
+//! # Ok::<(), tidemill::Error>(())
+//! ```
 //!
 //! ### Closures
 //! Closures are written as in Rust and need no type annotations: each is typed by the
