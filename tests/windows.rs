@@ -68,3 +68,44 @@ fn tumbling_count_per_key() {
         );
     }
 }
+
+#[test]
+fn processing_time_windows_count_every_record() {
+    // Processing time: the wall clock at the source stamps each record, so which window a
+    // record lands in depends on when it is read; every record is counted exactly once and
+    // each window is reported once, with the job ending when the source does.
+    let input: Vec<u64> = (0..10_000).collect();
+    for workers in [1, 2, 4] {
+        let out = Collector::new();
+        let data = input.clone();
+        tidemill::run(
+            Args::with_workers(workers).source_batch(100),
+            stream! {
+                from_collection(data)
+                    .with_processing_time()
+                    .key_by(|x| x % 3)
+                    .window(tumbling(5ms))
+                    .count()
+                    .collect(out);
+            },
+        )
+        .unwrap();
+        let got = out.take();
+        let total: u64 = got.iter().map(|w| w.value).sum();
+        assert_eq!(total, 10_000, "at {workers} workers");
+        let mut windows: Vec<_> = got.iter().map(|w| (w.key, w.start)).collect();
+        let n = windows.len();
+        windows.sort();
+        windows.dedup();
+        assert_eq!(
+            windows.len(),
+            n,
+            "a window fired twice at {workers} workers"
+        );
+        assert!(got.iter().all(|w| w.end - w.start == 5 && w.start % 5 == 0));
+        let now = tidemill::time::now_ms() as i64;
+        assert!(got
+            .iter()
+            .all(|w| w.end <= now + 5 && w.start > now - 600_000));
+    }
+}
