@@ -32,8 +32,8 @@ pub const AGGREGATE: OpSpec = windowed("aggregate", "aggregate(aggregator)", Arg
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let (rt, arg) = (e.rt(), &node.args[0]);
     let agg = match node.op.name {
-        "min" => quote_spanned!(node.span=> #rt::window::Min(#rt::window::value_fn(&__tm_w, #arg))),
-        "max" => quote_spanned!(node.span=> #rt::window::Max(#rt::window::value_fn(&__tm_w, #arg))),
+        "min" => quote_spanned!(node.span=> #rt::window::min(#rt::window::value_fn(&__tm_w, #arg))),
+        "max" => quote_spanned!(node.span=> #rt::window::max(#rt::window::value_fn(&__tm_w, #arg))),
         "avg" => quote_spanned!(node.span=> #rt::window::Avg(#rt::window::value_fn(&__tm_w, #arg))),
         _ => quote_spanned!(node.span=> #arg),
     };

@@ -131,49 +131,43 @@ where
     }
 }
 
-/// Keeps the least (`Min`) or greatest (`Max`) value by `f`.
-fn keep<V: PartialOrd>(acc: &mut Option<V>, value: V, replace_if: std::cmp::Ordering) {
-    let replace = match acc {
-        Some(current) => value.partial_cmp(current) == Some(replace_if),
-        None => true,
-    };
-    if replace {
-        *acc = Some(value);
+/// `min(|r| v)` and `max(|r| v)`: the least or greatest value (the first of equals).
+#[derive(Clone, Copy, Debug)]
+pub struct Extreme<F> {
+    value: F,
+    /// Replace the kept value by one that compares so to it.
+    keep: std::cmp::Ordering,
+}
+
+/// `min(|r| v)`.
+pub fn min<F>(value: F) -> Extreme<F> {
+    Extreme {
+        value,
+        keep: std::cmp::Ordering::Less,
     }
 }
 
-/// `min(|r| v)`: the least value.
-#[derive(Clone, Copy, Debug)]
-pub struct Min<F>(pub F);
+/// `max(|r| v)`.
+pub fn max<F>(value: F) -> Extreme<F> {
+    Extreme {
+        value,
+        keep: std::cmp::Ordering::Greater,
+    }
+}
 
-impl<T, V, F> Aggregator<T> for Min<F>
-where
-    V: PartialOrd + Clone + 'static,
-    F: Fn(&T) -> V + 'static,
-{
-    type Acc = Option<V>;
-    type Out = V;
-    fn init(&self) -> Option<V> {
-        None
-    }
-    fn add(&self, acc: &mut Option<V>, record: T) {
-        keep(acc, (self.0)(&record), std::cmp::Ordering::Less);
-    }
-    fn merge(&self, acc: &mut Option<V>, other: &Option<V>) {
-        if let Some(v) = other {
-            keep(acc, v.clone(), std::cmp::Ordering::Less);
+impl<F> Extreme<F> {
+    fn offer<V: PartialOrd>(&self, acc: &mut Option<V>, value: V) {
+        let replace = match acc {
+            Some(current) => value.partial_cmp(current) == Some(self.keep),
+            None => true,
+        };
+        if replace {
+            *acc = Some(value);
         }
     }
-    fn finish(&self, acc: &Option<V>) -> V {
-        acc.clone().expect("a window holds at least one record")
-    }
 }
 
-/// `max(|r| v)`: the greatest value.
-#[derive(Clone, Copy, Debug)]
-pub struct Max<F>(pub F);
-
-impl<T, V, F> Aggregator<T> for Max<F>
+impl<T, V, F> Aggregator<T> for Extreme<F>
 where
     V: PartialOrd + Clone + 'static,
     F: Fn(&T) -> V + 'static,
@@ -184,11 +178,11 @@ where
         None
     }
     fn add(&self, acc: &mut Option<V>, record: T) {
-        keep(acc, (self.0)(&record), std::cmp::Ordering::Greater);
+        self.offer(acc, (self.value)(&record));
     }
     fn merge(&self, acc: &mut Option<V>, other: &Option<V>) {
         if let Some(v) = other {
-            keep(acc, v.clone(), std::cmp::Ordering::Greater);
+            self.offer(acc, v.clone());
         }
     }
     fn finish(&self, acc: &Option<V>) -> V {
@@ -290,8 +284,8 @@ mod tests {
         let xs = [5u64, 3, 9, 1, 7];
         assert_eq!(fold(&Count, &xs), 5);
         assert_eq!(fold(&Sum(|x: &u64| *x), &xs), 25);
-        assert_eq!(fold(&Min(|x: &u64| *x), &xs), 1);
-        assert_eq!(fold(&Max(|x: &u64| *x), &xs), 9);
+        assert_eq!(fold(&min(|x: &u64| *x), &xs), 1);
+        assert_eq!(fold(&max(|x: &u64| *x), &xs), 9);
         assert_eq!(fold(&Avg(|x: &u64| *x), &xs), 5.0);
         assert_eq!(fold(&Reduce(|a: u64, b: u64| a.max(b)), &xs), 9);
         let pairs = [(1u8, 2u64), (1, 3)];

@@ -36,7 +36,7 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::dataflow::StreamVec;
 
-pub use aggregate::{Aggregator, AsF64, Avg, Count, Max, Min, Reduce, Sum, SumField};
+pub use aggregate::{max, min, Aggregator, AsF64, Avg, Count, Extreme, Reduce, Sum, SumField};
 
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector};
