@@ -327,6 +327,7 @@ where
     builder.build(move |_initial| {
         let mut updates = Vec::new();
         let mut too_late = Vec::new();
+        let mut fired = Vec::new();
         move |frontiers| {
             let mut results = results.activate();
             let mut late = late.activate();
@@ -346,9 +347,22 @@ where
                 }
             });
             let frontier = frontiers[0].frontier().first().copied().unwrap_or(u64::MAX);
+            // Results of one capability ship as one batch: a session per result would
+            // allocate a whole buffer for each.
+            let mut batch_cap: Option<Capability<u64>> = None;
             logic.on_frontier(frontier, &mut |cap, result| {
-                results.session(cap).give(result);
+                if batch_cap.as_ref().is_some_and(|c| c.time() != cap.time()) {
+                    let c = batch_cap.take().expect("checked");
+                    results.session(&c).give_container(&mut fired);
+                }
+                if batch_cap.is_none() {
+                    batch_cap = Some(cap.clone());
+                }
+                fired.push(result);
             });
+            if let Some(c) = batch_cap {
+                results.session(&c).give_container(&mut fired);
+            }
         }
     });
     (results_stream, late_stream)
