@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use tidemill::prelude::*;
+
+mod common;
+use common::{peak_rss_mb, reset_peak_rss};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::{Capability, Operator};
@@ -217,20 +220,6 @@ fn plain_loop(path: &Path) -> Vec<(String, u64)> {
 
 /// One way of counting the words of the file.
 type Variant<'a> = dyn Fn() -> Vec<(String, u64)> + 'a;
-
-/// Resets the kernel's peak-RSS mark, so each variant reports its own peak.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` would pass test flags: run only under bench.

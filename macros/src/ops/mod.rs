@@ -14,14 +14,13 @@ mod collect;
 mod count;
 mod filter;
 mod flat_map;
-mod from_collection;
 mod inspect;
 mod key_by;
 mod late;
 mod map;
 mod print;
-mod read_text_file;
 mod reduce;
+mod sources;
 mod sum;
 mod union;
 mod window;
@@ -31,8 +30,8 @@ mod write_as_text;
 
 /// Every operator the DSL knows.
 pub const ALL: &[&OpSpec] = &[
-    &from_collection::SPEC,
-    &read_text_file::SPEC,
+    &sources::FROM_COLLECTION,
+    &sources::READ_TEXT_FILE,
     &assign_timestamps::SPEC,
     &with_processing_time::SPEC,
     &map::SPEC,

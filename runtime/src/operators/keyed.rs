@@ -214,7 +214,7 @@ where
 }
 
 /// Looks up the state of `record`'s key without cloning the key.
-fn state_of<'m, T, S: KeySelector<T>, V>(
+pub(crate) fn state_of<'m, T, S: KeySelector<T>, V>(
     map: &'m mut StateMap<S::Key, V>,
     selector: &S,
     record: &T,

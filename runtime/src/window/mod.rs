@@ -40,7 +40,7 @@ pub use aggregate::{max, min, Aggregator, AsF64, Avg, Count, Extreme, Reduce, Su
 
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector};
-use crate::operators::keyed::KeyedStream;
+use crate::operators::keyed::{state_of, KeyedStream};
 use crate::time::Timed;
 
 /// The window a result belongs to: `[start, end)` in milliseconds of event time.
@@ -426,15 +426,44 @@ where
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
         late: &mut Vec<Timed<T>>,
     ) {
-        let (assigner, agg, ts) = (self.assigner, &self.agg, record.ts);
-        let lateness = self.lateness;
+        let (assigner, ts) = (self.assigner, record.ts);
+        let (lateness, fired) = (self.lateness, self.fired);
         let open = |end: u64| end + lateness > time;
         if !open(assigner.last_end(ts)) {
             late.push(record);
             return;
         }
+        // One pass over the record's windows: hold a capability for each window still to
+        // fire, and note whether the record is late for some or reaches fired windows.
+        let (mut whole, mut refire) = (true, false);
+        for end in assigner.ends(ts) {
+            if !open(end) {
+                whole = false;
+            } else if end <= fired {
+                refire = true;
+            } else {
+                self.pending
+                    .entry(end)
+                    .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
+            }
+        }
+        let agg = &self.agg;
+        if whole && !refire {
+            // The common case: the key is borrowed, and cloned only when new to the pane.
+            let pane = self.panes.entry(assigner.pane_end(ts)).or_default();
+            match state_of(pane, &self.selector, &record) {
+                Some(acc) => agg.add(acc, record.value),
+                None => {
+                    let key = self.selector.with_key(&record, Clone::clone);
+                    let mut acc = agg.init();
+                    agg.add(&mut acc, record.value);
+                    pane.insert(key, acc);
+                }
+            }
+            return;
+        }
         let key = self.selector.with_key(&record, Clone::clone);
-        if assigner.ends(ts).all(open) {
+        if whole {
             let pane = self.panes.entry(assigner.pane_end(ts)).or_default();
             agg.add(
                 pane.entry(key.clone()).or_insert_with(|| agg.init()),
@@ -447,17 +476,10 @@ where
                 agg.add(acc, record.value.clone());
             }
         }
-        for end in assigner.ends(ts).filter(|&e| open(e)) {
-            if end <= self.fired {
-                // Within the allowed lateness of a window that fired: fire again.
-                let acc = merge_key(agg, &assigner, &self.panes, &self.partial, end, &key);
-                if let Some(acc) = acc {
-                    updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
-                }
-            } else {
-                self.pending
-                    .entry(end)
-                    .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
+        // Within the allowed lateness of windows that fired: fire them again.
+        for end in assigner.ends(ts).filter(|&e| open(e) && e <= fired) {
+            if let Some(acc) = merge_key(agg, &assigner, &self.panes, &self.partial, end, &key) {
+                updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
             }
         }
     }

@@ -80,18 +80,17 @@ where
     window_operator(stream, &selector, name, logic)
 }
 
-impl<T, S, A> SessionLogic<S::Key, S, A, T>
-where
-    S: KeySelector<Timed<T>>,
-    A: Aggregator<T>,
-{
-    fn result(&self, key: S::Key, s: &Session<A::Acc>) -> Timed<WindowResult<S::Key, A::Out>> {
-        let window = Window {
-            start: s.start as i64,
-            end: s.end as i64,
-        };
-        window_result(window, key, self.agg.finish(&s.acc))
-    }
+/// The result of session `s` of `key`.
+fn session_result<K, T, A: Aggregator<T>>(
+    agg: &A,
+    key: K,
+    s: &Session<A::Acc>,
+) -> Timed<WindowResult<K, A::Out>> {
+    let window = Window {
+        start: s.start as i64,
+        end: s.end as i64,
+    };
+    window_result(window, key, agg.finish(&s.acc))
 }
 
 impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for SessionLogic<S::Key, S, A, T>
@@ -114,7 +113,7 @@ where
             return;
         }
         let key = self.selector.with_key(&record, Clone::clone);
-        let agg = &self.agg;
+        let (agg, lateness, fired) = (&self.agg, self.lateness, self.fired);
         let mut merged = Session {
             start: ts,
             end: ts + self.gap,
@@ -123,34 +122,36 @@ where
         agg.add(&mut merged.acc, record.value);
         let list = self.sessions.entry(key.clone()).or_default();
         // Sessions never touch each other, so one pass finds all that the new one joins.
+        let mut absorbed_end = None;
         list.retain(|s| {
             let touches = s.start <= merged.end && s.end >= merged.start;
             if touches {
                 merged.start = merged.start.min(s.start);
                 merged.end = merged.end.max(s.end);
                 agg.merge(&mut merged.acc, &s.acc);
+                absorbed_end = absorbed_end.max(Some(s.end));
             }
             !touches
         });
         let end = merged.end;
-        if closes(end) <= self.fired {
+        // When a joined session ended where the merged one ends, its timer (or, once it
+        // fired, its cleanup) already stands: a record inside a session adds none.
+        let scheduled = absorbed_end == Some(end);
+        if closes(end) <= fired {
             // Within the allowed lateness after the session's end: fire the update now.
-            updates.push(self.result(key.clone(), &merged));
-            self.cleanups
-                .entry(closes(end) + self.lateness)
-                .or_default()
-                .push(key.clone());
-        } else {
+            updates.push(session_result(agg, key.clone(), &merged));
+            if !scheduled {
+                let cleanup = self.cleanups.entry(closes(end) + lateness).or_default();
+                cleanup.push(key);
+            }
+        } else if !scheduled {
             let timer = self
                 .timers
                 .entry(closes(end))
                 .or_insert_with(|| (cap.delayed(&time.max(end - 1), 0), Vec::new()));
-            timer.1.push(key.clone());
+            timer.1.push(key);
         }
-        self.sessions
-            .get_mut(&key)
-            .expect("the key's sessions were just looked up")
-            .push(merged);
+        list.push(merged);
     }
 
     fn on_frontier(
@@ -175,7 +176,7 @@ where
                     continue;
                 };
                 if let Some(s) = list.iter().find(|s| s.end == end) {
-                    fire(&cap, self.result(key.clone(), s));
+                    fire(&cap, session_result(&self.agg, key.clone(), s));
                     self.cleanups
                         .entry(closed + self.lateness)
                         .or_default()
