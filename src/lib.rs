@@ -46,8 +46,11 @@
 //! | `with_processing_time()` | after a source | the wall clock at the source as the records' time |
 //! | `window(w)` | keyed, timed | `w` is `tumbling(size)`, `sliding(size, slide)` or `session(gap)` |
 //! | `window_all(w)` | timed | one window over the whole stream (computed on one worker) |
+//! | `count_window(n)`, `count_window(n, step)` | keyed | count windows: a key's last `n` records, every `n` (or `step`) records; no timestamps needed |
+//! | `count_window_all(n)`, `count_window_all(n, step)` | stream | count windows over the whole stream (on one worker) |
 //! | `allowed_lateness(d)` | windowed | late records within `d` update their window, which fires again |
 //! | `count()`, `sum(..)`, `min(\|x\| v)`, `max(..)`, `avg(..)`, `reduce(..)`, `aggregate(a)` | windowed | one [`WindowResult`] `{ key, start, end, value }` per key and window |
+//! | `process_window(\|key, window, records, out\| ..)` | windowed | all records of each window when it fires (the only window path that buffers records); pushes any outputs into `out` |
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
@@ -73,6 +76,13 @@
 //! when the watermark reaches its end, computed incrementally: one accumulator per key
 //! and pane (`gcd(size, slide)`), never the records themselves. Results carry
 //! `[start, end)` and the event time `end - 1`, so they can be windowed again.
+//!
+//! Count windows count records rather than time, in the order they reach the key's
+//! worker: `[start, end)` are the key's record numbers. As in Flink, a tumbling count
+//! window fires on its `n`-th record (a key's last, incomplete window never fires), and a
+//! sliding one every `step` records, over the last `n` (fewer while the key is young).
+//! With more than one worker, which records share a count window depends on how sources
+//! interleave; the number and sizes of the windows do not.
 //!
 //! Late data is never silently lost. A record is late when its source's watermark had
 //! passed its window's end plus the allowed lateness; `.late()` on the results routes such

@@ -127,6 +127,7 @@ struct Outputs {
     reduced: Vec<WindowResult<u8, Rec>>,
     aggregated: Vec<WindowResult<u8, u64>>,
     all_counts: Vec<WindowResult<(), u64>>,
+    processed: Vec<(u8, i64, Vec<Rec>)>,
     tumbling_late: Vec<Rec>,
     late_dropped: u64,
 }
@@ -135,6 +136,7 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
     let c: [Collector<WindowResult<u8, u64>>; 6] = Default::default();
     let (avgs, reduced, all_counts) = (Collector::new(), Collector::new(), Collector::new());
     let (sliding_late, tumbling_late) = (Collector::new(), Collector::new());
+    let processed = Collector::new();
     let [counts, sliding_sums, mins, maxes, aggregated, _] = c;
     let data = input.to_vec();
     let report = tidemill::run(
@@ -155,6 +157,9 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
                 .reduce(|a, b| (a.0, a.1.max(b.1), a.2 + b.2)).collect(reduced);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).aggregate(SumValues).collect(aggregated);
             readings.window_all(tumbling(100ms)).allowed_lateness(50ms).count().collect(all_counts);
+            readings.key_by(0).window(sliding(100ms, 30ms)).allowed_lateness(50ms)
+                .process_window(|k, w, rs, out| out.push((*k, w.end, rs)))
+                .collect(processed);
         },
     )
     .unwrap();
@@ -168,6 +173,7 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
         reduced: reduced.take(),
         aggregated: aggregated.take(),
         all_counts: all_counts.take(),
+        processed: processed.take(),
         tumbling_late: tumbling_late.take(),
         late_dropped: report.late_dropped.iter().map(|(_, n)| n).sum(),
     }
@@ -227,7 +233,7 @@ fn check(input: &[Rec], workers: u64, batch: u64) {
     );
     assert_eq!(
         sorted(out.sliding_late),
-        sorted(sliding_late),
+        sorted(sliding_late.clone()),
         "sliding late {at}"
     );
     assert_eq!(
@@ -271,11 +277,21 @@ fn check(input: &[Rec], workers: u64, batch: u64) {
         .map(|((_, e), rs)| (*e as i64, rs.len() as u64))
         .collect();
     assert_eq!(all_counts, want, "window_all count {at}");
-    // Late records of the six windows without `.late()` are counted, not lost.
+    // `process_window` sees each window's records (all of them again on an update).
+    let mut processed = BTreeMap::new();
+    for (key, end, records) in out.processed {
+        processed.insert((key, end), sorted(records));
+    }
+    assert_eq!(
+        processed,
+        expect(&sliding, |rs| sorted(rs.to_vec())),
+        "process_window {at}"
+    );
+    // Late records of the seven windows without `.late()` are counted, not lost.
     let (_, all_late) = model(input, n, SIZE, SIZE, |_| 0);
     assert_eq!(
         out.late_dropped,
-        5 * tumbling_late.len() as u64 + all_late.len() as u64,
+        5 * tumbling_late.len() as u64 + all_late.len() as u64 + sliding_late.len() as u64,
         "late count {at}"
     );
 }

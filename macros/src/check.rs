@@ -159,6 +159,10 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
             node.span,
             format!("`{}` needs timestamps: add `.assign_timestamps(|x| x.ts, out_of_orderness = 4s)` (event time) or `.with_processing_time()` after the source", node.op.name),
         ),
+        "allowed_lateness" | "late" if on_count_windows(graph, node.inputs[0].0) => errors.push(
+            node.span,
+            format!("count windows have no late records (every record counts), so `{}` does not apply to them", node.op.name),
+        ),
         "allowed_lateness" if time == Time::Processing => errors.push(
             node.span,
             "`allowed_lateness` applies to event-time windows: a processing-time window has no late records",
@@ -297,6 +301,9 @@ fn check_args(node: &Node, errors: &mut Errors) {
         );
         return;
     }
+    if op.name.starts_with("count_window") {
+        check_count_window(node, errors);
+    }
     for (i, arg) in node.args[..positional].iter().enumerate() {
         let kind = op.args.get(i).copied().unwrap_or(Arg::Stream);
         let ok = match kind {
@@ -326,6 +333,55 @@ fn check_args(node: &Node, errors: &mut Errors) {
             );
         }
     }
+}
+
+/// `count_window(size)` or `count_window(size, step)`: at most two arguments, and sizes
+/// given as literals are checked here (others when the job starts).
+fn check_count_window(node: &Node, errors: &mut Errors) {
+    let op = node.op;
+    if node.args.len() > 2 {
+        errors.push(
+            node.args_span,
+            format!(
+                "`{}` takes a size and optionally a step, in records: `{}`",
+                op.name, op.usage
+            ),
+        );
+        return;
+    }
+    let literal = |arg: &Expr| match arg {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<u64>().ok(),
+        _ => None,
+    };
+    for arg in &node.args {
+        if literal(arg) == Some(0) {
+            errors.push(
+                arg.span(),
+                "a count window's size and step must be positive",
+            );
+            return;
+        }
+    }
+    if let [size, step] = node.args.as_slice() {
+        if let (Some(n), Some(m)) = (literal(size), literal(step)) {
+            if m > n {
+                errors.push(step.span(), format!("the step ({m} records) is larger than the window size ({n} records): records between windows would be lost; use a step of at most the size"));
+            }
+        }
+    }
+}
+
+/// Whether node `id` reads the windows of a `count_window`.
+fn on_count_windows(graph: &Graph, id: usize) -> bool {
+    let node = &graph.nodes[id];
+    let windows = if node.op.yields == Yields::Stream(Kind::Windowed) {
+        Some(node)
+    } else {
+        node.inputs.first().map(|&(i, _)| &graph.nodes[i])
+    };
+    windows.is_some_and(|w| w.op.name.starts_with("count_window"))
 }
 
 fn yields(graph: &Graph, id: usize) -> Yields {
@@ -371,9 +427,9 @@ fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
             (Kind::Keyed, [Kind::Windowed]) => format!(
                 "`{name}` needs a window: e.g. `.window(tumbling(1min)).{usage}`"
             ),
-            (Kind::Keyed, _) if name == "window_all" => {
-                "`window_all` is for unkeyed streams: on a keyed stream use `window(...)`".to_string()
-            }
+            (Kind::Keyed, _) if name.ends_with("window_all") => format!(
+                "`{name}` is for unkeyed streams: on a keyed stream use `{}(...)`", name.trim_end_matches("_all")
+            ),
             (Kind::Keyed, _) => format!(
                 "`{name}` is not defined on a keyed stream: follow `key_by` with `reduce`, `sum`, `count` or `window(...)`"
             ),
@@ -505,6 +561,29 @@ mod tests {
         assert_eq!(
             times,
             [None, None, Event, Event, Event, Event, Event, None, Processing, Processing]
+        );
+    }
+
+    #[test]
+    fn count_windows_take_one_or_two_positive_sizes() {
+        assert!(
+            errors_of("from_collection(v).key_by(0).count_window(5).count().print();").is_empty()
+        );
+        assert!(
+            errors_of("from_collection(v).key_by(0).count_window(N, 2).sum(1).print();").is_empty()
+        );
+        let errors =
+            errors_of("from_collection(v).key_by(0).count_window(5, 1, 1).count().print();");
+        assert!(
+            errors[0].contains("takes a size and optionally a step"),
+            "{errors:?}"
+        );
+        let errors = errors_of("from_collection(v).key_by(0).count_window(0).count().print();");
+        assert!(errors[0].contains("must be positive"), "{errors:?}");
+        let errors = errors_of("let r = from_collection(v).key_by(0).count_window(5).count(); r.print(); r.late().print();");
+        assert!(
+            errors[0].contains("count windows have no late records"),
+            "{errors:?}"
         );
     }
 

@@ -81,11 +81,26 @@ impl Emitter<'_> {
     /// A window aggregation of `node`'s input with the aggregator `agg`, which may refer to
     /// the windowed stream as `__tm_w` (to pin closure types).
     pub fn window_aggregate(&mut self, node: &Node, agg: TokenStream) -> TokenStream {
-        let (rt, input, name) = (self.rt(), self.input(node, 0), node.op.name);
-        quote_spanned!(node.span=> {
-            let __tm_w = #input;
+        let (rt, name) = (self.rt(), node.op.name);
+        let call = quote_spanned!(node.span=> {
             let __tm_a = #agg;
             #rt::window::aggregate(__tm_w, #name, __tm_a)
+        });
+        self.window_call(node, call)
+    }
+
+    /// An operation on `node`'s windowed input, bound as `__tm_w` for `call`, which yields
+    /// `(results, late)`. Count windows on a stream without timestamps run at event time
+    /// 0; their results drop it again (their late output, always empty, keeps it).
+    pub fn window_call(&mut self, node: &Node, call: TokenStream) -> TokenStream {
+        let (rt, input) = (self.rt(), self.input(node, 0));
+        if self.is_timed(node.id) {
+            return quote_spanned!(node.span=> { let __tm_w = #input; #call });
+        }
+        quote_spanned!(node.span=> {
+            let __tm_w = #input;
+            let (__tm_r, __tm_l) = #call;
+            (#rt::time::values(__tm_r), __tm_l)
         })
     }
 

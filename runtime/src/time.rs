@@ -174,6 +174,16 @@ pub fn values<'scope, T: 'static>(
     crate::operators::fused::fused(stream, "values", |r: Timed<T>, out| out.push(r.value))
 }
 
+/// Records of a stream without timestamps, at event time 0: how count windows, which
+/// need no time, take such a stream.
+pub fn at_zero<'scope, T: 'static>(
+    stream: timely::dataflow::StreamVec<'scope, u64, T>,
+) -> timely::dataflow::StreamVec<'scope, u64, Timed<T>> {
+    crate::operators::fused::fused(stream, "at_zero", |value: T, out| {
+        out.push(Timed { ts: 0, value })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,6 +12,7 @@ mod allowed_lateness;
 mod assign_timestamps;
 mod collect;
 mod count;
+mod count_window;
 mod filter;
 mod flat_map;
 mod inspect;
@@ -19,6 +20,7 @@ mod key_by;
 mod late;
 mod map;
 mod print;
+mod process_window;
 mod reduce;
 mod sources;
 mod sum;
@@ -45,11 +47,14 @@ pub const ALL: &[&OpSpec] = &[
     &count::SPEC,
     &window::SPEC,
     &window::ALL_SPEC,
+    &count_window::SPEC,
+    &count_window::ALL_SPEC,
     &allowed_lateness::SPEC,
     &window_aggregates::MIN,
     &window_aggregates::MAX,
     &window_aggregates::AVG,
     &window_aggregates::AGGREGATE,
+    &process_window::SPEC,
     &late::SPEC,
     &print::SPEC,
     &write_as_text::SPEC,

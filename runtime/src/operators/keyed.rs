@@ -68,6 +68,11 @@ where
 }
 
 impl<'scope, T, S> KeyedStream<'scope, T, S> {
+    /// A stream partitioned by `selector`.
+    pub fn from_parts(stream: StreamVec<'scope, u64, T>, selector: S) -> Self {
+        KeyedStream { stream, selector }
+    }
+
     /// The stream and its key selector.
     pub fn into_parts(self) -> (StreamVec<'scope, u64, T>, S) {
         (self.stream, self.selector)

@@ -300,3 +300,25 @@ mod tests {
         assert_eq!(agg.finish(&acc), (1, 5));
     }
 }
+
+/// The records themselves, in arrival order: the accumulator behind `process_window`,
+/// the one window aggregation that buffers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Collect;
+
+impl<T: Clone + 'static> Aggregator<T> for Collect {
+    type Acc = Vec<T>;
+    type Out = Vec<T>;
+    fn init(&self) -> Vec<T> {
+        Vec::new()
+    }
+    fn add(&self, acc: &mut Vec<T>, record: T) {
+        acc.push(record);
+    }
+    fn merge(&self, acc: &mut Vec<T>, other: &Vec<T>) {
+        acc.extend_from_slice(other);
+    }
+    fn finish(&self, acc: &Vec<T>) -> Vec<T> {
+        acc.clone()
+    }
+}

@@ -23,6 +23,7 @@
 //! passes the end of the last window it belongs to plus the allowed lateness.
 
 mod aggregate;
+mod count;
 mod session;
 
 use std::collections::BTreeMap;
@@ -36,10 +37,12 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::dataflow::StreamVec;
 
-pub use aggregate::{max, min, Aggregator, AsF64, Avg, Count, Extreme, Reduce, Sum, SumField};
+pub use aggregate::{
+    max, min, Aggregator, AsF64, Avg, Collect, Count, Extreme, Reduce, Sum, SumField,
+};
 
 use crate::hash::StateMap;
-use crate::key::{ExchangeData, KeyFn, KeySelector};
+use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::{state_of, KeyedStream};
 use crate::time::Timed;
 
@@ -178,6 +181,14 @@ pub enum Windows {
     /// Session windows with this gap (ms): a key's records less than (or exactly) a gap
     /// apart share a session, and sessions merge as records arrive.
     Session(u64),
+    /// Count windows: the last `size` records of a key, every `step` records (see
+    /// [`count_windows`]).
+    Count {
+        /// Records in a full window.
+        size: u64,
+        /// Records between firings (`size` for tumbling count windows).
+        step: u64,
+    },
 }
 
 impl From<Assigner> for Windows {
@@ -190,6 +201,25 @@ impl From<Assigner> for Windows {
 pub fn session(gap: u64) -> Windows {
     assert!(gap > 0, "a session gap must be positive");
     Windows::Session(gap)
+}
+
+/// `count_window(size)` (`step == size`) or `count_window(size, step)`: count windows.
+/// See [`count_windows`] for what they hold and when they fire.
+pub fn count_windows(size: u64, step: u64) -> Windows {
+    assert!(
+        step > 0 && step <= size,
+        "a count window needs 0 < step <= size"
+    );
+    Windows::Count { size, step }
+}
+
+/// A keyed stream without timestamps, as count windows take it: its records at event
+/// time 0.
+pub fn untimed<'scope, T: 'static, S>(
+    keyed: KeyedStream<'scope, T, S>,
+) -> KeyedStream<'scope, Timed<T>, OnValue<S>> {
+    let (stream, selector) = keyed.into_parts();
+    KeyedStream::from_parts(crate::time::at_zero(stream), OnValue(selector))
 }
 
 /// `keyed.window(windows)`.
@@ -279,7 +309,46 @@ where
     match windows {
         Windows::Panes(assigner) => pane_aggregate(keyed, assigner, lateness, name, agg),
         Windows::Session(gap) => session::aggregate(keyed, gap, lateness, name, agg),
+        Windows::Count { size, step } => count::aggregate(keyed, size, step, name, agg),
     }
+}
+
+/// `process_window(|key, window, records, out| ...)`: Flink's `ProcessWindowFunction`.
+/// When a window fires, `f` gets its key, its bounds and all its records (in arrival
+/// order within each pane) and pushes any number of outputs, which travel at the
+/// window's last millisecond. This is the one window path that buffers records; an
+/// update within the allowed lateness calls `f` again with all the window's records.
+pub fn process<'scope, T, S, O, F>(
+    windowed: WindowedStream<'scope, T, S>,
+    name: &str,
+    mut f: F,
+) -> (
+    StreamVec<'scope, u64, Timed<O>>,
+    StreamVec<'scope, u64, Timed<T>>,
+)
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    O: 'static,
+    F: FnMut(&S::Key, Window, Vec<T>, &mut Vec<O>) + 'static,
+{
+    use timely::dataflow::channels::pact::Pipeline;
+    use timely::dataflow::operators::Operator;
+    let (windows, late) = aggregate(windowed, name, Collect);
+    let mut outputs = Vec::new();
+    let processed = windows.unary(Pipeline, name, move |_, _| {
+        move |input, output| {
+            input.for_each(|time, data| {
+                let mut session = output.session(&time);
+                for result in data.drain(..) {
+                    let (ts, window) = (result.ts, result.value.window());
+                    f(&result.value.key, window, result.value.value, &mut outputs);
+                    session.give_iterator(outputs.drain(..).map(|value| Timed { ts, value }));
+                }
+            });
+        }
+    });
+    (processed, late)
 }
 
 /// What a window operator does with records and with progress; the operator around it

@@ -1,0 +1,160 @@
+//! Count windows, Flink's `countWindow(size)` and `countWindow(size, slide)`: windows
+//! over a key's records in the order they reach the key's worker, not over time.
+//!
+//! - Tumbling (`count_window(n)`): every `n`-th record of a key closes a window of its
+//!   last `n` records. A key's last window, with fewer than `n` records, never fires (as
+//!   in Flink, where the count trigger alone fires a count window).
+//! - Sliding (`count_window(n, step)`): every `step`-th record fires a window of the
+//!   key's last `n` records, or all of them while the key has seen fewer than `n` (as
+//!   Flink's count evictor keeps them).
+//!
+//! Start and end are record ordinals of the key: `[start, end)` holds its records number
+//! `start` to `end - 1`, counting from 0. A result travels at the time of the record that
+//! fired it, stamped with the latest event time among the window's records.
+//!
+//! A key's records come from every source worker, so which records share a window
+//! depends on their arrival order when more than one worker reads the input; how many
+//! windows fire, and their sizes, do not. There is no late data: every record counts.
+//!
+//! State is one accumulator per pane of `gcd(n, step)` records, at most `n / pane` panes
+//! per key: sliding count windows are aggregated incrementally too.
+
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+
+use timely::dataflow::operators::{Capability, InputCapability};
+
+use super::{
+    gcd, window_operator, window_result, Aggregated, Aggregator, Window, WindowLogic, WindowResult,
+};
+use crate::hash::StateMap;
+use crate::key::{ExchangeData, KeySelector};
+use crate::operators::keyed::{state_of, KeyedStream};
+use crate::time::Timed;
+
+/// A pane of a key's count windows: the accumulator and the latest event time in it.
+struct Pane<Acc> {
+    acc: Acc,
+    max_ts: u64,
+}
+
+/// One key's count-window state.
+struct KeyCount<Acc> {
+    /// Records of the key so far.
+    seen: u64,
+    /// The latest panes, oldest first; the last one may be filling.
+    panes: VecDeque<Pane<Acc>>,
+}
+
+struct CountLogic<K, S, A: Aggregator<T>, T> {
+    selector: S,
+    size: u64,
+    step: u64,
+    pane: u64,
+    agg: A,
+    keys: StateMap<K, KeyCount<A::Acc>>,
+    _record: PhantomData<fn(T)>,
+}
+
+/// Aggregates the count windows (`size` records, firing every `step`) of each key.
+pub(super) fn aggregate<'scope, T, S, A>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    size: u64,
+    step: u64,
+    name: &str,
+    agg: A,
+) -> Aggregated<'scope, S::Key, A::Out, T>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    assert!(
+        step > 0 && step <= size,
+        "a count window needs 0 < step <= size"
+    );
+    let (stream, selector) = keyed.into_parts();
+    let logic = CountLogic {
+        selector: selector.clone(),
+        size,
+        step,
+        pane: gcd(size, step),
+        agg,
+        keys: StateMap::default(),
+        _record: PhantomData,
+    };
+    window_operator(stream, &selector, name, logic)
+}
+
+impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for CountLogic<S::Key, S, A, T>
+where
+    T: 'static,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    fn on_record(
+        &mut self,
+        _cap: &InputCapability<u64>,
+        _time: u64,
+        record: Timed<T>,
+        updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
+        _late: &mut Vec<Timed<T>>,
+    ) {
+        // The key is cloned only for a record that fires a window (or is the key's first).
+        let fires = |seen: u64| (seen + 1).is_multiple_of(self.step);
+        let (state, key) = match state_of(&mut self.keys, &self.selector, &record) {
+            Some(state) => {
+                let key = fires(state.seen).then(|| self.selector.with_key(&record, Clone::clone));
+                (state, key)
+            }
+            None => {
+                let key = self.selector.with_key(&record, Clone::clone);
+                let state = self.keys.entry(key.clone()).or_insert_with(|| KeyCount {
+                    seen: 0,
+                    panes: VecDeque::new(),
+                });
+                (state, Some(key))
+            }
+        };
+        let agg = &self.agg;
+        if state.seen.is_multiple_of(self.pane) {
+            if state.panes.len() as u64 == self.size / self.pane {
+                state.panes.pop_front();
+            }
+            state.panes.push_back(Pane {
+                acc: agg.init(),
+                max_ts: record.ts,
+            });
+        }
+        let pane = state.panes.back_mut().expect("a pane was just ensured");
+        pane.max_ts = pane.max_ts.max(record.ts);
+        agg.add(&mut pane.acc, record.value);
+        state.seen += 1;
+        if !state.seen.is_multiple_of(self.step) {
+            return;
+        }
+        let key = key.expect("the key is cloned for a record that fires");
+        // `seen` is a multiple of the pane, so the panes hold exactly the window.
+        let mut panes = state.panes.iter();
+        let first = panes.next().expect("a window has a pane");
+        let (mut acc, mut max_ts) = (first.acc.clone(), first.max_ts);
+        for pane in panes {
+            agg.merge(&mut acc, &pane.acc);
+            max_ts = max_ts.max(pane.max_ts);
+        }
+        let window = Window {
+            start: state.seen.saturating_sub(self.size) as i64,
+            end: state.seen as i64,
+        };
+        let mut result = window_result(window, key, agg.finish(&acc));
+        result.ts = max_ts;
+        updates.push(result);
+    }
+
+    fn on_frontier(
+        &mut self,
+        _frontier: u64,
+        _fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
+    ) {
+    }
+}

@@ -1,0 +1,6 @@
+use tidemill::prelude::*;
+
+fn main() {
+    let v = vec![(1u8, 2u64)];
+    let _ = stream! { from_collection(v).key_by(0).count_window(10, 20).count().print(); };
+}
