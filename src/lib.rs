@@ -66,7 +66,9 @@
 //! Flink, what they emit follows the execution mode (`--execution-mode`): in `streaming`
 //! mode, the updated aggregate for every record; in `batch` mode, each key's final
 //! aggregate once, when the input ends. The default, `automatic`, is `batch` when every
-//! source is bounded and `streaming` otherwise.
+//! source is bounded and `streaming` otherwise. On a timestamped stream the outputs keep
+//! event time: an update carries the timestamp of the record that caused it (a final
+//! value, the key's latest), so rolling results can be windowed downstream.
 //!
 //! ### Event time and windows
 //! Timestamps are milliseconds (`u64`). `assign_timestamps` (or `with_processing_time`)

@@ -109,3 +109,63 @@ fn processing_time_windows_count_every_record() {
             .all(|w| w.end <= now + 5 && w.start > now - 600_000));
     }
 }
+
+/// Rolling aggregations on a timestamped stream keep event time: in streaming mode each
+/// update carries its record's timestamp, so windowing the updates again counts them per
+/// window; in batch mode each key's final value comes once.
+#[test]
+fn rolling_aggregations_keep_event_time() {
+    let input: Vec<Reading> = (0..40u64)
+        .map(|i| reading(["a", "b", "c"][(i % 3) as usize], i * 500, i))
+        .collect();
+    for workers in [1, 2, 4] {
+        let (per_window, sums, finals) = (Collector::new(), Collector::new(), Collector::new());
+        let data = input.clone();
+        tidemill::run(
+            Args::with_workers(workers).execution_mode(ExecutionMode::Streaming),
+            stream! {
+                let readings = from_collection(data).assign_timestamps(|r| r.ts, out_of_orderness = 1s);
+                let updates = readings.key_by(|r| r.sensor.clone()).count();
+                updates.window_all(tumbling(5s)).count().collect(per_window);
+                readings.key_by(|r| r.sensor.clone()).sum(|r| r.value).collect(sums);
+            },
+        )
+        .unwrap();
+        // One update per record, each in the window of its record's event time.
+        let got: Vec<(i64, u64)> = sorted(per_window.take())
+            .into_iter()
+            .map(|w: WindowResult<(), u64>| (w.start, w.value))
+            .collect();
+        let want: Vec<(i64, u64)> = (0..4).map(|k| (k * 5_000, 10)).collect();
+        assert_eq!(got, want, "at {workers} workers");
+        let sums: Vec<(String, u64)> = sums.take();
+        assert_eq!(sums.len(), input.len());
+        let last_a = sums.iter().filter(|s| s.0 == "a").map(|s| s.1).max();
+        assert_eq!(last_a, Some((0..40).step_by(3).sum()));
+        let data = input.clone();
+        tidemill::run(
+            Args::with_workers(workers).execution_mode(ExecutionMode::Batch),
+            stream! {
+                from_collection(data)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 1s)
+                    .key_by(|r| r.sensor.clone())
+                    .reduce(|a, b| reading(&a.sensor, a.ts.max(b.ts), a.value + b.value))
+                    .collect(finals);
+            },
+        )
+        .unwrap();
+        let finals: Vec<(String, u64)> = sorted(
+            finals
+                .take()
+                .into_iter()
+                .map(|r: Reading| (r.sensor, r.value))
+                .collect(),
+        );
+        let want: Vec<(String, u64)> = ["a", "b", "c"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.to_string(), (i as u64..40).step_by(3).sum()))
+            .collect();
+        assert_eq!(finals, want, "batch reduce at {workers} workers");
+    }
+}

@@ -175,10 +175,6 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
             node.span,
             "a processing-time window has no late records",
         ),
-        "reduce" | "sum" | "count" if time != Time::None && !is_windowed_input(graph, node) => errors.push(
-            node.span,
-            format!("a rolling `{}` (without a window) on a timestamped stream is not supported yet: add a window, e.g. `.window(tumbling(1min)).{}`", node.op.name, node.op.usage),
-        ),
         _ => {}
     }
     time

@@ -104,6 +104,16 @@ impl Emitter<'_> {
         })
     }
 
+    /// The runtime function of the rolling aggregation `name` for `node`'s input:
+    /// `name_timed` on a timestamped stream, whose outputs keep event time.
+    pub fn rolling(&self, node: &Node, name: &str) -> Ident {
+        if self.is_timed(node.inputs[0].0) {
+            format_ident!("{}_timed", name, span = node.span)
+        } else {
+            Ident::new(name, node.span)
+        }
+    }
+
     /// The late records of the window aggregation that `node` (a `late()`) reads.
     pub fn late_input(&mut self, node: &Node) -> TokenStream {
         let (source, span) = node.inputs[0];

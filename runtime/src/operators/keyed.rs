@@ -218,6 +218,37 @@ where
     }
 }
 
+/// A rolling aggregation of the values of a timestamped stream: emits `A`'s output
+/// stamped with the event time of the record that produced it (in batch mode, with the
+/// key's latest event time), as Flink's rolling aggregations keep the element's timestamp.
+pub struct OnTimed<A>(pub A);
+
+impl<K, T, A: RollingAggregate<K, T>> RollingAggregate<K, Timed<T>> for OnTimed<A> {
+    /// `A`'s state, the last record's event time and the latest one.
+    type State = (A::State, u64, u64);
+    type Output = Timed<A::Output>;
+    fn init(&mut self, record: Timed<T>) -> Self::State {
+        (self.0.init(record.value), record.ts, record.ts)
+    }
+    fn add(&mut self, state: &mut Self::State, record: Timed<T>) {
+        self.0.add(&mut state.0, record.value);
+        state.1 = record.ts;
+        state.2 = state.2.max(record.ts);
+    }
+    fn emit(&self, key: &K, state: &Self::State) -> Timed<A::Output> {
+        Timed {
+            ts: state.1,
+            value: self.0.emit(key, &state.0),
+        }
+    }
+    fn finish(&self, key: K, state: Self::State) -> Timed<A::Output> {
+        Timed {
+            ts: state.2,
+            value: self.0.finish(key, state.0),
+        }
+    }
+}
+
 /// Looks up the state of `record`'s key without cloning the key.
 pub(crate) fn state_of<'m, T, S: KeySelector<T>, V>(
     map: &'m mut StateMap<S::Key, V>,
@@ -360,4 +391,60 @@ where
     F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
 {
     rolling(keyed, context, "sum", SumField(field))
+}
+
+/// `reduce` on a timestamped keyed stream: the closure combines values.
+pub fn reduce_timed<'scope, T, S, F>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    context: &JobContext,
+    f: F,
+) -> StreamVec<'scope, u64, Timed<T>>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    F: FnMut(T, T) -> T + 'static,
+{
+    rolling(keyed, context, "reduce", OnTimed(Reduce(f)))
+}
+
+/// `count` on a timestamped keyed stream.
+pub fn count_timed<'scope, T, S>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    context: &JobContext,
+) -> StreamVec<'scope, u64, Timed<(S::Key, u64)>>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+{
+    rolling(keyed, context, "count", OnTimed(Count))
+}
+
+/// `sum(|r| value)` on a timestamped keyed stream.
+pub fn sum_by_timed<'scope, T, S, V, F>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    context: &JobContext,
+    f: F,
+) -> StreamVec<'scope, u64, Timed<(S::Key, V)>>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    V: AddAssign + Clone + 'static,
+    F: Fn(&T) -> V + 'static,
+{
+    rolling(keyed, context, "sum", OnTimed(SumBy(f)))
+}
+
+/// `sum(N)` on a timestamped keyed stream.
+pub fn sum_field_timed<'scope, T, S, V, F>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    context: &JobContext,
+    field: F,
+) -> StreamVec<'scope, u64, Timed<T>>
+where
+    T: ExchangeData,
+    S: KeySelector<Timed<T>>,
+    V: AddAssign + Clone + 'static,
+    F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
+{
+    rolling(keyed, context, "sum", OnTimed(SumField(field)))
 }
