@@ -10,9 +10,10 @@ use std::hash::Hash;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-/// What a key must be: hashable for routing and state, cloneable into state.
-pub trait Key: Hash + Eq + Clone + 'static {}
-impl<K: Hash + Eq + Clone + 'static> Key for K {}
+/// What a key must be: hashable for routing and state, cloneable into state, and able to
+/// cross workers (window combiners ship partial aggregates by key).
+pub trait Key: Hash + Eq + ExchangeData {}
+impl<K: Hash + Eq + ExchangeData> Key for K {}
 
 /// Finds the key of a record of type `T`.
 pub trait KeySelector<T>: Clone + 'static {

@@ -5,6 +5,8 @@
 
 use std::ops::AddAssign;
 
+use crate::key::ExchangeData;
+
 /// An incremental aggregation, as Flink's `AggregateFunction`: `init` makes an empty
 /// accumulator, `add` folds in a record, `merge` combines two accumulators (panes of a
 /// sliding window, partial aggregates from other workers), `finish` gives the result.
@@ -37,8 +39,9 @@ use std::ops::AddAssign;
 /// assert_eq!(agg.finish(&acc), 15.0);
 /// ```
 pub trait Aggregator<T>: 'static {
-    /// The accumulator: one per key and pane (or window).
-    type Acc: Clone + 'static;
+    /// The accumulator: one per key and pane (or window). It crosses workers: the local
+    /// combiner before the exchange ships accumulators rather than records.
+    type Acc: ExchangeData;
     /// The result of a window.
     type Out: 'static;
     /// An empty accumulator.
@@ -49,6 +52,32 @@ pub trait Aggregator<T>: 'static {
     fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc);
     /// The result for `acc`, which holds at least one record.
     fn finish(&self, acc: &Self::Acc) -> Self::Out;
+    /// Whether pre-aggregating records per key and pane before the exchange pays off
+    /// (not when the accumulator is as large as the records).
+    const COMBINE: bool = true;
+}
+
+/// An aggregator shared by the operators of one worker (the combiner and the window).
+impl<T, A: Aggregator<T>> Aggregator<T> for std::rc::Rc<A> {
+    type Acc = A::Acc;
+    type Out = A::Out;
+    const COMBINE: bool = A::COMBINE;
+    #[inline]
+    fn init(&self) -> A::Acc {
+        (**self).init()
+    }
+    #[inline]
+    fn add(&self, acc: &mut A::Acc, record: T) {
+        (**self).add(acc, record)
+    }
+    #[inline]
+    fn merge(&self, acc: &mut A::Acc, other: &A::Acc) {
+        (**self).merge(acc, other)
+    }
+    #[inline]
+    fn finish(&self, acc: &A::Acc) -> A::Out {
+        (**self).finish(acc)
+    }
 }
 
 /// `count()`: the number of records.
@@ -79,7 +108,7 @@ pub struct Sum<F>(pub F);
 
 impl<T, V, F> Aggregator<T> for Sum<F>
 where
-    V: AddAssign + Default + Clone + 'static,
+    V: AddAssign + Default + ExchangeData,
     F: Fn(&T) -> V + 'static,
 {
     type Acc = V;
@@ -106,7 +135,7 @@ pub struct SumField<F>(pub F);
 
 impl<T, V, F> Aggregator<T> for SumField<F>
 where
-    T: Clone + 'static,
+    T: ExchangeData,
     V: AddAssign + Clone + 'static,
     F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
 {
@@ -169,7 +198,7 @@ impl<F> Extreme<F> {
 
 impl<T, V, F> Aggregator<T> for Extreme<F>
 where
-    V: PartialOrd + Clone + 'static,
+    V: PartialOrd + ExchangeData,
     F: Fn(&T) -> V + 'static,
 {
     type Acc = Option<V>;
@@ -241,7 +270,7 @@ pub struct Reduce<F>(pub F);
 
 impl<T, F> Aggregator<T> for Reduce<F>
 where
-    T: Clone + 'static,
+    T: ExchangeData,
     F: Fn(T, T) -> T + 'static,
 {
     type Acc = Option<T>;
@@ -306,9 +335,10 @@ mod tests {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Collect;
 
-impl<T: Clone + 'static> Aggregator<T> for Collect {
+impl<T: ExchangeData> Aggregator<T> for Collect {
     type Acc = Vec<T>;
     type Out = Vec<T>;
+    const COMBINE: bool = false;
     fn init(&self) -> Vec<T> {
         Vec::new()
     }

@@ -22,10 +22,11 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::operators::InputCapability;
 
 use super::{
-    gcd, window_operator, window_result, Aggregated, Aggregator, Window, WindowLogic, WindowResult,
+    gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
+    WindowResult,
 };
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -83,10 +84,10 @@ where
         keys: StateMap::default(),
         _record: PhantomData,
     };
-    window_operator(stream, &selector, name, logic)
+    window_operator(stream, move |r| selector.route(r), name, logic)
 }
 
-impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for CountLogic<S::Key, S, A, T>
+impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>> for CountLogic<S::Key, S, A, T>
 where
     T: 'static,
     S: KeySelector<Timed<T>>,
@@ -151,10 +152,5 @@ where
         updates.push(result);
     }
 
-    fn on_frontier(
-        &mut self,
-        _frontier: u64,
-        _fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
-    ) {
-    }
+    fn on_frontier(&mut self, _frontier: u64, _fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {}
 }

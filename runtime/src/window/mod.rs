@@ -23,6 +23,7 @@
 //! passes the end of the last window it belongs to plus the allowed lateness.
 
 mod aggregate;
+mod combine;
 mod count;
 mod session;
 
@@ -40,6 +41,7 @@ use timely::dataflow::StreamVec;
 pub use aggregate::{
     max, min, Aggregator, AsF64, Avg, Collect, Count, Extreme, Reduce, Sum, SumField,
 };
+use combine::Part;
 
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
@@ -134,6 +136,12 @@ impl Assigner {
     /// The end of the last window that contains `ts`.
     fn last_end(&self, ts: u64) -> u64 {
         ts - ts % self.slide + self.size
+    }
+
+    /// The end of the first window that contains `ts`.
+    fn first_end(&self, ts: u64) -> u64 {
+        let last = self.last_end(ts);
+        last - (last - ts - 1) / self.slide * self.slide
     }
 
     /// The ends of the windows that contain `ts`, latest first.
@@ -351,29 +359,34 @@ where
     (processed, late)
 }
 
+/// Where a window operator's logic sends the results of windows that fire.
+type Fire<'a, R> = dyn FnMut(&Capability<u64>, Timed<R>) + 'a;
+
 /// What a window operator does with records and with progress; the operator around it
-/// (the exchange by key, the two outputs, batching) is [`window_operator`].
-trait WindowLogic<T, R>: 'static {
-    /// Handles one record that travels at `time`: updates state, pushes updated results
+/// (the exchange by key, the two outputs, batching) is [`window_operator`]. Its input
+/// items `I` are records (`Timed<T>`) or, after a combiner, partial aggregates.
+trait WindowLogic<I, T, R>: 'static {
+    /// Handles one item that travels at `time`: updates state, pushes updated results
     /// of windows that already fired into `updates` and late records into `late`, and
     /// keeps capabilities (from `cap`, output 0) for windows that will fire.
     fn on_record(
         &mut self,
         cap: &InputCapability<u64>,
         time: u64,
-        record: Timed<T>,
+        item: I,
         updates: &mut Vec<Timed<R>>,
         late: &mut Vec<Timed<T>>,
     );
     /// The input frontier reached `frontier` (`u64::MAX` once the input is done): fires
     /// complete windows through `fire` and drops expired state.
-    fn on_frontier(&mut self, frontier: u64, fire: &mut dyn FnMut(&Capability<u64>, Timed<R>));
+    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, R>);
 }
 
-/// A window operator: records exchanged by key into `logic`, results and late records out.
-fn window_operator<'scope, T, S, R, L>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
-    selector: &S,
+/// A window operator: items exchanged by `route` (the key's hash) into `logic`, results
+/// and late records out.
+fn window_operator<'scope, I, T, R, L>(
+    stream: StreamVec<'scope, u64, I>,
+    route: impl Fn(&I) -> u64 + 'static,
     name: &str,
     mut logic: L,
 ) -> (
@@ -381,14 +394,13 @@ fn window_operator<'scope, T, S, R, L>(
     StreamVec<'scope, u64, Timed<T>>,
 )
 where
-    T: ExchangeData,
-    S: KeySelector<Timed<T>>,
+    I: ExchangeData,
+    T: 'static,
     R: 'static,
-    L: WindowLogic<T, R>,
+    L: WindowLogic<I, T, R>,
 {
-    let router = selector.clone();
     let mut builder = OperatorBuilder::new(name.to_owned(), stream.scope());
-    let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| router.route(r)));
+    let mut input = builder.new_input(stream, Exchange::new(route));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
     let mut results: Out<Timed<R>> = OutputBuilder::from(results);
@@ -467,21 +479,35 @@ where
     A: Aggregator<T>,
 {
     let (stream, selector) = keyed.into_parts();
+    let agg = std::rc::Rc::new(agg);
     let logic = PaneLogic {
         selector: selector.clone(),
         assigner,
         lateness,
-        agg,
+        agg: agg.clone(),
         panes: BTreeMap::new(),
         partial: BTreeMap::new(),
         pending: BTreeMap::new(),
         fired: 0,
         _record: std::marker::PhantomData,
     };
-    window_operator(stream, &selector, name, logic)
+    if A::COMBINE && stream.scope().peers() > 1 {
+        let parts = combine::combiner(stream, selector.clone(), assigner, lateness, agg);
+        let route = move |part: &Part<T, S::Key, A::Acc>| match part {
+            Part::Record(r) => selector.route(r),
+            Part::Partial { key, .. } => crate::hash::route_hash(key),
+        };
+        window_operator(parts, route, name, logic)
+    } else {
+        window_operator(stream, move |r| selector.route(r), name, logic)
+    }
 }
 
-impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for PaneLogic<S::Key, S, A, T>
+/// The results of a pane window aggregation.
+type PaneResults<S, T, A> =
+    Vec<Timed<WindowResult<<S as KeySelector<Timed<T>>>::Key, <A as Aggregator<T>>::Out>>>;
+
+impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>> for PaneLogic<S::Key, S, A, T>
 where
     T: Clone + 'static,
     S: KeySelector<Timed<T>>,
@@ -492,23 +518,60 @@ where
         cap: &InputCapability<u64>,
         time: u64,
         record: Timed<T>,
-        updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
+        updates: &mut PaneResults<S, T, A>,
         late: &mut Vec<Timed<T>>,
     ) {
-        let (assigner, ts) = (self.assigner, record.ts);
-        let (lateness, fired) = (self.lateness, self.fired);
-        let open = |end: u64| end + lateness > time;
-        if !open(assigner.last_end(ts)) {
-            late.push(record);
-            return;
+        self.record(cap, time, record, updates, late);
+    }
+
+    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
+        self.frontier(frontier, fire);
+    }
+}
+
+impl<T, S, A> WindowLogic<Part<T, S::Key, A::Acc>, T, WindowResult<S::Key, A::Out>>
+    for PaneLogic<S::Key, S, A, T>
+where
+    T: Clone + 'static,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    fn on_record(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        item: Part<T, S::Key, A::Acc>,
+        updates: &mut PaneResults<S, T, A>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        match item {
+            Part::Record(record) => self.record(cap, time, record, updates, late),
+            Part::Partial { key, pane, acc } => self.partial(cap, time, key, pane, acc, updates),
         }
-        // One pass over the record's windows: hold a capability for each window still to
-        // fire, and note whether the record is late for some or reaches fired windows.
-        let (mut whole, mut refire) = (true, false);
-        for end in assigner.ends(ts) {
-            if !open(end) {
-                whole = false;
-            } else if end <= fired {
+    }
+
+    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
+        self.frontier(frontier, fire);
+    }
+}
+
+impl<T, S, A> PaneLogic<S::Key, S, A, T>
+where
+    T: Clone + 'static,
+    S: KeySelector<Timed<T>>,
+    A: Aggregator<T>,
+{
+    /// Holds a capability for each window ending at one of `ends` that is still to fire;
+    /// returns whether any of them already fired.
+    fn schedule(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        ends: impl Iterator<Item = u64>,
+    ) -> bool {
+        let mut refire = false;
+        for end in ends {
+            if end <= self.fired {
                 refire = true;
             } else {
                 self.pending
@@ -516,6 +579,76 @@ where
                     .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
             }
         }
+        refire
+    }
+
+    /// Pushes the updated result of `key` in each window ending at one of `ends` that
+    /// already fired.
+    fn refire(
+        &self,
+        key: &S::Key,
+        ends: impl Iterator<Item = u64>,
+        updates: &mut PaneResults<S, T, A>,
+    ) {
+        let (agg, assigner) = (&self.agg, &self.assigner);
+        for end in ends.filter(|&e| e <= self.fired) {
+            if let Some(acc) = merge_key(agg, assigner, &self.panes, &self.partial, end, key) {
+                updates.push(result(assigner, end, key.clone(), agg.finish(&acc)));
+            }
+        }
+    }
+
+    /// A partial aggregate from a combiner: the records of `key` in the pane ending at
+    /// `pane`, all in time for every window of the pane (the combiner decided so from
+    /// the same `time` as [`Self::record`] would).
+    fn partial(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        key: S::Key,
+        pane: u64,
+        acc: A::Acc,
+        updates: &mut PaneResults<S, T, A>,
+    ) {
+        let assigner = self.assigner;
+        let ends = move || assigner.ends(pane - assigner.pane);
+        debug_assert!(
+            ends().all(|e| e + self.lateness > time),
+            "a combined pane is in time"
+        );
+        let refire = self.schedule(cap, time, ends());
+        let agg = &self.agg;
+        let states = self.panes.entry(pane).or_default();
+        match states.get_mut(&key) {
+            Some(state) => agg.merge(state, &acc),
+            None => {
+                states.insert(key.clone(), acc);
+            }
+        }
+        if refire {
+            self.refire(&key, ends(), updates);
+        }
+    }
+
+    fn record(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        record: Timed<T>,
+        updates: &mut PaneResults<S, T, A>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        let (assigner, ts) = (self.assigner, record.ts);
+        let lateness = self.lateness;
+        let open = |end: u64| end + lateness > time;
+        if !open(assigner.last_end(ts)) {
+            late.push(record);
+            return;
+        }
+        // Hold a capability for each window still to fire, and note whether the record is
+        // late for some windows or reaches fired ones.
+        let whole = open(assigner.first_end(ts));
+        let refire = self.schedule(cap, time, assigner.ends(ts).filter(|&e| open(e)));
         let agg = &self.agg;
         if whole && !refire {
             // The common case: the key is borrowed, and cloned only when new to the pane.
@@ -546,18 +679,10 @@ where
             }
         }
         // Within the allowed lateness of windows that fired: fire them again.
-        for end in assigner.ends(ts).filter(|&e| open(e) && e <= fired) {
-            if let Some(acc) = merge_key(agg, &assigner, &self.panes, &self.partial, end, &key) {
-                updates.push(result(&assigner, end, key.clone(), agg.finish(&acc)));
-            }
-        }
+        self.refire(&key, assigner.ends(ts).filter(|&e| open(e)), updates);
     }
 
-    fn on_frontier(
-        &mut self,
-        frontier: u64,
-        fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
-    ) {
+    fn frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
         let (assigner, agg) = (self.assigner, &self.agg);
         while let Some(entry) = self.pending.first_entry() {
             let end = *entry.key();
@@ -686,6 +811,10 @@ mod tests {
         assert_eq!(s.ends(12).collect::<Vec<_>>(), [22, 18, 14]);
         // 3 is in [-4, 6) and [0, 10): windows may begin before the epoch.
         assert_eq!(s.ends(3).collect::<Vec<_>>(), [10, 6]);
+        for ts in 0..50 {
+            assert_eq!(Some(s.first_end(ts)), s.ends(ts).last());
+            assert_eq!(Some(t.first_end(ts)), t.ends(ts).last());
+        }
         assert_eq!(s.window(6), Window { start: -4, end: 6 });
         assert_eq!(s.pane, 2);
         assert_eq!(s.pane_end(13), 14);

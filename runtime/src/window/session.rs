@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use timely::dataflow::operators::{Capability, InputCapability};
 
 use super::{
-    window_operator, window_result, Aggregated, Aggregator, Window, WindowLogic, WindowResult,
+    window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic, WindowResult,
 };
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -77,7 +77,7 @@ where
         fired: 0,
         _record: PhantomData,
     };
-    window_operator(stream, &selector, name, logic)
+    window_operator(stream, move |r| selector.route(r), name, logic)
 }
 
 /// The result of session `s` of `key`.
@@ -93,7 +93,8 @@ fn session_result<K, T, A: Aggregator<T>>(
     window_result(window, key, agg.finish(&s.acc))
 }
 
-impl<T, S, A> WindowLogic<T, WindowResult<S::Key, A::Out>> for SessionLogic<S::Key, S, A, T>
+impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>>
+    for SessionLogic<S::Key, S, A, T>
 where
     T: 'static,
     S: KeySelector<Timed<T>>,
@@ -154,11 +155,7 @@ where
         list.push(merged);
     }
 
-    fn on_frontier(
-        &mut self,
-        frontier: u64,
-        fire: &mut dyn FnMut(&Capability<u64>, Timed<WindowResult<S::Key, A::Out>>),
-    ) {
+    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
         while let Some(entry) = self.timers.first_entry() {
             let closed = *entry.key();
             if closed > frontier {
