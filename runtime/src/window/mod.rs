@@ -463,6 +463,10 @@ struct PaneLogic<K, S, A: Aggregator<T>, T> {
     pending: BTreeMap<u64, Capability<u64>>,
     /// Windows ending at or before this have fired.
     fired: u64,
+    /// Panes whose windows all hold a capability in `pending` and none fired: a record
+    /// in time for them schedules nothing (with input out of order by less than a pane,
+    /// records fall in one or two panes at a time).
+    hot: [u64; 2],
     _record: std::marker::PhantomData<fn(T)>,
 }
 
@@ -489,6 +493,7 @@ where
         partial: BTreeMap::new(),
         pending: BTreeMap::new(),
         fired: 0,
+        hot: [0; 2],
         _record: std::marker::PhantomData,
     };
     if A::COMBINE && stream.scope().peers() > 1 {
@@ -648,11 +653,20 @@ where
         // Hold a capability for each window still to fire, and note whether the record is
         // late for some windows or reaches fired ones.
         let whole = open(assigner.first_end(ts));
-        let refire = self.schedule(cap, time, assigner.ends(ts).filter(|&e| open(e)));
+        let pane_end = assigner.pane_end(ts);
+        let refire = if whole && self.hot.contains(&pane_end) {
+            false
+        } else {
+            let refire = self.schedule(cap, time, assigner.ends(ts).filter(|&e| open(e)));
+            if whole && !refire {
+                self.hot = [pane_end, self.hot[0]];
+            }
+            refire
+        };
         let agg = &self.agg;
         if whole && !refire {
             // The common case: the key is borrowed, and cloned only when new to the pane.
-            let pane = self.panes.entry(assigner.pane_end(ts)).or_default();
+            let pane = self.panes.entry(pane_end).or_default();
             match state_of(pane, &self.selector, &record) {
                 Some(acc) => agg.add(acc, record.value),
                 None => {
@@ -666,7 +680,7 @@ where
         }
         let key = self.selector.with_key(&record, Clone::clone);
         if whole {
-            let pane = self.panes.entry(assigner.pane_end(ts)).or_default();
+            let pane = self.panes.entry(pane_end).or_default();
             agg.add(
                 pane.entry(key.clone()).or_insert_with(|| agg.init()),
                 record.value,
@@ -694,7 +708,10 @@ where
                 fire(&cap, result(&assigner, end, key, agg.finish(&acc)));
             }
         }
-        self.fired = self.fired.max(frontier);
+        if frontier > self.fired {
+            self.fired = frontier;
+            self.hot = [0; 2]; // some of their windows may have fired
+        }
         // Drop the state no window can use any more.
         let expired = |end: u64| end.saturating_add(self.lateness) <= frontier;
         while let Some(entry) = self.panes.first_entry() {
