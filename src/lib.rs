@@ -42,7 +42,7 @@
 //! | `sum(N)` | keyed | the key's first record with tuple field `N` summed (Flink's positional sum) |
 //! | `sum(\|x\| v)` | keyed | `(key, sum of v)` |
 //! | `count()` | keyed | `(key, number of records)` |
-//! | `assign_timestamps(\|x\| ms, out_of_orderness = 4s)` | after a source | event time with bounded out-of-orderness; the watermark is the source's capability |
+//! | `assign_timestamps(\|x\| ms, out_of_orderness = 4s)` | after a source | event time with bounded out-of-orderness; the watermark is the source's capability. With `idle_timeout = 1min`, a source that reads nothing for that long lets its watermark follow the wall clock (`now - bound`) |
 //! | `with_processing_time()` | after a source | the wall clock at the source as the records' time |
 //! | `window(w)` | keyed, timed | `w` is `tumbling(size)`, `sliding(size, slide)` or `session(gap)` |
 //! | `window_all(w)` | timed | one window over the whole stream (computed on one worker) |

@@ -40,7 +40,8 @@ fn tumbling_count_per_key() {
             Args::with_workers(workers),
             stream! {
                 from_collection(input.clone())
-                    .assign_timestamps(|r| r.ts, out_of_orderness = 4s)
+                    // The timeout never passes: a bounded source is never idle.
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 4s, idle_timeout = 1min)
                     .key_by(|r| r.sensor.clone())
                     .window(tumbling(10s))
                     .count()

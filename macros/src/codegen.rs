@@ -202,14 +202,23 @@ pub fn timestamped_source(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
     let stamper = match node.op.time {
         Some(Time::Event) => {
             let f = &node.args[0];
-            let bound = node.args[1..]
-                .iter()
-                .find_map(|a| match a {
-                    syn::Expr::Assign(a) => duration_ms(&a.right).ok(),
+            let option = |name: &str| {
+                node.args[1..].iter().find_map(|a| match a {
+                    syn::Expr::Assign(a)
+                        if crate::plan::stream_name(&a.left).is_some_and(|n| n == name) =>
+                    {
+                        duration_ms(&a.right).ok()
+                    }
                     _ => None,
                 })
-                .unwrap_or(0);
-            quote_spanned!(node.span=> #rt::time::bounded(__tm_ty, #f, #bound, #tick))
+            };
+            let bound = option("out_of_orderness").unwrap_or(0);
+            let stamper =
+                quote_spanned!(node.span=> #rt::time::bounded(__tm_ty, #f, #bound, #tick));
+            match option("idle_timeout") {
+                Some(ms) => quote_spanned!(node.span=> #stamper.with_idle_timeout(#ms)),
+                None => stamper,
+            }
         }
         _ => quote_spanned!(node.span=> #rt::time::ProcessingTime::new(#tick)),
     };
@@ -480,6 +489,16 @@ mod tests {
             code.matches(":: std :: clone :: Clone :: clone (& __tm_n1)")
                 .count(),
             1,
+            "{code}"
+        );
+    }
+
+    #[test]
+    fn timestamp_options_reach_the_stamper() {
+        let (g, times) = graph("from_collection(v).assign_timestamps(|x| *x, idle_timeout = 1min, out_of_orderness = 2s).print();");
+        let code = generate(&g, &times).to_string();
+        assert!(
+            code.contains("2000u64 , 1000u64) . with_idle_timeout (60000u64)"),
             "{code}"
         );
     }

@@ -49,6 +49,11 @@ pub trait Stamper<U>: 'static {
     fn stamp(&mut self, record: U) -> (u64, Self::Out);
     /// The timely time at which the source holds its capability now.
     fn watermark_time(&mut self) -> u64;
+    /// The source has read nothing for `idle_for` (an unbounded source waiting for
+    /// input): a stamper with an idle timeout may advance its watermark.
+    fn on_idle(&mut self, idle_for: std::time::Duration) {
+        let _ = idle_for;
+    }
 }
 
 /// No timestamps: every record travels at time 0 and the watermark stays there until
@@ -72,12 +77,23 @@ impl<U: 'static> Stamper<U> for NoTime {
 ///
 /// The watermark is updated after every record, so whether a record is late depends
 /// only on the records this source emitted before it.
+///
+/// With an idle timeout (Flink's `withIdleness`), a source that has read nothing for that
+/// long lets its watermark follow the wall clock (`now - bound`) for as long as it stays
+/// idle, so windows still fire when input stops or one worker's share of it is quiet. The
+/// watermark never moves back: a record older than it when input resumes is late. Flink
+/// instead leaves an idle source out of the combined watermark; the two agree when event
+/// time tracks the wall clock, and differ for replayed old data that resumes after a pause.
 pub struct BoundedOutOfOrderness<F> {
     timestamp: F,
     bound: u64,
     tick: u64,
     /// The largest timestamp seen, if any.
     max_seen: Option<u64>,
+    idle_timeout: Option<std::time::Duration>,
+    /// The least timestamp that is not late, raised while the source is idle.
+    floor: u64,
+    clock: fn() -> u64,
 }
 
 impl<F> BoundedOutOfOrderness<F> {
@@ -90,12 +106,30 @@ impl<F> BoundedOutOfOrderness<F> {
             bound,
             tick,
             max_seen: None,
+            idle_timeout: None,
+            floor: 0,
+            clock: now_ms,
         }
+    }
+
+    /// `idle_timeout = ms`: after that long without records, the watermark follows the
+    /// wall clock.
+    pub fn with_idle_timeout(mut self, ms: u64) -> Self {
+        self.idle_timeout = Some(std::time::Duration::from_millis(ms));
+        self
+    }
+
+    /// Reads the wall clock from `clock` (tests use a fake one).
+    pub fn with_clock(mut self, clock: fn() -> u64) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// `W + 1`: the least timestamp that is not late.
     fn not_late_from(&self) -> u64 {
-        self.max_seen.map_or(0, |m| m.saturating_sub(self.bound))
+        self.max_seen
+            .map_or(0, |m| m.saturating_sub(self.bound))
+            .max(self.floor)
     }
 }
 
@@ -110,6 +144,11 @@ impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrder
     }
     fn watermark_time(&mut self) -> u64 {
         tick_floor(self.not_late_from(), self.tick)
+    }
+    fn on_idle(&mut self, idle_for: std::time::Duration) {
+        if self.idle_timeout.is_some_and(|t| idle_for >= t) {
+            self.floor = self.floor.max((self.clock)().saturating_sub(self.bound));
+        }
     }
 }
 
@@ -187,6 +226,35 @@ pub fn at_zero<'scope, T: 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_idle_source_follows_the_wall_clock_after_the_timeout() {
+        fn clock() -> u64 {
+            50_000
+        }
+        let ms = std::time::Duration::from_millis;
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, 1_000, 1)
+            .with_idle_timeout(2_000)
+            .with_clock(clock);
+        s.stamp(10_000);
+        s.on_idle(ms(1_999));
+        assert_eq!(
+            Stamper::<u64>::watermark_time(&mut s),
+            9_000,
+            "not yet idle"
+        );
+        s.on_idle(ms(2_000));
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 49_000);
+        assert_eq!(s.stamp(30_000).0, 49_000, "older records are late now");
+        assert_eq!(Stamper::<u64>::watermark_time(&mut s), 49_000, "never back");
+        let mut plain = BoundedOutOfOrderness::new(|t: &u64| *t, 1_000, 1).with_clock(clock);
+        plain.on_idle(ms(60_000));
+        assert_eq!(
+            Stamper::<u64>::watermark_time(&mut plain),
+            0,
+            "no timeout: waits"
+        );
+    }
 
     #[test]
     fn bounded_out_of_orderness_follows_flink() {

@@ -1,5 +1,7 @@
-//! `assign_timestamps(|x| ts_millis, out_of_orderness = 4s)`: event time with bounded
-//! out-of-orderness (without the option: timestamps that never go back). It must follow
+//! `assign_timestamps(|x| ts_millis, out_of_orderness = 4s, idle_timeout = 1min)`: event
+//! time with bounded out-of-orderness (without the option: timestamps that never go
+//! back); with `idle_timeout`, a source that reads nothing for that long lets its
+//! watermark follow the wall clock. It must follow
 //! a source, possibly through `map`/`filter`/`flat_map`/`inspect`: those are fused into
 //! the source operator, whose capability is the watermark.
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Time, Yields};
@@ -11,7 +13,7 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
     variadic: false,
-    options: &["out_of_orderness"],
+    options: &["out_of_orderness", "idle_timeout"],
     bounded: false,
     time: Some(Time::Event),
     codegen: Codegen::Op(crate::codegen::timestamped_source),

@@ -9,7 +9,7 @@
 mod collection;
 mod text_file;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, StreamVec};
@@ -78,6 +78,7 @@ where
         let mut staged: Vec<U> = Vec::new();
         // Records of one activation by timely time; usually one or two times.
         let mut buckets: Vec<(u64, Vec<St::Out>)> = Vec::new();
+        let mut idle_since: Option<Instant> = None;
         move |output| {
             let Some(cap) = capability.as_mut() else {
                 return;
@@ -108,6 +109,11 @@ where
                 }
                 None => Status::Done,
             };
+            if status != Status::Idle || !buckets.is_empty() {
+                idle_since = None;
+            } else {
+                stamper.on_idle(idle_since.get_or_insert_with(Instant::now).elapsed());
+            }
             for (time, mut batch) in buckets.drain(..) {
                 output
                     .session(&cap.delayed(&time))
@@ -144,4 +150,101 @@ pub fn item_ty<S: SourceSpec>(
 /// The identity chain: a source followed directly by something that is not fused.
 pub fn pass<T>(record: T, out: &mut Vec<T>) {
     out.push(record);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    use timely::dataflow::operators::Inspect;
+
+    use super::*;
+    use crate::args::ExecutionMode;
+    use crate::time::{now_ms, BoundedOutOfOrderness};
+    use crate::window::{self, Assigner, Count};
+
+    /// Worker 0 reads ten records stamped with the wall clock, then every reader stays
+    /// idle until `fired` is set (it then notes so in `stopped_by_result`) or `give_up`
+    /// passes.
+    #[derive(Clone)]
+    struct Quiet {
+        fired: Arc<AtomicBool>,
+        stopped_by_result: Arc<AtomicBool>,
+        give_up: Duration,
+    }
+
+    struct QuietReader {
+        spec: Quiet,
+        sent: bool,
+        start: Instant,
+    }
+
+    impl SourceSpec for Quiet {
+        type Reader = QuietReader;
+        fn open(&self, index: usize, _peers: usize) -> Result<QuietReader> {
+            Ok(QuietReader {
+                spec: self.clone(),
+                sent: index != 0,
+                start: Instant::now(),
+            })
+        }
+    }
+
+    impl Reader for QuietReader {
+        type Item = u64;
+        fn read(&mut self, _budget: usize, out: &mut dyn FnMut(u64)) -> Result<Status> {
+            if !self.sent {
+                self.sent = true;
+                let now = now_ms();
+                (0..10).for_each(|i| out(now + i));
+                return Ok(Status::More);
+            }
+            if self.spec.fired.load(Ordering::SeqCst) {
+                self.spec.stopped_by_result.store(true, Ordering::SeqCst);
+                return Ok(Status::Done);
+            }
+            if self.start.elapsed() > self.spec.give_up {
+                return Ok(Status::Done);
+            }
+            Ok(Status::Idle)
+        }
+    }
+
+    /// Whether a 50 ms window over the records fires while the source is still idle.
+    fn fires_while_idle(idle_timeout: Option<u64>, give_up: Duration) -> bool {
+        let spec = Quiet {
+            fired: Arc::new(AtomicBool::new(false)),
+            stopped_by_result: Arc::new(AtomicBool::new(false)),
+            give_up,
+        };
+        let stopped_by_result = Arc::clone(&spec.stopped_by_result);
+        timely::execute(timely::Config::process(2), move |worker| {
+            let context = JobContext::new(ExecutionMode::Streaming, 64);
+            let spec = spec.clone();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);
+                let stamper = match idle_timeout {
+                    Some(ms) => stamper.with_idle_timeout(ms),
+                    None => stamper,
+                };
+                let stream = build(scope, &context, "quiet", &spec, pass, stamper);
+                let windowed = window::window_all(stream, Assigner::tumbling(50));
+                let (results, _late) = window::aggregate(windowed, "count", Count);
+                let fired = Arc::clone(&spec.fired);
+                results.inspect(move |_| fired.store(true, Ordering::SeqCst));
+            });
+        })
+        .unwrap();
+        stopped_by_result.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn idle_sources_advance_after_the_timeout() {
+        // Both workers idle (one never read a record): the watermark follows the clock
+        // after 100 ms, the window fires, and the sources are still running.
+        assert!(fires_while_idle(Some(100), Duration::from_secs(20)));
+        // Without a timeout the window waits for the end of the input.
+        assert!(!fires_while_idle(None, Duration::from_millis(500)));
+    }
 }
