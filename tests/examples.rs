@@ -49,6 +49,20 @@ fn windowed_wordcount_matches_a_per_second_count() {
         assert_eq!(got, want, "at {workers} workers");
         assert!(!stderr.contains("late"), "{stderr}");
     }
+    // Two processes: the combiner's partial counts cross a real network channel.
+    let outputs = common::two_processes(&common::example_binary("windowed_wordcount"), &[]);
+    let mut got: Vec<String> = Vec::new();
+    for o in &outputs {
+        assert!(o.status.success(), "{o:?}");
+        got.extend(
+            String::from_utf8(o.stdout.clone())
+                .unwrap()
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    got.sort();
+    assert_eq!(got, want, "at -n 2 -w 2");
 }
 
 #[test]

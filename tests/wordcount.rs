@@ -2,7 +2,6 @@
 //! processes on localhost gives the same `(word, count)` multiset as a plain HashMap count.
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -55,14 +54,6 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A text with many distinct words, mixed case, punctuation and non-ASCII letters.
 fn generated_text() -> String {
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -98,31 +89,7 @@ fn check_all_configurations(file: &Path, text: &str) {
         assert_eq!(got, expected, "at -w {workers}");
     }
     // Two processes of two workers on localhost, with a hostfile of free ports.
-    let hostfile = std::env::temp_dir().join(format!(
-        "tidemill-hosts-{}-{}",
-        std::process::id(),
-        free_port()
-    ));
-    std::fs::write(
-        &hostfile,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .unwrap();
-    let hosts = hostfile.to_str().unwrap();
-    let spawn = |index: &str| {
-        Command::new(wordcount_binary())
-            .args(["-w", "2", "-n", "2", "-p", index, "-h", hosts, file])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let (p0, p1) = (spawn("0"), spawn("1"));
-    let outputs = [
-        p0.wait_with_output().unwrap(),
-        p1.wait_with_output().unwrap(),
-    ];
-    std::fs::remove_file(&hostfile).unwrap();
+    let outputs = common::two_processes(&wordcount_binary(), &[file]);
     assert!(
         outputs.iter().all(|o| !o.stdout.is_empty()),
         "both processes print their share"

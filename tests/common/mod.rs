@@ -1,7 +1,8 @@
 //! Helpers shared by the tests that run example binaries.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 
 /// The example binary `name`, built once per test run: a filtered run such as
 /// `cargo test --test wordcount` does not build examples by itself.
@@ -30,4 +31,45 @@ pub fn example_binary(name: &str) -> PathBuf {
         bin.display()
     );
     bin
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Runs `binary` as two processes of two workers on localhost (`-w 2 -n 2`, a hostfile
+/// of free ports), each with `args` after the cluster flags; returns both outputs.
+#[allow(dead_code)] // not every test binary runs clusters
+pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
+    let hostfile = std::env::temp_dir().join(format!(
+        "tidemill-hosts-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::write(
+        &hostfile,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let hosts = hostfile.to_str().unwrap();
+    let spawn = |index: &str| {
+        Command::new(binary)
+            .args(["-w", "2", "-n", "2", "-p", index, "-h", hosts])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (p0, p1) = (spawn("0"), spawn("1"));
+    let outputs = [
+        p0.wait_with_output().unwrap(),
+        p1.wait_with_output().unwrap(),
+    ];
+    std::fs::remove_file(&hostfile).unwrap();
+    outputs
 }
