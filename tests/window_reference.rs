@@ -332,24 +332,26 @@ fn in_bound_windows_fire_once() {
 
 /// Sessions of each key by brute force: sorted timestamps, split where the next one is
 /// more than a gap after the previous (records exactly a gap apart share a session).
-fn sessions(input: &[Rec], gap: u64) -> Vec<(u8, i64, i64, u64)> {
-    let mut per_key: BTreeMap<u8, Vec<u64>> = BTreeMap::new();
+/// `(key, start, end, records, sum of values)` per session.
+fn sessions(input: &[Rec], gap: u64) -> Vec<(u8, i64, i64, u64, u64)> {
+    let mut per_key: BTreeMap<u8, Vec<(u64, u64)>> = BTreeMap::new();
     for r in input {
-        per_key.entry(r.0).or_default().push(r.1);
+        per_key.entry(r.0).or_default().push((r.1, r.2));
     }
     let mut out = Vec::new();
     for (key, mut ts) in per_key {
         ts.sort();
-        let (mut start, mut last, mut count) = (ts[0], ts[0], 0);
-        for t in ts {
+        let (mut start, mut last, mut count, mut sum) = (ts[0].0, ts[0].0, 0, 0);
+        for (t, v) in ts {
             if t > last + gap {
-                out.push((key, start as i64, (last + gap) as i64, count));
-                (start, count) = (t, 0);
+                out.push((key, start as i64, (last + gap) as i64, count, sum));
+                (start, count, sum) = (t, 0, 0);
             }
             last = t;
             count += 1;
+            sum += v;
         }
-        out.push((key, start as i64, (last + gap) as i64, count));
+        out.push((key, start as i64, (last + gap) as i64, count, sum));
     }
     out.sort();
     out
@@ -375,25 +377,28 @@ proptest! {
             })
             .collect();
         for workers in [1, 2, 4] {
-            let out = Collector::new();
+            let (out, sums) = (Collector::new(), Collector::new());
             let data = input.clone();
             let report = tidemill::run(
                 Args::with_workers(workers).source_batch(batch),
                 stream! {
-                    from_collection(data)
-                        .assign_timestamps(|r| r.1, out_of_orderness = 40ms)
-                        .key_by(0)
-                        .window(session(15ms))
-                        .count()
-                        .collect(out);
+                    let readings = from_collection(data)
+                        .assign_timestamps(|r| r.1, out_of_orderness = 40ms);
+                    readings.key_by(0).window(session(15ms)).count().collect(out);
+                    readings.key_by(0).window(session(15ms)).sum(|r| r.2).collect(sums);
                 },
             )
             .unwrap();
             prop_assert!(report.late_dropped.is_empty());
+            let sums: BTreeMap<(u8, i64, i64), u64> = sums
+                .take()
+                .into_iter()
+                .map(|w: WindowResult<u8, u64>| ((w.key, w.start, w.end), w.value))
+                .collect();
             let got = sorted(
                 out.take()
                     .into_iter()
-                    .map(|w| (w.key, w.start, w.end, w.value))
+                    .map(|w| (w.key, w.start, w.end, w.value, sums[&(w.key, w.start, w.end)]))
                     .collect(),
             );
             prop_assert_eq!(&got, &sessions(&input, 15), "at {} workers", workers);
