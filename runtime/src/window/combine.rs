@@ -40,6 +40,13 @@ pub enum Part<T, K, Acc> {
     },
 }
 
+impl<T, K, Acc> From<Timed<T>> for Part<T, K, Acc> {
+    #[inline]
+    fn from(record: Timed<T>) -> Self {
+        Part::Record(record)
+    }
+}
+
 /// Per pane end, each key's accumulator.
 type Panes<K, Acc> = BTreeMap<u64, StateMap<K, Acc>>;
 

@@ -512,8 +512,11 @@ where
 type PaneResults<S, T, A> =
     Vec<Timed<WindowResult<<S as KeySelector<Timed<T>>>::Key, <A as Aggregator<T>>::Out>>>;
 
-impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>> for PaneLogic<S::Key, S, A, T>
+/// A pane window operator takes records, or records and partial aggregates after a
+/// combiner.
+impl<I, T, S, A> WindowLogic<I, T, WindowResult<S::Key, A::Out>> for PaneLogic<S::Key, S, A, T>
 where
+    I: Into<Part<T, S::Key, A::Acc>>,
     T: Clone + 'static,
     S: KeySelector<Timed<T>>,
     A: Aggregator<T>,
@@ -522,34 +525,11 @@ where
         &mut self,
         cap: &InputCapability<u64>,
         time: u64,
-        record: Timed<T>,
+        item: I,
         updates: &mut PaneResults<S, T, A>,
         late: &mut Vec<Timed<T>>,
     ) {
-        self.record(cap, time, record, updates, late);
-    }
-
-    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
-        self.frontier(frontier, fire);
-    }
-}
-
-impl<T, S, A> WindowLogic<Part<T, S::Key, A::Acc>, T, WindowResult<S::Key, A::Out>>
-    for PaneLogic<S::Key, S, A, T>
-where
-    T: Clone + 'static,
-    S: KeySelector<Timed<T>>,
-    A: Aggregator<T>,
-{
-    fn on_record(
-        &mut self,
-        cap: &InputCapability<u64>,
-        time: u64,
-        item: Part<T, S::Key, A::Acc>,
-        updates: &mut PaneResults<S, T, A>,
-        late: &mut Vec<Timed<T>>,
-    ) {
-        match item {
+        match item.into() {
             Part::Record(record) => self.record(cap, time, record, updates, late),
             Part::Partial { key, pane, acc } => self.partial(cap, time, key, pane, acc, updates),
         }
