@@ -59,7 +59,8 @@
 //! Stateless operators in a row are fused into one timely operator. Records move between
 //! workers only at `key_by`, routed by a fixed seeded hash ([`tidemill_runtime::hash`]) that
 //! every process agrees on. Records crossing workers must implement serde's `Serialize`
-//! and `Deserialize` (derive them; the prelude re-exports the derives).
+//! and `Deserialize` (derive them; the prelude re-exports the derives), and so must keys
+//! and [`Aggregator`] accumulators: window combiners ship partial aggregates by key.
 //!
 //! ### Rolling aggregations and execution modes
 //! `reduce`, `sum` and `count` without a window are Flink's rolling aggregations. As in

@@ -21,7 +21,9 @@ pub trait KeySelector<T>: Clone + 'static {
     type Key: Key;
     /// Calls `f` with a reference to the key of `record`.
     fn with_key<R>(&self, record: &T, f: impl FnOnce(&Self::Key) -> R) -> R;
-    /// The routing hash of the key of `record` (see [`crate::hash`]).
+    /// The routing hash of the key of `record` (see [`crate::hash`]). Keep it equal to
+    /// `route_hash` of the key: window combiners route partial aggregates by the key
+    /// alone, and they must reach the worker that receives the key's records.
     fn route(&self, record: &T) -> u64 {
         self.with_key(record, crate::hash::route_hash)
     }

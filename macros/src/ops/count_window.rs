@@ -44,8 +44,14 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         (false, true) => quote_spanned!(node.span=> #rt::time::at_zero(#input)),
     };
     let size = &node.args[0];
-    let step = node.args.get(1).unwrap_or(size);
-    let windows = quote_spanned!(node.span=> #rt::window::count_windows(#size, #step));
+    // The size expression is evaluated once, also when it is the step.
+    let windows = match node.args.get(1) {
+        Some(step) => quote_spanned!(node.span=> #rt::window::count_windows(#size, #step)),
+        None => quote_spanned!(node.span=> {
+            let __tm_size = #size;
+            #rt::window::count_windows(__tm_size, __tm_size)
+        }),
+    };
     if all {
         quote_spanned!(node.span=> #rt::window::window_all(#input, #windows))
     } else {
