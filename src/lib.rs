@@ -51,6 +51,8 @@
 //! | `allowed_lateness(d)` | windowed | late records within `d` update their window, which fires again |
 //! | `count()`, `sum(..)`, `min(\|x\| v)`, `max(..)`, `avg(..)`, `reduce(..)`, `aggregate(a)` | windowed | one [`WindowResult`] `{ key, start, end, value }` per key and window |
 //! | `process_window(\|key, window, records, out\| ..)` | windowed | all records of each window when it fires (the only window path that buffers records); pushes any outputs into `out` |
+//! | `process(f)` | keyed | a [`KeyedProcessFunction`]: per-key state, timers, side outputs |
+//! | `side_output(TAG)` | process results | what the function emitted with `ctx.output(&TAG, v)` |
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
@@ -117,6 +119,72 @@
 //! # Ok::<(), tidemill::Error>(())
 //! ```
 //!
+//! ### Process functions, keyed state and timers
+//! `key_by(..).process(f)` runs Flink's `KeyedProcessFunction`: `f` implements
+//! [`KeyedProcessFunction`], whose `process_element(record, ctx, out)` sees each record of
+//! its key and whose `on_timer(time, ctx, out)` runs when one of the key's timers fires.
+//! Through the [`Context`] it reads the key and the record's timestamp, registers and
+//! deletes event-time and processing-time timers (per key, deduplicated), and emits to
+//! side outputs with `ctx.output(&TAG, value)`. State handles, [`ValueState`],
+//! [`ListState`] and [`MapState`], are fields of the function holding every key's state;
+//! each access takes `ctx` and acts on the current key. `with_ttl(Ttl::event_time(..))`
+//! or `Ttl::processing_time(..)` makes entries expire after a time without a write, and
+//! releases their memory. A side output is taken in the pipeline with
+//! `.side_output(TAG)` on the function's result, `TAG` being an [`OutputTag`] constant.
+//!
+//! ```
+//! use tidemill::prelude::*;
+//!
+//! /// Counts each key's records and reports the count once the key has been quiet for a
+//! /// second of event time.
+//! struct CountUntilQuiet {
+//!     count: ValueState<String, u64>,
+//!     timer: ValueState<String, u64>,
+//! }
+//!
+//! impl KeyedProcessFunction<String, (String, u64)> for CountUntilQuiet {
+//!     type Out = (String, u64);
+//!
+//!     fn process_element(&mut self, _r: (String, u64), ctx: &mut Context<'_, String>, out: &mut Vec<(String, u64)>) {
+//!         let mut count = self.count.value(ctx).copied().unwrap_or(0);
+//!         if let Some(old) = self.timer.value(ctx).copied() {
+//!             ctx.delete_event_time_timer(old);
+//!             // The watermark may not have fired the timer yet: decide by event time.
+//!             if old <= ctx.timestamp() {
+//!                 out.push((ctx.key().clone(), count));
+//!                 count = 0;
+//!             }
+//!         }
+//!         self.count.update(ctx, count + 1);
+//!         let at = ctx.timestamp() + 1000;
+//!         ctx.register_event_time_timer(at);
+//!         self.timer.update(ctx, at);
+//!     }
+//!
+//!     fn on_timer(&mut self, _time: u64, ctx: &mut Context<'_, String>, out: &mut Vec<(String, u64)>) {
+//!         self.timer.clear(ctx);
+//!         if let Some(count) = self.count.clear(ctx) {
+//!             out.push((ctx.key().clone(), count));
+//!         }
+//!     }
+//! }
+//!
+//! let out = Collector::new();
+//! let clicks = vec![("a".to_string(), 100), ("b".into(), 200), ("a".into(), 900), ("a".into(), 5000)];
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     from_collection(clicks)
+//!         .assign_timestamps(|r| r.1)
+//!         .key_by(|r| r.0.clone())
+//!         .process(CountUntilQuiet { count: ValueState::new(), timer: ValueState::new() })
+//!         .collect(out);
+//! })?;
+//! let mut out = out.take();
+//! out.sort();
+//! // a's third click came after a quiet second: the count restarted.
+//! assert_eq!(out, [("a".to_string(), 1), ("a".into(), 2), ("b".into(), 1)]);
+//! # Ok::<(), tidemill::Error>(())
+//! ```
+//!
 //! ### Closures
 //! Closures are written as in Rust and need no type annotations: each is typed by the
 //! stream it is applied to. The pipeline is built on every worker, so closures are moved
@@ -135,16 +203,24 @@
 //! ```
 
 pub use tidemill_macros::stream;
+pub use tidemill_runtime::operators::process::{
+    Context, KeyedProcessFunction, OutputTag, TimeDomain,
+};
+pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, hash, run, time, window, Args, Collector, Error, ExecutionMode, JobContext, JobReport,
-    Pipeline, Plan, PlanNode, Result,
+    args, hash, run, state, time, window, Args, Collector, Error, ExecutionMode, JobContext,
+    JobReport, Pipeline, Plan, PlanNode, Result,
 };
 
 /// What a pipeline program needs in scope.
 pub mod prelude {
     pub use serde::{Deserialize, Serialize};
     pub use tidemill_macros::stream;
+    pub use tidemill_runtime::operators::process::{
+        Context, KeyedProcessFunction, OutputTag, TimeDomain,
+    };
+    pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
     pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
     pub use tidemill_runtime::{Args, Collector, ExecutionMode};
 }

@@ -171,6 +171,21 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
             node.span,
             "`late()` takes the late records of a window aggregation: apply it to the results of e.g. `.window(tumbling(10s)).count()`",
         ),
+        "side_output" if graph.nodes[node.inputs[0].0].op.name != "process" => errors.push(
+            node.span,
+            "`side_output(TAG)` takes a side output of a process function: apply it to the result of `.key_by(..).process(f)`",
+        ),
+        "side_output" => {
+            let tag = |n: &Node| n.args.first().map(|a| quote::quote!(#a).to_string());
+            if let Some(earlier) = crate::codegen::side_readers(graph, node.inputs[0].0)
+                .find(|n| n.id < node.id && tag(n) == tag(node))
+            {
+                errors.push(
+                    node.args_span,
+                    format!("this side output is already taken at line {}: name that stream with `let` and read it twice", earlier.span.start().line),
+                );
+            }
+        }
         "late" if time == Time::Processing => errors.push(
             node.span,
             "a processing-time window has no late records",
@@ -427,7 +442,7 @@ fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
                 "`{name}` is for unkeyed streams: on a keyed stream use `{}(...)`", name.trim_end_matches("_all")
             ),
             (Kind::Keyed, _) => format!(
-                "`{name}` is not defined on a keyed stream: follow `key_by` with `reduce`, `sum`, `count` or `window(...)`"
+                "`{name}` is not defined on a keyed stream: follow `key_by` with `reduce`, `sum`, `count`, `process(f)` or `window(...)`"
             ),
             (Kind::Windowed, _) => format!(
                 "`{name}` cannot follow a window: aggregate it first, e.g. `.count()`, `.reduce(|a, b| ..)` or `.aggregate(..)`"

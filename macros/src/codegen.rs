@@ -114,12 +114,42 @@ impl Emitter<'_> {
         }
     }
 
+    /// The pipeline's tick in milliseconds.
+    pub fn tick(&self) -> u64 {
+        self.tick
+    }
+
+    /// The tags of the side outputs taken from the process function `node`, in order.
+    pub fn side_tags(&self, node: &Node) -> Vec<&syn::Expr> {
+        side_readers(self.graph, node.id)
+            .map(|reader| &reader.args[0])
+            .collect()
+    }
+
+    /// The side output that `node` (a `side_output(TAG)`) takes from its process function.
+    pub fn side_input(&mut self, node: &Node) -> TokenStream {
+        let (source, span) = node.inputs[0];
+        let index = side_readers(self.graph, source)
+            .position(|reader| reader.id == node.id)
+            .expect("a side_output reads its process function");
+        let var = Ident::new(&format!("__tm_side{source}_{index}"), span);
+        quote!(#var)
+    }
+
     /// The late records of the window aggregation that `node` (a `late()`) reads.
     pub fn late_input(&mut self, node: &Node) -> TokenStream {
         let (source, span) = node.inputs[0];
         let var = Ident::new(&format!("__tm_late{source}"), span);
         take_use(&mut self.late_uses[source], var, span)
     }
+}
+
+/// The `side_output` nodes that read node `id`, in pipeline order.
+pub fn side_readers(graph: &Graph, id: usize) -> impl Iterator<Item = &Node> {
+    graph
+        .nodes
+        .iter()
+        .filter(move |n| n.op.name == "side_output" && n.inputs[0].0 == id)
 }
 
 /// One use of a stream variable: a clone while other uses remain, else the variable.
@@ -260,7 +290,7 @@ fn consumer_counts(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
     let mut late = vec![0; graph.nodes.len()];
     for node in &graph.nodes {
         for &(input, _) in &node.inputs {
-            if node.op.name == "late" {
+            if matches!(node.op.name, "late" | "side_output") {
                 late[input] += 1;
             } else {
                 counts[input] += 1;
@@ -331,6 +361,15 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
                 let ctx = e.ctx();
                 body.push(quote!(#rt::window::count_late(#late, #ctx, #at);));
             }
+        } else if node.op.name == "process" {
+            let main = if consumers[node.id] > 0 {
+                quote!(#var)
+            } else {
+                quote!(_)
+            };
+            let sides = (0..side_readers(graph, node.id).count())
+                .map(|i| format_ident!("__tm_side{}_{}", node.id, i));
+            body.push(quote!(let (#main, (#(#sides,)*)) = #value;));
         } else {
             body.push(quote!(let #var = #value;));
         }

@@ -17,6 +17,7 @@ pub mod key;
 pub mod operators;
 pub mod sinks;
 pub mod sources;
+pub mod state;
 pub mod time;
 pub mod window;
 

@@ -20,8 +20,10 @@ mod key_by;
 mod late;
 mod map;
 mod print;
+mod process;
 mod process_window;
 mod reduce;
+mod side_output;
 mod sources;
 mod sum;
 mod union;
@@ -56,6 +58,8 @@ pub const ALL: &[&OpSpec] = &[
     &window_aggregates::AGGREGATE,
     &process_window::SPEC,
     &late::SPEC,
+    &process::SPEC,
+    &side_output::SPEC,
     &print::SPEC,
     &write_as_text::SPEC,
     &collect::SPEC,

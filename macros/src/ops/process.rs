@@ -1,0 +1,45 @@
+//! `key_by(..).process(f)`: Flink's `KeyedProcessFunction`. `f` implements
+//! `KeyedProcessFunction<K, T>`: it sees each record with a `Context` (key, time, timers,
+//! side outputs) and keeps per-key state in `ValueState`/`ListState`/`MapState` fields.
+//! Its side outputs are taken with `.side_output(TAG)` on the result.
+use quote::quote_spanned;
+
+use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "process",
+    usage: "process(MyProcessFunction::new())",
+    needs: Needs::Stream(&[Kind::Keyed]),
+    yields: Yields::Stream(Kind::Plain),
+    args: &[Arg::Expr],
+    variadic: false,
+    options: &[],
+    bounded: false,
+    time: None,
+    codegen: Codegen::Op(gen),
+};
+
+/// `(main, (side, ...))`; the side streams are bound for the `side_output` nodes.
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, f, name, tick) = (e.rt(), &node.args[0], node.op.name, e.tick());
+    let timed = e.is_timed(node.inputs[0].0);
+    let input = e.input(node, 0);
+    let tags = e.side_tags(node);
+    let keyed = if timed {
+        input
+    } else {
+        quote_spanned!(node.span=> #rt::window::untimed(#input))
+    };
+    let call = quote_spanned!(node.span=>
+        #rt::operators::process::process(#keyed, #name, #f, #tick, (#(#tags,)*)));
+    if timed {
+        call
+    } else {
+        quote_spanned!(node.span=> {
+            let (__tm_main, __tm_sides) = #call;
+            (#rt::time::values(__tm_main), __tm_sides)
+        })
+    }
+}
