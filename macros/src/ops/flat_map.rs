@@ -15,6 +15,6 @@ pub const SPEC: OpSpec = OpSpec {
     time: None,
     codegen: Codegen::Fused(Fused {
         helper: "flat_map",
-        wrap: |f, inner| quote!(for __tm_r in #f(__tm_r) { #inner }),
+        wrap: |f, inner| quote!(for __tm_r in ::std::iter::IntoIterator::into_iter(#f(__tm_r)) { #inner }),
     }),
 };
