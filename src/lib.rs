@@ -209,7 +209,7 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, hash, run, state, time, window, Args, Collector, Error, ExecutionMode, JobContext,
+    args, hash, join, run, state, time, window, Args, Collector, Error, ExecutionMode, JobContext,
     JobReport, Pipeline, Plan, PlanNode, Result,
 };
 
@@ -232,6 +232,6 @@ pub use clap;
 #[doc(hidden)]
 pub mod __private {
     pub use tidemill_runtime::{
-        operators, sinks, sources, time, window, JobContext, Pipeline, Plan, PlanNode,
+        join, operators, sinks, sources, time, window, JobContext, Pipeline, Plan, PlanNode,
     };
 }

@@ -67,6 +67,22 @@ pub fn duration_ms(arg: &Expr) -> Result<u64, (Span, String)> {
         })
 }
 
+/// The milliseconds of a duration that may be negative: `-5s`, `10s`.
+pub fn signed_duration_ms(arg: &Expr) -> Result<i64, (Span, String)> {
+    let (negative, magnitude) = match arg {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, &**expr),
+        _ => (false, arg),
+    };
+    let ms = duration_ms(magnitude)?;
+    let ms =
+        i64::try_from(ms).map_err(|_| (arg.span(), "this duration is too long".to_string()))?;
+    Ok(if negative { -ms } else { ms })
+}
+
 /// A window argument: `tumbling(size)`, `sliding(size, slide)` or `session(gap)`.
 pub fn window_spec(arg: &Expr) -> Result<WindowSpec, (Span, String)> {
     let usage = "expected a window: `tumbling(10s)`, `sliding(10s, 2s)` or `session(30s)`";
@@ -150,9 +166,16 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
         return Time::None; // a source
     };
     for &(other, span) in &node.inputs[1..] {
-        if times[other] != time {
-            errors.push(span, "`union` needs streams with the same timestamps: this stream's differ from the first stream's");
+        if node.op.name == "lookup_join" {
+            if !bounded(graph, other) {
+                errors.push(span, "the table of `lookup_join` must be bounded (read from `from_collection` or a file): it is loaded before the stream is joined");
+            }
+        } else if times[other] != time {
+            errors.push(span, format!("`{}` needs streams with the same timestamps: this stream's differ from the first stream's", node.op.name));
         }
+    }
+    if node.op.name == "interval_join" && time != Time::Event {
+        errors.push(node.span, "`interval_join` needs event time on both sides: add `.assign_timestamps(|x| x.ts, out_of_orderness = 4s)` after each source");
     }
     match node.op.name {
         "window" | "window_all" if time == Time::None => errors.push(
@@ -169,7 +192,7 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
         ),
         "late" if !is_window_aggregate(graph, node.inputs[0].0) => errors.push(
             node.span,
-            "`late()` takes the late records of a window aggregation: apply it to the results of e.g. `.window(tumbling(10s)).count()`",
+            "`late()` takes the late records of a window aggregation or a join: apply it to the results of e.g. `.window(tumbling(10s)).count()`",
         ),
         "side_output" if graph.nodes[node.inputs[0].0].op.name != "process" => errors.push(
             node.span,
@@ -195,17 +218,46 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
     time
 }
 
-/// Whether `node` reads a windowed stream.
-pub fn is_windowed_input(graph: &Graph, node: &Node) -> bool {
-    node.inputs
-        .first()
-        .is_some_and(|&(i, _)| graph.nodes[i].op.yields == Yields::Stream(Kind::Windowed))
+/// The kind of stream node `id` yields (`None` for sinks): its spec's, except where a
+/// join step changes it (`window` on a join yields a windowed join, ...).
+pub fn kind_of(graph: &Graph, id: usize) -> Option<Kind> {
+    let node = &graph.nodes[id];
+    let Yields::Stream(kind) = node.op.yields else {
+        return None;
+    };
+    let input = node.inputs.first().and_then(|&(i, _)| kind_of(graph, i));
+    Some(match (node.op.name, input) {
+        ("window" | "allowed_lateness", Some(Kind::JoinKeyed | Kind::JoinWindowed)) => {
+            Kind::JoinWindowed
+        }
+        ("on", Some(Kind::LookupPair)) => Kind::LookupKeyed,
+        _ => kind,
+    })
 }
 
-/// Whether node `id` aggregates a window (and so has a late output).
+/// Whether `node` reads a windowed stream (of records or of a join).
+pub fn is_windowed_input(graph: &Graph, node: &Node) -> bool {
+    node.inputs.first().is_some_and(|&(i, _)| {
+        matches!(kind_of(graph, i), Some(Kind::Windowed | Kind::JoinWindowed))
+    })
+}
+
+/// Whether node `id` has a late output besides its results: a window aggregation, a
+/// window join's `apply`, an interval join's `process`.
 pub fn is_window_aggregate(graph: &Graph, id: usize) -> bool {
     let node = &graph.nodes[id];
-    node.op.yields == Yields::Stream(Kind::Plain) && is_windowed_input(graph, node)
+    let input = node.inputs.first().and_then(|&(i, _)| kind_of(graph, i));
+    node.op.yields == Yields::Stream(Kind::Plain)
+        && (is_windowed_input(graph, node) || input == Some(Kind::IntervalJoin))
+}
+
+/// Whether every source that node `id` reads from is bounded.
+fn bounded(graph: &Graph, id: usize) -> bool {
+    let node = &graph.nodes[id];
+    if node.op.is_source() {
+        return node.op.bounded;
+    }
+    node.inputs.iter().all(|&(i, _)| bounded(graph, i))
 }
 
 /// Whether the chain into `node` is a source followed only by fusable operators, each
@@ -315,6 +367,19 @@ fn check_args(node: &Node, errors: &mut Errors) {
     if op.name.starts_with("count_window") {
         check_count_window(node, errors);
     }
+    if op.name == "between" {
+        let bounds: Vec<_> = node.args.iter().map(signed_duration_ms).collect();
+        for bound in &bounds {
+            if let Err((span, message)) = bound {
+                errors.push(*span, message.clone());
+            }
+        }
+        if let [Ok(lower), Ok(upper)] = bounds.as_slice() {
+            if lower > upper {
+                errors.push(node.args_span, format!("the lower bound ({lower} ms) is above the upper bound ({upper} ms): no pair can match"));
+            }
+        }
+    }
     for (i, arg) in node.args[..positional].iter().enumerate() {
         let kind = op.args.get(i).copied().unwrap_or(Arg::Stream);
         let ok = match kind {
@@ -395,33 +460,44 @@ fn on_count_windows(graph: &Graph, id: usize) -> bool {
     windows.is_some_and(|w| w.op.name.starts_with("count_window"))
 }
 
-fn yields(graph: &Graph, id: usize) -> Yields {
-    graph.nodes[id].op.yields
-}
-
 fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
     let Needs::Stream(accepted) = node.op.needs else {
         return;
     };
     for (position, &(input, span)) in node.inputs.iter().enumerate() {
-        let got = match yields(graph, input) {
-            Yields::Nothing => {
-                let sink = graph.nodes[input].op.name;
-                errors.push(span, format!("`{sink}` is a sink: nothing can follow it"));
-                continue;
-            }
-            Yields::Stream(kind) => kind,
+        let Some(got) = kind_of(graph, input) else {
+            let sink = graph.nodes[input].op.name;
+            errors.push(span, format!("`{sink}` is a sink: nothing can follow it"));
+            continue;
         };
-        // Streams named in arguments (union) must be plain streams too.
-        let accepted = if position == 0 {
-            accepted
-        } else {
-            &[Kind::Plain]
+        // Streams given as arguments are plain streams (`union`, `join`), or keyed ones
+        // for `interval_join`.
+        let accepted = match (position, node.op.name) {
+            (0, _) => accepted,
+            (_, "interval_join") => &[Kind::Keyed],
+            _ => &[Kind::Plain],
         };
         if accepted.contains(&got) {
             continue;
         }
         let (name, usage) = (node.op.name, node.op.usage);
+        if let Some(next) = got.next_step() {
+            errors.push(
+                span,
+                format!(
+                    "this join is not complete: `{name}` cannot follow `{}`; continue with {next}",
+                    graph.nodes[input].op.name
+                ),
+            );
+            continue;
+        }
+        if accepted.iter().all(|k| k.next_step().is_some()) {
+            errors.push(
+                span,
+                format!("`{name}` is a step of a join, as in `{}`", join_usage(name)),
+            );
+            continue;
+        }
         let message = match (got, accepted) {
             (_, [Kind::Windowed]) if got == Kind::Plain && name == "allowed_lateness" => {
                 "`allowed_lateness` needs a window first: `.window(tumbling(10s)).allowed_lateness(2s)`".to_string()
@@ -447,8 +523,18 @@ fn check_inputs(graph: &Graph, node: &Node, errors: &mut Errors) {
             (Kind::Windowed, _) => format!(
                 "`{name}` cannot follow a window: aggregate it first, e.g. `.count()`, `.reduce(|a, b| ..)` or `.aggregate(..)`"
             ),
+            _ => format!("`{name}` cannot follow `{}`", graph.nodes[input].op.name),
         };
         errors.push(span, message);
+    }
+}
+
+/// How a join step is used in a whole join.
+fn join_usage(name: &str) -> &'static str {
+    match name {
+        "between" => "a.key_by(|x| key).interval_join(b.key_by(|y| key)).between(-5s, 10s).process(|x, y, ctx, out| ..)",
+        "apply" => "a.join(b).on(|x| key, |y| key).window(tumbling(10s)).apply(|x, y| ..)",
+        _ => "a.join(b).on(|x| key, |y| key)",
     }
 }
 

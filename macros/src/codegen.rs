@@ -114,6 +114,11 @@ impl Emitter<'_> {
         }
     }
 
+    /// The kind of stream node `id` yields.
+    pub fn kind(&self, id: usize) -> Option<crate::ops::Kind> {
+        crate::check::kind_of(self.graph, id)
+    }
+
     /// The pipeline's tick in milliseconds.
     pub fn tick(&self) -> u64 {
         self.tick
@@ -162,8 +167,8 @@ fn take_use(remaining: &mut usize, var: Ident, span: Span) -> TokenStream {
     }
 }
 
-/// The pipeline's tick in milliseconds: the gcd of every window size, slide and allowed
-/// lateness, so that window ends and cleanup times fall on ticks (1 ms with session
+/// The pipeline's tick in milliseconds: the gcd of every window size, slide, allowed
+/// lateness and interval-join bound, so that window ends and cleanup times fall on ticks (1 ms with session
 /// windows, whose ends fall anywhere; 1 s without windows).
 pub fn tick(graph: &Graph) -> u64 {
     fn gcd(a: u64, b: u64) -> u64 {
@@ -186,6 +191,15 @@ pub fn tick(graph: &Graph) -> u64 {
             "allowed_lateness" => {
                 if let Ok(ms) = duration_ms(&node.args[0]) {
                     tick = gcd(tick, ms);
+                }
+            }
+            // Interval join bounds: lateness is read from timely times, so ticks must be
+            // finer than the join's interval.
+            "between" => {
+                for arg in &node.args {
+                    if let Ok(ms) = crate::check::signed_duration_ms(arg) {
+                        tick = gcd(tick, ms.unsigned_abs());
+                    }
                 }
             }
             _ => {}
@@ -362,6 +376,7 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
                 body.push(quote!(#rt::window::count_late(#late, #ctx, #at);));
             }
         } else if node.op.name == "process" {
+            // A keyed process function (an interval join's has a late output instead).
             let main = if consumers[node.id] > 0 {
                 quote!(#var)
             } else {

@@ -195,18 +195,27 @@ fn add_node(
         if kind != Some(&Arg::Stream) {
             continue;
         }
-        let Some(name) = stream_name(arg) else {
+        if let Some(name) = stream_name(arg) {
+            match resolve(graph, &name, errors)? {
+                Some(node) => inputs.push((node, name.span())),
+                None => return Err(()),
+            }
+            continue;
+        }
+        // A chain written in place: `interval_join(b.key_by(|y| y.id))`.
+        let Some((head, calls)) = chain_of(arg) else {
             errors.push(
                 arg.span(),
                 format!(
-                    "`{}` expects a stream name here, as in `{}`",
+                    "`{}` expects a stream here (a name, or a chain such as `b.key_by(|y| key)`), as in `{}`",
                     op.name, op.usage
                 ),
             );
             return Err(());
         };
-        match resolve(graph, &name, errors)? {
-            Some(node) => inputs.push((node, name.span())),
+        let span = calls.last().map_or(arg.span(), |c| c.name.span());
+        match build_chain(graph, &head, &calls, errors)? {
+            Some(node) => inputs.push((node, span)),
             None => return Err(()),
         }
     }
@@ -220,6 +229,31 @@ fn add_node(
         inputs,
     });
     Ok(id)
+}
+
+/// A stream chain written as an argument: a name or a source call, then method calls.
+fn chain_of(expr: &Expr) -> Option<(Head, Vec<Call>)> {
+    match expr {
+        Expr::MethodCall(m) if m.turbofish.is_none() => {
+            let (head, mut calls) = chain_of(&m.receiver)?;
+            calls.push(Call {
+                name: m.method.clone(),
+                args: m.args.iter().cloned().collect(),
+                args_span: m.paren_token.span.join(),
+            });
+            Some((head, calls))
+        }
+        Expr::Call(c) => {
+            let name = stream_name(&c.func)?;
+            let call = Call {
+                name,
+                args: c.args.iter().cloned().collect(),
+                args_span: c.paren_token.span.join(),
+            };
+            Some((Head::Call(call), Vec::new()))
+        }
+        _ => stream_name(expr).map(|name| (Head::Name(name), Vec::new())),
+    }
 }
 
 /// The identifier of an argument that is a bare name.

@@ -13,6 +13,7 @@ pub mod context;
 pub mod error;
 pub mod hash;
 pub mod job;
+pub mod join;
 pub mod key;
 pub mod operators;
 pub mod sinks;

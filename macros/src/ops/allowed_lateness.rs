@@ -10,7 +10,7 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "allowed_lateness",
     usage: "allowed_lateness(2s)",
-    needs: Needs::Stream(&[Kind::Windowed]),
+    needs: Needs::Stream(&[Kind::Windowed, Kind::JoinWindowed]),
     yields: Yields::Stream(Kind::Windowed),
     args: &[Arg::Duration],
     variadic: false,

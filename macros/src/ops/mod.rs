@@ -9,6 +9,7 @@ use crate::codegen::Emitter;
 use crate::plan::Node;
 
 mod allowed_lateness;
+mod apply;
 mod assign_timestamps;
 mod collect;
 mod count;
@@ -16,6 +17,8 @@ mod count_window;
 mod filter;
 mod flat_map;
 mod inspect;
+mod interval_join;
+mod join;
 mod key_by;
 mod late;
 mod map;
@@ -60,6 +63,12 @@ pub const ALL: &[&OpSpec] = &[
     &late::SPEC,
     &process::SPEC,
     &side_output::SPEC,
+    &interval_join::SPEC,
+    &interval_join::BETWEEN,
+    &join::SPEC,
+    &join::LOOKUP,
+    &join::ON,
+    &apply::SPEC,
     &print::SPEC,
     &write_as_text::SPEC,
     &collect::SPEC,
@@ -79,6 +88,36 @@ pub enum Kind {
     Keyed,
     /// A stream with a window assigner: after `window(..)` or `window_all(..)`.
     Windowed,
+    /// `a.key_by(..).interval_join(b.key_by(..))`, before `between`.
+    KeyedPair,
+    /// An interval join with its bounds, before `process`.
+    IntervalJoin,
+    /// `a.join(b)`, before `on`.
+    JoinPair,
+    /// `a.join(b).on(..)`, before `window`.
+    JoinKeyed,
+    /// A windowed join, before `apply`.
+    JoinWindowed,
+    /// `a.lookup_join(table)`, before `on`.
+    LookupPair,
+    /// `a.lookup_join(table).on(..)`, before `apply`.
+    LookupKeyed,
+}
+
+impl Kind {
+    /// For the intermediate steps of joins: what completes the join from here.
+    pub fn next_step(self) -> Option<&'static str> {
+        Some(match self {
+            Kind::Plain | Kind::Keyed | Kind::Windowed => return None,
+            Kind::KeyedPair => "`.between(-5s, 10s).process(|left, right, ctx, out| ..)`",
+            Kind::IntervalJoin => "`.process(|left, right, ctx, out| ..)`",
+            Kind::JoinPair => "`.on(|x| key, |y| key).window(tumbling(10s)).apply(|x, y| ..)`",
+            Kind::JoinKeyed => "`.window(tumbling(10s)).apply(|x, y| ..)`",
+            Kind::JoinWindowed => "`.apply(|x, y| ..)`",
+            Kind::LookupPair => "`.on(|x| key, |row| key).apply(|x, row| ..)`",
+            Kind::LookupKeyed => "`.apply(|x, row| ..)`",
+        })
+    }
 }
 
 /// What time a stream's records carry.

@@ -1,7 +1,9 @@
 //! `key_by(..).process(f)`: Flink's `KeyedProcessFunction`. `f` implements
 //! `KeyedProcessFunction<K, T>`: it sees each record with a `Context` (key, time, timers,
 //! side outputs) and keeps per-key state in `ValueState`/`ListState`/`MapState` fields.
-//! Its side outputs are taken with `.side_output(TAG)` on the result.
+//! Its side outputs are taken with `.side_output(TAG)` on the result. After
+//! `interval_join(..).between(..)`, `process(|left, right, ctx, out| ..)` is the join's
+//! function.
 use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
@@ -11,7 +13,7 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "process",
     usage: "process(MyProcessFunction::new())",
-    needs: Needs::Stream(&[Kind::Keyed]),
+    needs: Needs::Stream(&[Kind::Keyed, Kind::IntervalJoin]),
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Expr],
     variadic: false,
@@ -24,6 +26,10 @@ pub const SPEC: OpSpec = OpSpec {
 /// `(main, (side, ...))`; the side streams are bound for the `side_output` nodes.
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let (rt, f, name, tick) = (e.rt(), &node.args[0], node.op.name, e.tick());
+    if e.kind(node.inputs[0].0) == Some(Kind::IntervalJoin) {
+        let input = e.input(node, 0);
+        return quote_spanned!(node.span=> #rt::join::interval_join(#input, #name, #tick, #f));
+    }
     let timed = e.is_timed(node.inputs[0].0);
     let input = e.input(node, 0);
     let tags = e.side_tags(node);

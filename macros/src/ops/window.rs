@@ -11,7 +11,7 @@ use crate::plan::Node;
 pub const SPEC: OpSpec = OpSpec {
     name: "window",
     usage: "window(tumbling(10s)), window(sliding(10s, 2s)) or window(session(30s))",
-    needs: Needs::Stream(&[Kind::Keyed]),
+    needs: Needs::Stream(&[Kind::Keyed, Kind::JoinKeyed]),
     yields: Yields::Stream(Kind::Windowed),
     args: &[Arg::Window],
     variadic: false,

@@ -1,0 +1,35 @@
+//! `.apply(|x, y| out)`: the function of a window join (one output per pair of a window's
+//! records) or of a table join (one output per matching row).
+use quote::quote_spanned;
+
+use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "apply",
+    usage: "apply(|x, y| ..)",
+    needs: Needs::Stream(&[Kind::JoinWindowed, Kind::LookupKeyed]),
+    yields: Yields::Stream(Kind::Plain),
+    args: &[Arg::Closure],
+    variadic: false,
+    options: &[],
+    bounded: false,
+    time: None,
+    codegen: Codegen::Op(gen),
+};
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, name, f) = (e.rt(), node.op.name, &node.args[0]);
+    let lookup = e.kind(node.inputs[0].0) == Some(Kind::LookupKeyed);
+    let input = e.input(node, 0);
+    if !lookup {
+        return quote_spanned!(node.span=> #rt::join::apply(#input, #name, #f));
+    }
+    let call = quote_spanned!(node.span=> #rt::join::lookup_join(#input, #name, #f));
+    if e.is_timed(node.id) {
+        call
+    } else {
+        quote_spanned!(node.span=> #rt::time::values(#call))
+    }
+}

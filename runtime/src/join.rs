@@ -1,0 +1,624 @@
+//! Joins of two streams: the window join, the interval join, and the enrichment of a
+//! stream by a bounded table.
+//!
+//! ## Window join
+//! `a.join(b).on(|x| key, |y| key).window(w).apply(|x, y| out)` is Flink's inner window
+//! join: for every window of `w` (tumbling, sliding or session) and key, every pair of a
+//! record of `a` and a record of `b` in that window yields `apply(x, y)`, at the window's
+//! last millisecond. As in Flink it is a co-group: both sides, tagged as [`JoinSide`],
+//! are windowed together and buffered until the window fires, so every window rule
+//! (lateness, re-firing, late records) is the window operator's.
+//!
+//! ## Interval join
+//! `a.key_by(f).interval_join(b.key_by(g)).between(lower, upper).process(h)` is Flink's
+//! interval join: `h(x, y, ctx, out)` for every pair of records of one key with
+//! `x.ts + lower <= y.ts <= x.ts + upper`, at the later of the two timestamps. Each side's
+//! records are kept per key in timestamp order, and freed as soon as the watermark makes a
+//! match impossible: a left record once the watermark passes `ts + upper`, a right one
+//! once it passes `ts - lower`. A record that comes after its source's watermark passed
+//! its timestamp is late: it joins nothing and goes to the late output, so which pairs
+//! are produced never depends on scheduling.
+//!
+//! ## Table join
+//! `a.lookup_join(table).on(|x| key, |row| key).apply(|x, row| out)` enriches a stream
+//! with a bounded table (Nexmark q13's side input): the table's rows are loaded on every
+//! worker before any record is joined, and each record yields `apply(x, row)` for every
+//! row with its key (an inner join). Records that arrive while the table is still
+//! loading wait for it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::vec::Broadcast;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::StreamVec;
+
+use crate::hash::StateMap;
+use crate::key::{ExchangeData, Key, KeySelector, OnValue};
+use crate::operators::keyed::KeyedStream;
+use crate::time::{tick_floor, Timed};
+use crate::window::{self, Window, Windows};
+
+/// A record of one side of a window join.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinSide<L, R> {
+    /// From the stream `join` was called on.
+    Left(L),
+    /// From the stream given to `join(..)`.
+    Right(R),
+}
+
+impl<L: std::fmt::Display, R: std::fmt::Display> std::fmt::Display for JoinSide<L, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JoinSide::Left(l) => write!(f, "left {l}"),
+            JoinSide::Right(r) => write!(f, "right {r}"),
+        }
+    }
+}
+
+/// Keys of the two sides of a join must be one type: this names the mismatch.
+#[diagnostic::on_unimplemented(
+    message = "the two sides of this join have different key types: `{Self}` and `{K}`",
+    label = "this key is `{Self}`, the other side's is `{K}`",
+    note = "both key selectors must return the same type; convert one, e.g. `|x| x.id as u64`"
+)]
+pub trait SameKey<K> {
+    /// The key as the other side's type (it is that type).
+    fn same(&self) -> &K;
+}
+impl<K> SameKey<K> for K {
+    #[inline]
+    fn same(&self) -> &K {
+        self
+    }
+}
+
+/// The key of one join side seen as the other side's key type (which it is: the
+/// conversion is made where [`SameKey`] was checked).
+pub struct Rekeyed<S, KR, K> {
+    selector: S,
+    same: for<'a> fn(&'a KR) -> &'a K,
+}
+
+impl<S: Clone, KR, K> Clone for Rekeyed<S, KR, K> {
+    fn clone(&self) -> Self {
+        Rekeyed {
+            selector: self.selector.clone(),
+            same: self.same,
+        }
+    }
+}
+
+impl<T, S, KR, K> KeySelector<T> for Rekeyed<S, KR, K>
+where
+    S: KeySelector<T, Key = KR>,
+    KR: 'static,
+    K: Key,
+{
+    type Key = K;
+    #[inline]
+    fn with_key<R>(&self, record: &T, f: impl FnOnce(&K) -> R) -> R {
+        self.selector.with_key(record, |k| f((self.same)(k)))
+    }
+}
+
+/// `a.key_by(..).interval_join(b.key_by(..))`: both keyed sides, checked to have one key
+/// type.
+#[allow(clippy::type_complexity)]
+pub fn interval_pair<'scope, L, SL, R, SR>(
+    left: KeyedStream<'scope, Timed<L>, SL>,
+    right: KeyedStream<'scope, Timed<R>, SR>,
+) -> (
+    KeyedStream<'scope, Timed<L>, SL>,
+    KeyedStream<'scope, Timed<R>, Rekeyed<SR, SR::Key, SL::Key>>,
+)
+where
+    SL: KeySelector<Timed<L>>,
+    SR: KeySelector<Timed<R>>,
+    SR::Key: SameKey<SL::Key>,
+{
+    let (right, selector) = right.into_parts();
+    let same = <SR::Key as SameKey<SL::Key>>::same;
+    (
+        left,
+        KeyedStream::from_parts(right, Rekeyed { selector, same }),
+    )
+}
+
+/// The two sides of a window join: `a.join(b)`.
+pub type Pair<'scope, L, R> = (
+    StreamVec<'scope, u64, Timed<L>>,
+    StreamVec<'scope, u64, Timed<R>>,
+);
+
+/// Pins the argument types of a window join's key selectors to the sides' record types.
+pub fn pin_keys<'scope, L, R, KA, KB, FA, FB>(_: &Pair<'scope, L, R>, fa: FA, fb: FB) -> (FA, FB)
+where
+    FA: Fn(&L) -> KA,
+    FB: Fn(&R) -> KB,
+{
+    (fa, fb)
+}
+
+/// The key of a window-join record: `fa` of a left record, `fb` of a right one (seen
+/// as `fa`'s type, which it is: the conversion is made where [`SameKey`] was checked).
+pub struct EitherKey<FA, FB, KB, K> {
+    fa: FA,
+    fb: FB,
+    same: for<'a> fn(&'a KB) -> &'a K,
+}
+
+impl<FA: Clone, FB: Clone, KB, K> Clone for EitherKey<FA, FB, KB, K> {
+    fn clone(&self) -> Self {
+        EitherKey {
+            fa: self.fa.clone(),
+            fb: self.fb.clone(),
+            same: self.same,
+        }
+    }
+}
+
+impl<L, R, K, KB, FA, FB> KeySelector<JoinSide<L, R>> for EitherKey<FA, FB, KB, K>
+where
+    K: Key,
+    KB: 'static,
+    FA: Fn(&L) -> K + Clone + 'static,
+    FB: Fn(&R) -> KB + Clone + 'static,
+{
+    type Key = K;
+    #[inline]
+    fn with_key<T>(&self, record: &JoinSide<L, R>, f: impl FnOnce(&K) -> T) -> T {
+        match record {
+            JoinSide::Left(l) => f(&(self.fa)(l)),
+            JoinSide::Right(r) => f((self.same)(&(self.fb)(r))),
+        }
+    }
+}
+
+/// Both sides of a window join, keyed: the result of `join(b).on(fa, fb)`.
+pub type JoinKeyed<'scope, L, R, FA, FB, KB, K> =
+    KeyedStream<'scope, Timed<JoinSide<L, R>>, OnValue<EitherKey<FA, FB, KB, K>>>;
+
+/// `a.join(b).on(fa, fb)`: both sides as one stream keyed by `fa` or `fb`, which must
+/// return one type.
+pub fn on<'scope, L, R, K, KB, FA, FB>(
+    (a, b): Pair<'scope, L, R>,
+    fa: FA,
+    fb: FB,
+) -> JoinKeyed<'scope, L, R, FA, FB, KB, K>
+where
+    L: 'static,
+    R: 'static,
+    K: Key,
+    KB: SameKey<K>,
+    FA: Fn(&L) -> K + Clone + 'static,
+    FB: Fn(&R) -> KB + Clone + 'static,
+{
+    let left = crate::operators::fused::fused(a, "join left", |r: Timed<L>, out| {
+        out.push(Timed {
+            ts: r.ts,
+            value: JoinSide::Left(r.value),
+        })
+    });
+    let right = crate::operators::fused::fused(b, "join right", |r: Timed<R>, out| {
+        out.push(Timed {
+            ts: r.ts,
+            value: JoinSide::Right(r.value),
+        })
+    });
+    let both = crate::operators::union(left, right);
+    let same = <KB as SameKey<K>>::same;
+    KeyedStream::from_parts(both, OnValue(EitherKey { fa, fb, same }))
+}
+
+/// `.window(w)` on a window join.
+pub fn window<'scope, T, S>(
+    keyed: KeyedStream<'scope, Timed<T>, S>,
+    windows: impl Into<Windows>,
+) -> window::WindowedStream<'scope, T, S> {
+    window::window(keyed, windows)
+}
+
+/// The results of a join and its late records.
+pub type Joined<'scope, O, L, R> = (
+    StreamVec<'scope, u64, Timed<O>>,
+    StreamVec<'scope, u64, Timed<JoinSide<L, R>>>,
+);
+
+/// `.apply(|x, y| out)` on a windowed join: one output per pair of a window's records.
+pub fn apply<'scope, L, R, S, O, F>(
+    windowed: window::WindowedStream<'scope, JoinSide<L, R>, S>,
+    name: &str,
+    mut f: F,
+) -> Joined<'scope, O, L, R>
+where
+    L: ExchangeData,
+    R: ExchangeData,
+    S: KeySelector<Timed<JoinSide<L, R>>>,
+    O: 'static,
+    F: FnMut(&L, &R) -> O + 'static,
+{
+    let mut lefts = Vec::new();
+    let mut rights = Vec::new();
+    window::process(
+        windowed,
+        name,
+        move |_key, _window: Window, records, out: &mut Vec<O>| {
+            for record in records {
+                match record {
+                    JoinSide::Left(l) => lefts.push(l),
+                    JoinSide::Right(r) => rights.push(r),
+                }
+            }
+            for l in &lefts {
+                for r in &rights {
+                    out.push(f(l, r));
+                }
+            }
+            lefts.clear();
+            rights.clear();
+        },
+    )
+}
+
+/// What an interval join's function sees besides the pair: their timestamps. It has no
+/// timers and no state: those need a keyed process function.
+#[derive(Debug)]
+pub struct JoinContext {
+    left: u64,
+    right: u64,
+}
+
+/// Timers and state belong to keyed process functions.
+#[diagnostic::on_unimplemented(
+    message = "timers are not available in a join function: they need a keyed context",
+    label = "a join function has no timers",
+    note = "register timers in a `KeyedProcessFunction` (`.key_by(..).process(f)`), e.g. after the join"
+)]
+pub trait KeyedContextOnly {}
+
+impl JoinContext {
+    /// The left record's timestamp.
+    pub fn left_timestamp(&self) -> u64 {
+        self.left
+    }
+
+    /// The right record's timestamp.
+    pub fn right_timestamp(&self) -> u64 {
+        self.right
+    }
+
+    /// The pair's timestamp, the later of the two: what the outputs carry.
+    pub fn timestamp(&self) -> u64 {
+        self.left.max(self.right)
+    }
+
+    /// Not available: a join function has no timers (see [`KeyedContextOnly`]).
+    pub fn register_event_time_timer<T: KeyedContextOnly>(&mut self, _time: T) {}
+
+    /// Not available: a join function has no timers (see [`KeyedContextOnly`]).
+    pub fn register_processing_time_timer<T: KeyedContextOnly>(&mut self, _time: T) {}
+}
+
+/// One side's records of an interval join, per key in timestamp order, each kept until
+/// the frontier passes `ts + keep`.
+struct Buffer<K, V> {
+    records: StateMap<K, VecDeque<(u64, V)>>,
+    /// Keys to look at when the frontier passes a time: each key is queued once, at the
+    /// expiry of its oldest record.
+    queue: BTreeMap<u64, Vec<K>>,
+    keep: i64,
+}
+
+impl<K: Key, V> Buffer<K, V> {
+    fn new(keep: i64) -> Self {
+        Buffer {
+            records: StateMap::default(),
+            queue: BTreeMap::new(),
+            keep,
+        }
+    }
+
+    /// The last time at which a record at `ts` can still match (it is freed once the
+    /// frontier passes this).
+    fn expiry(&self, ts: u64) -> u64 {
+        expiry(ts, self.keep)
+    }
+
+    fn insert(&mut self, key: &K, ts: u64, value: V) {
+        let expiry = self.expiry(ts);
+        let records = match self.records.get_mut(key) {
+            Some(records) => records,
+            None => {
+                self.queue.entry(expiry).or_default().push(key.clone());
+                self.records.entry(key.clone()).or_default()
+            }
+        };
+        if records.back().is_none_or(|(last, _)| *last <= ts) {
+            records.push_back((ts, value));
+        } else {
+            let at = records.partition_point(|(t, _)| *t <= ts);
+            records.insert(at, (ts, value));
+        }
+    }
+
+    /// The records of `key` with timestamps in `[from, to]`.
+    fn range(&self, key: &K, from: i64, to: i64) -> impl Iterator<Item = &(u64, V)> {
+        let records = self.records.get(key);
+        let (start, end) = match records {
+            Some(records) if to >= 0 && from <= to => {
+                let (from, to) = (from.max(0) as u64, to as u64);
+                (
+                    records.partition_point(|(t, _)| *t < from),
+                    records.partition_point(|(t, _)| *t <= to),
+                )
+            }
+            _ => (0, 0),
+        };
+        records.into_iter().flat_map(move |r| r.range(start..end))
+    }
+
+    /// Frees the records that can no longer match once the frontier is `frontier`.
+    fn expire(&mut self, frontier: u64) {
+        while let Some(entry) = self.queue.first_entry() {
+            if *entry.key() >= frontier {
+                break;
+            }
+            for key in entry.remove() {
+                let Some(records) = self.records.get_mut(&key) else {
+                    continue;
+                };
+                while records
+                    .front()
+                    .is_some_and(|(ts, _)| expiry(*ts, self.keep) < frontier)
+                {
+                    records.pop_front();
+                }
+                match records.front() {
+                    None => {
+                        self.records.remove(&key);
+                    }
+                    Some((ts, _)) => {
+                        let at = expiry(*ts, self.keep);
+                        self.queue.entry(at).or_default().push(key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.records.values().map(VecDeque::len).sum()
+    }
+}
+
+/// The last time at which a record at `ts` kept `keep` can still match.
+fn expiry(ts: u64, keep: i64) -> u64 {
+    (ts as i64).saturating_add(keep).max(0) as u64
+}
+
+/// An output of an interval join.
+type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
+
+/// The two keyed sides of an interval join with its bounds.
+pub type IntervalPair<'scope, L, SL, R, SR> = (
+    (
+        KeyedStream<'scope, Timed<L>, SL>,
+        KeyedStream<'scope, Timed<R>, SR>,
+    ),
+    i64,
+    i64,
+);
+
+/// `a.key_by(..).interval_join(b.key_by(..)).between(lower, upper).process(f)`; `tick` is
+/// the pipeline's tick, by which a record's lateness is read from its timely time.
+pub fn interval_join<'scope, L, SL, R, SR, O, F>(
+    ((left, right), lower, upper): IntervalPair<'scope, L, SL, R, SR>,
+    name: &str,
+    tick: u64,
+    mut f: F,
+) -> Joined<'scope, O, L, R>
+where
+    L: ExchangeData,
+    R: ExchangeData,
+    SL: KeySelector<Timed<L>>,
+    SR: KeySelector<Timed<R>, Key = SL::Key>,
+    O: 'static,
+    F: FnMut(&L, &R, &mut JoinContext, &mut Vec<O>) + 'static,
+{
+    let (left, left_key) = left.into_parts();
+    let (right, right_key) = right.into_parts();
+    let mut builder = OperatorBuilder::new(name.to_owned(), left.scope());
+    let (lk, rk) = (left_key.clone(), right_key.clone());
+    let mut left_in = builder.new_input(left, Exchange::new(move |r: &Timed<L>| lk.route(r)));
+    let mut right_in = builder.new_input(right, Exchange::new(move |r: &Timed<R>| rk.route(r)));
+    let (results, results_stream) = builder.new_output();
+    let (late, late_stream) = builder.new_output();
+    let mut results: Out<Timed<O>> = OutputBuilder::from(results);
+    let mut late: Out<Timed<JoinSide<L, R>>> = OutputBuilder::from(late);
+    builder.build(move |_initial| {
+        let mut lefts: Buffer<SL::Key, L> = Buffer::new(upper);
+        let mut rights: Buffer<SL::Key, R> = Buffer::new(lower.saturating_neg());
+        let mut out = Vec::new();
+        let mut matched: Vec<Timed<O>> = Vec::new();
+        let mut too_late: Vec<Timed<JoinSide<L, R>>> = Vec::new();
+        let is_late = move |time: u64, ts: u64| time > tick_floor(ts, tick);
+        move |frontiers| {
+            let frontier = frontiers
+                .iter()
+                .filter_map(|f| f.frontier().first().copied())
+                .min()
+                .unwrap_or(u64::MAX);
+            let mut results = results.activate();
+            let mut late = late.activate();
+            left_in.for_each(|cap, data| {
+                let time = *cap.least().expect("a message has a time");
+                for record in data.drain(..) {
+                    if is_late(time, record.ts) {
+                        too_late.push(Timed {
+                            ts: record.ts,
+                            value: JoinSide::Left(record.value),
+                        });
+                        continue;
+                    }
+                    let ts = record.ts as i64;
+                    let key = left_key.with_key(&record, SL::Key::clone);
+                    {
+                        let key = &key;
+                        for (rts, r) in rights.range(key, ts + lower, ts + upper) {
+                            let mut ctx = JoinContext {
+                                left: record.ts,
+                                right: *rts,
+                            };
+                            f(&record.value, r, &mut ctx, &mut out);
+                            let at = ctx.timestamp();
+                            matched.extend(out.drain(..).map(|value| Timed { ts: at, value }));
+                        }
+                        if lefts.expiry(record.ts) >= frontier {
+                            lefts.insert(key, record.ts, record.value);
+                        }
+                    }
+                }
+                results.session(&cap).give_container(&mut matched);
+                late.session(&cap).give_container(&mut too_late);
+            });
+            right_in.for_each(|cap, data| {
+                let time = *cap.least().expect("a message has a time");
+                for record in data.drain(..) {
+                    if is_late(time, record.ts) {
+                        too_late.push(Timed {
+                            ts: record.ts,
+                            value: JoinSide::Right(record.value),
+                        });
+                        continue;
+                    }
+                    let ts = record.ts as i64;
+                    let key = right_key.with_key(&record, SL::Key::clone);
+                    {
+                        let key = &key;
+                        for (lts, l) in lefts.range(key, ts - upper, ts - lower) {
+                            let mut ctx = JoinContext {
+                                left: *lts,
+                                right: record.ts,
+                            };
+                            f(l, &record.value, &mut ctx, &mut out);
+                            let at = ctx.timestamp();
+                            matched.extend(out.drain(..).map(|value| Timed { ts: at, value }));
+                        }
+                        if rights.expiry(record.ts) >= frontier {
+                            rights.insert(key, record.ts, record.value);
+                        }
+                    }
+                }
+                results.session(&cap).give_container(&mut matched);
+                late.session(&cap).give_container(&mut too_late);
+            });
+            lefts.expire(frontier);
+            rights.expire(frontier);
+            debug_assert!(frontier != u64::MAX || lefts.len() + rights.len() == 0);
+        }
+    });
+    (results_stream, late_stream)
+}
+
+/// Pins the argument types of a table join's key selectors to the stream's records and
+/// the table's rows.
+pub fn pin_lookup_keys<'scope, T, Row, KA, KB, FA, FB>(
+    _: &TablePair<'scope, T, Row>,
+    fa: FA,
+    fb: FB,
+) -> (FA, FB)
+where
+    FA: Fn(&T) -> KA,
+    FB: Fn(&Row) -> KB,
+{
+    (fa, fb)
+}
+
+/// A stream and a table: `a.lookup_join(table)`.
+pub type TablePair<'scope, T, Row> = (
+    StreamVec<'scope, u64, Timed<T>>,
+    StreamVec<'scope, u64, Row>,
+);
+
+/// The stream and table of a table join with their key selectors.
+pub type LookupKeyed<'scope, T, Row, FA, FB, KB, K> = (
+    TablePair<'scope, T, Row>,
+    (FA, FB, for<'a> fn(&'a KB) -> &'a K),
+);
+
+/// `a.lookup_join(table).on(fa, fb)`: checks that both selectors return one key type.
+pub fn lookup_keys<'scope, T, Row, K, KB, FA, FB>(
+    pair: TablePair<'scope, T, Row>,
+    fa: FA,
+    fb: FB,
+) -> LookupKeyed<'scope, T, Row, FA, FB, KB, K>
+where
+    FA: Fn(&T) -> K,
+    FB: Fn(&Row) -> KB,
+    KB: SameKey<K>,
+{
+    (pair, (fa, fb, <KB as SameKey<K>>::same))
+}
+
+/// `a.lookup_join(table).on(fa, fb).apply(f)`: `f(x, row)` for every row of the bounded
+/// `table` whose key `fb(row)` equals the record's `fa(x)`.
+pub fn lookup_join<'scope, T, Row, K, KB, FA, FB, O, F>(
+    ((stream, table), (fa, fb, same)): LookupKeyed<'scope, T, Row, FA, FB, KB, K>,
+    name: &str,
+    mut f: F,
+) -> StreamVec<'scope, u64, Timed<O>>
+where
+    T: 'static,
+    Row: ExchangeData,
+    K: Key,
+    KB: 'static,
+    FA: Fn(&T) -> K + 'static,
+    FB: Fn(&Row) -> KB + 'static,
+    O: 'static,
+    F: FnMut(&T, &Row) -> O + 'static,
+{
+    let table = table.broadcast();
+    stream.binary_frontier(table, Pipeline, Pipeline, name, move |_, _| {
+        let mut rows: StateMap<K, Vec<Row>> = StateMap::default();
+        let mut waiting = Vec::new();
+        move |(input, _), (table_in, table_frontier), output| {
+            table_in.for_each(|_, data: &mut Vec<Row>| {
+                for row in data.drain(..) {
+                    rows.entry(same(&fb(&row)).clone()).or_default().push(row);
+                }
+            });
+            let loaded = table_frontier.is_empty();
+            let mut join = |records: &mut Vec<Timed<T>>, session: &mut dyn FnMut(Timed<O>)| {
+                for record in records.drain(..) {
+                    for row in rows.get(&fa(&record.value)).into_iter().flatten() {
+                        session(Timed {
+                            ts: record.ts,
+                            value: f(&record.value, row),
+                        });
+                    }
+                }
+            };
+            input.for_each(|cap, data| {
+                if loaded {
+                    let mut session = output.session(&cap);
+                    join(data, &mut |r| session.give(r));
+                } else {
+                    let time = *cap.least().expect("a message has a time");
+                    waiting.push((cap.delayed(&time, 0), std::mem::take(data)));
+                }
+            });
+            if loaded {
+                for (cap, mut records) in waiting.drain(..) {
+                    let mut session = output.session(&cap);
+                    join(&mut records, &mut |r| session.give(r));
+                }
+            }
+        }
+    })
+}
