@@ -53,6 +53,9 @@
 //! | `process_window(\|key, window, records, out\| ..)` | windowed | all records of each window when it fires (the only window path that buffers records); pushes any outputs into `out` |
 //! | `process(f)` | keyed | a [`KeyedProcessFunction`]: per-key state, timers, side outputs |
 //! | `side_output(TAG)` | process results | what the function emitted with `ctx.output(&TAG, v)` |
+//! | `a.join(b).on(\|x\| k, \|y\| k).window(w).apply(\|x, y\| o)` | timed streams | window join: `o` for every pair of one key in one window (inner join) |
+//! | `a.key_by(..).interval_join(b.key_by(..)).between(lo, hi).process(\|x, y, ctx, out\| ..)` | keyed, event time | interval join: every pair of one key with `x.ts + lo <= y.ts <= x.ts + hi` |
+//! | `a.lookup_join(table).on(\|x\| k, \|row\| k).apply(\|x, row\| o)` | stream, bounded table | enriches each record with every row of its key; the table is loaded first, on every worker |
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
@@ -182,6 +185,44 @@
 //! out.sort();
 //! // a's third click came after a quiet second: the count restarted.
 //! assert_eq!(out, [("a".to_string(), 1), ("a".into(), 2), ("b".into(), 1)]);
+//! # Ok::<(), tidemill::Error>(())
+//! ```
+//!
+//! ### Joins
+//! Three joins, as in Flink ([`tidemill_runtime::join`] has the details):
+//! - the **window join** `a.join(b).on(|x| key, |y| key).window(w).apply(|x, y| out)`
+//!   pairs the records of one key that fall in one window, for any window kind
+//!   (`allowed_lateness` too); results carry the window's last millisecond;
+//! - the **interval join** `a.key_by(..).interval_join(b.key_by(..)).between(-5s, 10s)
+//!   .process(|x, y, ctx, out| ..)` pairs records of one key whose times are within the
+//!   bounds; results carry the later time. Each side's records are freed as soon as the
+//!   watermark makes a match impossible; records behind their source's watermark are
+//!   late (`.late()` on the results routes them, otherwise they are counted);
+//! - the **table join** `a.lookup_join(table).on(|x| key, |row| key).apply(|x, row| out)`
+//!   enriches a stream with a bounded table (a collection or a file) loaded on every
+//!   worker before any record is joined.
+//!
+//! Both sides' keys must have one type: a mismatch is one compile error at the keys.
+//!
+//! ```
+//! use tidemill::prelude::*;
+//!
+//! let out = Collector::new();
+//! let clicks = vec![(1u32, 1_000u64), (2, 1_500), (1, 9_000)];
+//! let views = vec![(1u32, 800u64), (2, 5_000), (1, 8_000)];
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     let views = from_collection(views).assign_timestamps(|v| v.1);
+//!     from_collection(clicks)
+//!         .assign_timestamps(|c| c.1)
+//!         .key_by(|c| c.0)
+//!         .interval_join(views.key_by(|v| v.0))
+//!         .between(-1s, 0s) // a view at most a second before the click
+//!         .process(|click, view, _ctx, out| out.push((click.0, view.1, click.1)))
+//!         .collect(out);
+//! })?;
+//! let mut got = out.take();
+//! got.sort();
+//! assert_eq!(got, [(1, 800, 1_000), (1, 8_000, 9_000)]);
 //! # Ok::<(), tidemill::Error>(())
 //! ```
 //!

@@ -539,3 +539,37 @@ fn flush_held<O: 'static>(
         main.activate().session(&held[0]).give_container(buffer);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::{Ttl, ValueState};
+
+    #[test]
+    fn processing_time_ttl_expires_by_the_wall_clock() {
+        let (mut timers, mut side) = (Timers::new(), ());
+        let mut state: ValueState<u8, u32> =
+            ValueState::with_ttl(Ttl::processing_time(Duration::from_millis(50)));
+        let (one, two) = (1u8, 2u8);
+        macro_rules! ctx {
+            ($key:expr) => {
+                &Context {
+                    key: $key,
+                    timestamp: 0,
+                    frontier: 0,
+                    domain: None,
+                    timers: &mut timers,
+                    side: &mut side,
+                }
+            };
+        }
+        state.update(ctx!(&one), 7);
+        assert_eq!(state.value(ctx!(&one)), Some(&7));
+        std::thread::sleep(Duration::from_millis(120));
+        state.update(ctx!(&two), 8);
+        // Key 1 was not written for more than the TTL; key 2 just was.
+        assert_eq!(state.len(), 1, "an access releases what expired");
+        assert_eq!(state.value(ctx!(&one)), None);
+        assert_eq!(state.value(ctx!(&two)), Some(&8));
+    }
+}
