@@ -197,8 +197,10 @@ impl<'a, K: Key> Context<'a, K> {
         self.domain
     }
 
-    /// Fires `on_timer(time)` for this key once the watermark reaches `time`.
+    /// Fires `on_timer(time)` for this key once the watermark reaches `time` (a timer at
+    /// `u64::MAX` fires when the input ends).
     pub fn register_event_time_timer(&mut self, time: u64) {
+        let time = time.min(u64::MAX - 1);
         if Timers::register(&mut self.timers.event, time, self.key) {
             self.timers.added.push(time);
         }
@@ -206,6 +208,7 @@ impl<'a, K: Key> Context<'a, K> {
 
     /// Deletes this key's event-time timer at `time`, if any.
     pub fn delete_event_time_timer(&mut self, time: u64) {
+        let time = time.min(u64::MAX - 1);
         self.timers.deleted |= Timers::delete(&mut self.timers.event, time, self.key);
     }
 
@@ -455,13 +458,7 @@ where
                 }
                 flush_held(&mut main, &mut main_buffer, &held);
                 G::flush(&mut sides, &mut side_buffers, &At::Held(&held));
-                for t2 in timers.added.drain(..) {
-                    let bucket = tick_floor(t2, tick);
-                    caps.entry(bucket).or_insert_with(|| {
-                        let at = bucket.max(*held[0].time());
-                        held.iter().map(|c| c.delayed(&at)).collect()
-                    });
-                }
+                hold_for_added(&mut caps, &mut timers.added, tick, &held);
                 timers.deleted = true;
                 if !timers.processing.is_empty() && processing_caps.is_none() {
                     let at = *held[0].time();
@@ -496,13 +493,7 @@ where
                     flush_held(&mut main, &mut main_buffer, held);
                     G::flush(&mut sides, &mut side_buffers, &At::Held(held));
                     // Event-time timers registered here are due at the next activation.
-                    for t2 in timers.added.drain(..) {
-                        let bucket = tick_floor(t2, tick);
-                        caps.entry(bucket).or_insert_with(|| {
-                            let at = bucket.max(*held[0].time());
-                            held.iter().map(|c| c.delayed(&at)).collect()
-                        });
-                    }
+                    hold_for_added(&mut caps, &mut timers.added, tick, held);
                 }
                 if let Some((&next, _)) = timers.processing.first_key_value() {
                     activator.activate_after(Duration::from_millis(next.saturating_sub(now)));
@@ -510,6 +501,10 @@ where
             }
             if timers.processing.is_empty() {
                 processing_caps = None;
+            }
+            if frontier == u64::MAX && !timers.event.is_empty() {
+                // Registered by processing-time timers after the input ended: due now.
+                activator.activate();
             }
             if std::mem::take(&mut timers.deleted) {
                 caps.retain(|&bucket, _| {
@@ -523,6 +518,23 @@ where
         }
     });
     (main_stream, side_streams)
+}
+
+/// Holds capabilities (from `held`, one per port) for the ticks of the event-time timers
+/// just `added` that have none yet.
+fn hold_for_added(
+    caps: &mut BTreeMap<u64, Vec<Capability<u64>>>,
+    added: &mut Vec<u64>,
+    tick: u64,
+    held: &[Capability<u64>],
+) {
+    for t in added.drain(..) {
+        let bucket = tick_floor(t, tick);
+        caps.entry(bucket).or_insert_with(|| {
+            let at = bucket.max(*held[0].time());
+            held.iter().map(|c| c.delayed(&at)).collect()
+        });
+    }
 }
 
 /// A capability at `time` for each of `ports` output ports.
