@@ -34,6 +34,8 @@ enum Cmd {
     Put(u8, u64),
     /// Emit the map entry.
     Get(u8),
+    /// Emit the live map entries.
+    Entries,
     /// Emit how many keys each state holds in memory.
     Live,
     /// Emit a side output.
@@ -73,6 +75,11 @@ impl KeyedProcessFunction<u8, (u8, Cmd)> for Scripted {
             }
             Cmd::Put(k, v) => self.map.put(ctx, k, v),
             Cmd::Get(k) => out.push(format!("{key} map {k} {:?}", self.map.get(ctx, &k))),
+            Cmd::Entries => {
+                let mut entries = self.map.entries(ctx);
+                entries.sort();
+                out.push(format!("{key} entries {entries:?}"));
+            }
             Cmd::Live => {
                 // Touching a state releases its expired entries first.
                 self.value.value(ctx);
@@ -96,6 +103,10 @@ impl KeyedProcessFunction<u8, (u8, Cmd)> for Scripted {
         };
         if domain == "processing" {
             out.push(format!("{} processing timer", ctx.key()));
+            // Key 9 chains an event-time timer from its processing-time timer.
+            if *ctx.key() == 9 {
+                ctx.register_event_time_timer(500);
+            }
         } else {
             out.push(format!("{} {domain} timer {time}", ctx.key()));
         }
@@ -157,7 +168,13 @@ fn rounds(script: impl FnOnce(Round<'_>) + Send + Sync + 'static) {
                 }
                 None => {
                     input.take().expect("open").close();
-                    while worker.step() {}
+                    let deadline = Instant::now() + Duration::from_secs(10);
+                    while worker.step() {
+                        assert!(
+                            Instant::now() < deadline,
+                            "the dataflow did not end: a capability is still held"
+                        );
+                    }
                 }
             }
             let mut got: Appeared = seen.borrow_mut().drain(..).collect();
@@ -244,6 +261,11 @@ fn state_is_per_key_and_event_time_ttl_expires_it() {
                 at(40, "1 map 2 Some(20)")
             ]
         );
+        // Entry 2 (written at 35) lives until 45.
+        assert_eq!(
+            round(&[(1, 44, Cmd::Entries), (1, 45, Cmd::Entries)], Some(32)),
+            [at(44, "1 entries [(2, 20)]"), at(45, "1 entries []")]
+        );
     });
 }
 
@@ -324,5 +346,18 @@ fn processing_time_timers_fire_by_the_wall_clock() {
         // One still pending when the input ends fires then.
         assert_eq!(round(&[(1, 2, Cmd::ProcessingTimer(60_000))], Some(3)), []);
         assert_eq!(round(&[], None), [at(3, "1 processing timer")]);
+    });
+}
+
+#[test]
+fn timers_registered_after_the_input_ended_still_fire() {
+    rounds(|round| {
+        assert_eq!(round(&[(9, 1, Cmd::ProcessingTimer(60_000))], Some(2)), []);
+        // At the end the processing-time timer fires and registers an event-time timer,
+        // which fires too (and the job ends).
+        assert_eq!(
+            round(&[], None),
+            [at(2, "9 processing timer"), at(500, "9 event timer 500")]
+        );
     });
 }
