@@ -250,8 +250,8 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, hash, join, run, state, time, window, Args, Collector, Error, ExecutionMode, JobContext,
-    JobReport, Pipeline, Plan, PlanNode, Result,
+    args, hash, join, nexmark, run, sources, state, time, window, Args, Collector, Error,
+    ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode, Result,
 };
 
 /// What a pipeline program needs in scope.

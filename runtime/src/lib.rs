@@ -15,6 +15,7 @@ pub mod hash;
 pub mod job;
 pub mod join;
 pub mod key;
+pub mod nexmark;
 pub mod operators;
 pub mod sinks;
 pub mod sources;
