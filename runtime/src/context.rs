@@ -2,7 +2,7 @@
 //! cancellation flag and its counts of dropped late records.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::args::ExecutionMode;
@@ -21,6 +21,8 @@ struct Shared {
     /// Late records that no pipeline output took, by the window that dropped them.
     late: Mutex<BTreeMap<&'static str, u64>>,
     cancelled: AtomicBool,
+    /// Records dropped by `discard()` sinks.
+    discarded: AtomicU64,
 }
 
 impl JobContext {
@@ -32,6 +34,7 @@ impl JobContext {
                 errors: Mutex::new(Vec::new()),
                 late: Mutex::new(BTreeMap::new()),
                 cancelled: AtomicBool::new(false),
+                discarded: AtomicU64::new(0),
             }),
         }
     }
@@ -71,6 +74,15 @@ impl JobContext {
             .unwrap_or_else(|p| p.into_inner())
             .entry(at)
             .or_default() += n;
+    }
+
+    /// Counts `n` records dropped by a `discard()` sink.
+    pub fn count_discarded(&self, n: u64) {
+        self.shared.discarded.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn discarded(&self) -> u64 {
+        self.shared.discarded.load(Ordering::Relaxed)
     }
 
     pub(crate) fn late_counts(&self) -> Vec<(&'static str, u64)> {

@@ -94,6 +94,8 @@ pub struct JobReport {
     /// did not route (with `.late()`), by window (`"window at line N"`), in this process.
     /// Each count is also printed to standard error when the job ends.
     pub late_dropped: Vec<(&'static str, u64)>,
+    /// Records that reached `discard()` sinks in this process.
+    pub discarded: u64,
 }
 
 /// Runs `pipeline` with the flags in `args` and returns when the job ends.
@@ -138,6 +140,7 @@ where
         }
     }
     report.late_dropped = context.late_counts();
+    report.discarded = context.discarded();
     for (at, n) in &report.late_dropped {
         eprintln!("tidemill: {n} late record(s) dropped by the {at}; route them with `.late()` to keep them");
     }

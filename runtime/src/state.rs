@@ -225,6 +225,13 @@ impl<K: Key, T> ValueState<K, T> {
         }
     }
 
+    /// The current key's value to change in place, set to `init()` first when absent (or
+    /// expired); a write, as [`ValueState::update`] is: it restarts the value's TTL. Saves
+    /// the read-clone-update round trip for values such as collections.
+    pub fn get_or_insert_with(&mut self, ctx: &Context<'_, K>, init: impl FnOnce() -> T) -> &mut T {
+        &mut self.store.write(ctx, || Value(init())).0 .0
+    }
+
     /// Removes the current key's value, returning it.
     pub fn clear(&mut self, ctx: &Context<'_, K>) -> Option<T> {
         self.store.remove(ctx).map(|v| v.0)

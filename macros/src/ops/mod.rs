@@ -39,6 +39,7 @@ mod write_as_text;
 pub const ALL: &[&OpSpec] = &[
     &sources::FROM_COLLECTION,
     &sources::READ_TEXT_FILE,
+    &sources::FROM_SOURCE,
     &assign_timestamps::SPEC,
     &with_processing_time::SPEC,
     &map::SPEC,
@@ -70,6 +71,7 @@ pub const ALL: &[&OpSpec] = &[
     &join::ON,
     &apply::SPEC,
     &print::SPEC,
+    &print::DISCARD,
     &write_as_text::SPEC,
     &collect::SPEC,
 ];

@@ -1,4 +1,5 @@
-//! `print()`: each record's `Display` form on a line of standard output.
+//! `print()`: each record's `Display` form on a line of standard output; `discard()`:
+//! drops the records and counts them (Flink's discarding sink, SQL's `blackhole`).
 use quote::quote_spanned;
 
 use super::{Codegen, Kind, Needs, OpSpec, Yields};
@@ -21,4 +22,16 @@ pub const SPEC: OpSpec = OpSpec {
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let (rt, ctx, input) = (e.rt(), e.ctx(), e.value_input(node));
     quote_spanned!(node.span=> #rt::sinks::print(#input, #ctx))
+}
+
+pub const DISCARD: OpSpec = OpSpec {
+    name: "discard",
+    usage: "discard()",
+    codegen: Codegen::Op(gen_discard),
+    ..SPEC
+};
+
+fn gen_discard(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let (rt, ctx, input) = (e.rt(), e.ctx(), e.value_input(node));
+    quote_spanned!(node.span=> #rt::sinks::discard(#input, #ctx))
 }

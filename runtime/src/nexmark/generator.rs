@@ -16,7 +16,10 @@ use super::Config;
 /// Events per proportion cycle: 1 person, 3 auctions, 46 bids.
 const PROPORTION_DENOMINATOR: u64 = 50;
 const PERSON_PROPORTION: u64 = 1;
-const _: () = assert!(PERSON_PROPORTION == 1, "person_last_id assumes one person per cycle");
+const _: () = assert!(
+    PERSON_PROPORTION == 1,
+    "person_last_id assumes one person per cycle"
+);
 const AUCTION_PROPORTION: u64 = 3;
 const FIRST_PERSON_ID: u64 = 1000;
 const FIRST_AUCTION_ID: u64 = 1000;

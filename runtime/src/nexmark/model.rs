@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A person who sells items or bids on them.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Person {
     /// Person id, unique; the first person is 1000.
     pub id: u64,
@@ -24,7 +24,7 @@ pub struct Person {
 }
 
 /// An item put up for auction.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Auction {
     /// Auction id, unique; the first auction is 1000.
     pub id: u64,
@@ -49,7 +49,7 @@ pub struct Auction {
 }
 
 /// A bid on an auction.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Bid {
     /// The auction's id.
     pub auction: u64,
@@ -68,7 +68,7 @@ pub struct Bid {
 }
 
 /// One Nexmark event: a new person, a new auction or a bid.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Event {
     /// A new person.
     Person(Person),

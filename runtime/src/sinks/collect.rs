@@ -1,5 +1,6 @@
 //! `collect(collector)`: hands the records back to the program that ran the job.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use timely::dataflow::channels::pact::Pipeline;
@@ -23,14 +24,21 @@ use timely::dataflow::StreamVec;
 /// assert_eq!(out.take(), vec![1, 2, 3]);
 /// assert!(out.take().is_empty(), "take empties the collector");
 /// ```
+///
+/// [`Collector::counting`] makes one that only counts the records and drops them, for
+/// programs (such as benchmarks) that choose at run time whether to keep the output.
 pub struct Collector<T> {
     records: Arc<Mutex<Vec<T>>>,
+    count: Arc<AtomicU64>,
+    keep: bool,
 }
 
 impl<T> Clone for Collector<T> {
     fn clone(&self) -> Self {
         Collector {
             records: Arc::clone(&self.records),
+            count: Arc::clone(&self.count),
+            keep: self.keep,
         }
     }
 }
@@ -39,6 +47,8 @@ impl<T> Default for Collector<T> {
     fn default() -> Self {
         Collector {
             records: Arc::new(Mutex::new(Vec::new())),
+            count: Arc::new(AtomicU64::new(0)),
+            keep: true,
         }
     }
 }
@@ -47,6 +57,28 @@ impl<T> Collector<T> {
     /// An empty collector.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A collector that counts the records and drops them: [`Collector::take`] stays
+    /// empty and [`Collector::count`] grows.
+    ///
+    /// ```
+    /// use tidemill_runtime::Collector;
+    ///
+    /// let out = Collector::counting();
+    /// out.push_all(vec![1, 2, 3]);
+    /// assert_eq!((out.count(), out.take()), (3, vec![]));
+    /// ```
+    pub fn counting() -> Self {
+        Collector {
+            keep: false,
+            ..Self::default()
+        }
+    }
+
+    /// How many records have reached the collector, taken or not.
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
     }
 
     /// Takes every record collected so far, in no particular order.
@@ -60,6 +92,11 @@ impl<T> Collector<T> {
     }
 
     fn extend(&self, batch: &mut Vec<T>) {
+        self.count.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if !self.keep {
+            batch.clear();
+            return;
+        }
         self.records
             .lock()
             .unwrap_or_else(|p| p.into_inner())

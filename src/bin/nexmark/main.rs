@@ -1,0 +1,217 @@
+//! The Nexmark benchmark: runs one query (or all) over generated events and prints
+//! throughput, CPU time, output rows and peak memory.
+//!
+//! ```text
+//! cargo run --release --bin nexmark -- --query q5 --events 10000000 -w 2
+//! cargo run --release --bin nexmark -- --query all --events 10000000 --pregenerated
+//! ```
+//! `--pregenerated` generates each worker's events into memory before the clock starts,
+//! so that the figures are the engine's alone. `--query q1-timely` (also q5, q7) runs the
+//! hand-written timely version of a query, for the DSL's overhead as a ratio. `--query
+//! all` runs each query in a process of its own and prints a table.
+
+mod queries;
+mod timely_queries;
+
+use std::process::Command;
+use std::time::Instant;
+
+use tidemill::clap::{self, Parser};
+use tidemill::nexmark::{self, Config, Pregenerated};
+use tidemill::{Args, Collector, Result};
+
+use queries::Events;
+
+#[derive(Parser)]
+#[command(disable_help_flag = true, about = "Runs the Nexmark queries")]
+struct Cli {
+    #[command(flatten)]
+    tidemill: Args,
+    /// The query: q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q17 q18 q19, a hand-written
+    /// timely version q1-timely q5-timely q7-timely, or `all`.
+    #[arg(long, default_value = "q0")]
+    query: String,
+    /// How many events to generate.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    /// Generate the events into memory before the clock starts.
+    #[arg(long)]
+    pregenerated: bool,
+}
+
+/// Every query `all` runs, in order.
+const ALL: [&str; 18] = [
+    "q0",
+    "q1",
+    "q1-timely",
+    "q2",
+    "q3",
+    "q4",
+    "q5",
+    "q5-timely",
+    "q7",
+    "q7-timely",
+    "q8",
+    "q9",
+    "q11",
+    "q12",
+    "q14",
+    "q17",
+    "q18",
+    "q19",
+];
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    if cli.query == "all" {
+        return all(&cli);
+    }
+    let config = Config::with_events(cli.events);
+    let source = nexmark::events(config);
+    let args = cli.tidemill.clone();
+    let mut baseline_rss = None;
+    let measured = if cli.pregenerated {
+        let local = args.workers as usize;
+        let first = args.process as usize * local;
+        let peers = local * args.processes.max(1) as usize;
+        let pre = Pregenerated::new(&source, first, local, peers);
+        baseline_rss = Some(peak_rss_mb());
+        measure(|| run(&cli.query, args, pre))?
+    } else {
+        measure(|| run(&cli.query, args, source))?
+    };
+    let (rows, elapsed, cpu) = measured;
+    let rss = peak_rss_mb();
+    let rate = cli.events as f64 / elapsed;
+    println!(
+        "{} {}: {:.2}M events/s, {elapsed:.2} s, {cpu:.2} CPU s, {rows} rows, peak RSS {rss:.0} MB{}",
+        cli.query,
+        if cli.pregenerated { "pregenerated" } else { "generated" },
+        rate / 1e6,
+        baseline_rss.map_or(String::new(), |b| format!(" ({b:.0} MB after generating)")),
+    );
+    println!(
+        "RESULT {} {rate:.0} {elapsed:.3} {cpu:.3} {rows} {rss:.0}",
+        cli.query
+    );
+    Ok(())
+}
+
+/// Runs `job`, returning its output rows, wall seconds and CPU seconds.
+fn measure(job: impl FnOnce() -> Result<u64>) -> Result<(u64, f64, f64)> {
+    let (cpu0, start) = (cpu_seconds(), Instant::now());
+    let rows = job()?;
+    Ok((rows, start.elapsed().as_secs_f64(), cpu_seconds() - cpu0))
+}
+
+/// Runs query `name` over `events`, counting its output rows.
+fn run(name: &str, args: Args, events: impl Events) -> Result<u64> {
+    macro_rules! counted {
+        ($query:path) => {{
+            let out = Collector::counting();
+            $query(args, events, &out)?;
+            out.count()
+        }};
+    }
+    Ok(match name {
+        "q0" => counted!(queries::q0),
+        "q1" => counted!(queries::q1),
+        "q2" => counted!(queries::q2),
+        "q3" => counted!(queries::q3),
+        "q4" => counted!(queries::q4),
+        "q5" => counted!(queries::q5),
+        "q7" => counted!(queries::q7),
+        "q8" => counted!(queries::q8),
+        "q9" => counted!(queries::q9),
+        "q11" => counted!(queries::q11),
+        "q12" => counted!(queries::q12),
+        "q14" => counted!(queries::q14),
+        "q17" => counted!(queries::q17),
+        "q18" => counted!(queries::q18),
+        "q19" => counted!(queries::q19),
+        "q1-timely" => counted!(timely_queries::q1),
+        "q5-timely" => counted!(timely_queries::q5),
+        "q7-timely" => counted!(timely_queries::q7),
+        other => {
+            return Err(tidemill::Error::Config(format!(
+                "unknown query `{other}`: one of {} or all",
+                ALL.join(" ")
+            )))
+        }
+    })
+}
+
+/// Runs every query in a process of its own (so that peak memory is each query's) and
+/// prints a table.
+fn all(cli: &Cli) -> Result<()> {
+    let exe = std::env::current_exe().map_err(|e| tidemill::Error::Config(e.to_string()))?;
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let at = argv.iter().position(|a| a == "--query").map(|i| i + 1);
+    let mode = if cli.pregenerated {
+        "pregenerated"
+    } else {
+        "generated"
+    };
+    println!(
+        "| query | events/s | elapsed s | CPU s | rows | peak RSS MB |  ({} events, {mode}, -w {})",
+        cli.events, cli.tidemill.workers
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for query in ALL {
+        match at {
+            Some(i) => argv[i] = query.to_string(),
+            None => argv.extend(["--query".to_string(), query.to_string()]),
+        }
+        let output = Command::new(&exe)
+            .args(&argv)
+            .output()
+            .map_err(|e| tidemill::Error::Config(e.to_string()))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        match stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) {
+            Some(line) => {
+                let f: Vec<&str> = line.split(' ').collect();
+                let rate: f64 = f[1].parse().unwrap_or(0.0);
+                println!(
+                    "| {query} | {:.2}M | {} | {} | {} | {} |",
+                    rate / 1e6,
+                    f[2],
+                    f[3],
+                    f[4],
+                    f[5]
+                );
+            }
+            None => println!(
+                "| {query} | failed: {} | | | | |",
+                String::from_utf8_lossy(&output.stderr).trim()
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// User plus system CPU seconds of this process so far (Linux: `/proc/self/stat`).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 14th field.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // `rest` starts at field 3 (state); utime is field 14, stime 15. Clock ticks are 100/s
+    // on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident memory of this process, MB (Linux: `VmHWM` in `/proc/self/status`).
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
