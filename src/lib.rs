@@ -32,6 +32,7 @@
 //! |---|---|---|
 //! | `from_collection(iter)` | source | the elements of any `IntoIterator`, split among workers (bounded) |
 //! | `read_text_file(path)` | source | the lines of a text file, read in parallel by byte ranges (bounded) |
+//! | `from_source(spec)` | source | any [`sources::SourceSpec`], such as the Nexmark generator [`nexmark::events`]; taken as unbounded (streaming mode) |
 //! | `map(\|x\| y)` | stream | one record out per record in |
 //! | `filter(\|x\| bool)` | stream | the records for which the closure is true |
 //! | `flat_map(\|x\| iter)` | stream | any number of records per record |
@@ -60,6 +61,7 @@
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
+//! | `discard()` | sink | drops the records, counting them in [`JobReport::discarded`] (Flink's discarding sink) |
 //!
 //! Stateless operators in a row are fused into one timely operator. Records move between
 //! workers only at `key_by`, routed by a fixed seeded hash ([`tidemill_runtime::hash`]) that

@@ -214,3 +214,36 @@ fn explain_prints_the_plan_without_running() {
     let mermaid = plan.to_mermaid();
     assert!(mermaid.contains("n3 == by key ==> n4"), "{mermaid}");
 }
+
+#[test]
+fn from_source_takes_any_source_and_discard_counts() {
+    let config = tidemill::nexmark::Config::with_events(5_000);
+    let generator = tidemill::nexmark::Generator::new(config.clone());
+    let all: Vec<_> = (0..5_000)
+        .filter_map(|n| generator.event(n).bid())
+        .collect();
+    let expensive = all.iter().filter(|b| b.price > 1_000).count() as u64;
+    let expected: Vec<u64> = all.iter().map(|b| b.auction).collect();
+    let auctions = Collector::new();
+    let counting = Collector::counting();
+    let report = tidemill::run(
+        Args::with_workers(2).source_batch(97),
+        stream! {
+            let bids = from_source(tidemill::nexmark::bids(config))
+                .assign_timestamps(|b| b.date_time);
+            bids.map(|b| b.auction).collect(auctions);
+            bids.map(|b| b.price).collect(counting);
+            bids.filter(|b| b.price > 1_000).discard();
+        },
+    )
+    .unwrap();
+    assert_eq!(expected.len(), 4_600);
+    assert_eq!(sorted(auctions.take()), sorted(expected));
+    assert_eq!(counting.count(), 4_600);
+    assert!(
+        counting.take().is_empty(),
+        "a counting collector keeps nothing"
+    );
+    assert!(expensive > 0 && expensive < 4_600);
+    assert_eq!(report.discarded, expensive);
+}

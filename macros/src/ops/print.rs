@@ -32,6 +32,7 @@ pub const DISCARD: OpSpec = OpSpec {
 };
 
 fn gen_discard(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, ctx, input) = (e.rt(), e.ctx(), e.value_input(node));
+    // Records are dropped whole, timestamps and all.
+    let (rt, ctx, input) = (e.rt(), e.ctx(), e.input(node, 0));
     quote_spanned!(node.span=> #rt::sinks::discard(#input, #ctx))
 }

@@ -7,6 +7,8 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
+use crate::time::Timed;
+
 /// Gathers the records that reach a `collect` sink, for the caller of `run` to read.
 ///
 /// Create it before the pipeline, name it in `collect(..)`, and read it after `run`
@@ -91,6 +93,19 @@ impl<T> Collector<T> {
         self.extend(&mut records);
     }
 
+    /// Adds the values of timestamped records.
+    fn extend_values(&self, batch: &mut Vec<Timed<T>>) {
+        self.count.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        if !self.keep {
+            batch.clear();
+            return;
+        }
+        self.records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(batch.drain(..).map(|r| r.value));
+    }
+
     fn extend(&self, batch: &mut Vec<T>) {
         self.count.fetch_add(batch.len() as u64, Ordering::Relaxed);
         if !self.keep {
@@ -109,5 +124,14 @@ pub fn collect<T: 'static>(stream: StreamVec<'_, u64, T>, collector: &Collector<
     let collector = collector.clone();
     stream.sink(Pipeline, "collect", move |(input, _frontier)| {
         input.for_each(|_time, data| collector.extend(data));
+    });
+}
+
+/// Sends the values of every record of a timestamped `stream` to `collector`, without a
+/// separate operator to drop the timestamps.
+pub fn collect_timed<T: 'static>(stream: StreamVec<'_, u64, Timed<T>>, collector: &Collector<T>) {
+    let collector = collector.clone();
+    stream.sink(Pipeline, "collect", move |(input, _frontier)| {
+        input.for_each(|_time, data| collector.extend_values(data));
     });
 }

@@ -5,7 +5,7 @@ mod discard;
 mod print;
 mod text_file;
 
-pub use collect::{collect, Collector};
+pub use collect::{collect, collect_timed, Collector};
 pub use discard::discard;
 pub use print::print;
 pub use text_file::{part_file, TextFileSink};
