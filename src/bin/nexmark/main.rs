@@ -8,7 +8,8 @@
 //! `--pregenerated` generates each worker's events into memory before the clock starts,
 //! so that the figures are the engine's alone. `--query q1-timely` (also q5, q7) runs the
 //! hand-written timely version of a query, for the DSL's overhead as a ratio. `--query
-//! all` runs each query in a process of its own and prints a table.
+//! all` runs each query in a process of its own and prints a table; `--query gen` runs
+//! the generator alone on one thread.
 
 mod queries;
 mod timely_queries;
@@ -28,7 +29,8 @@ struct Cli {
     #[command(flatten)]
     tidemill: Args,
     /// The query: q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q17 q18 q19, a hand-written
-    /// timely version q1-timely q5-timely q7-timely, or `all`.
+    /// timely version q1-timely q5-timely q7-timely, `gen` (the generator alone, on one
+    /// thread), or `all`.
     #[arg(long, default_value = "q0")]
     query: String,
     /// How many events to generate.
@@ -66,6 +68,9 @@ fn main() -> Result<()> {
     if cli.query == "all" {
         return all(&cli);
     }
+    if cli.query == "gen" {
+        return generate_only(cli.events);
+    }
     let config = Config::with_events(cli.events);
     let source = nexmark::events(config);
     let args = cli.tidemill.clone();
@@ -93,6 +98,33 @@ fn main() -> Result<()> {
     println!(
         "RESULT {} {rate:.0} {elapsed:.3} {cpu:.3} {rows} {rss:.0}",
         cli.query
+    );
+    Ok(())
+}
+
+/// The generator alone on this thread: `gen` measures events/s per core, without a job.
+fn generate_only(events: u64) -> Result<()> {
+    let generator = nexmark::Generator::new(Config::with_events(events));
+    let (cpu0, start) = (cpu_seconds(), Instant::now());
+    let mut bytes = 0usize;
+    for n in 0..events {
+        let event = std::hint::black_box(generator.event(n));
+        bytes += match &event {
+            nexmark::Event::Person(p) => p.extra.len(),
+            nexmark::Event::Auction(a) => a.extra.len(),
+            nexmark::Event::Bid(b) => b.extra.len(),
+        };
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let (cpu, rate) = (cpu_seconds() - cpu0, events as f64 / elapsed);
+    println!(
+        "gen: {:.2}M events/s on one thread, {elapsed:.2} s, {cpu:.2} CPU s, {:.0} bytes of extra per event",
+        rate / 1e6,
+        bytes as f64 / events.max(1) as f64
+    );
+    println!(
+        "RESULT gen {rate:.0} {elapsed:.3} {cpu:.3} {events} {:.0}",
+        peak_rss_mb()
     );
     Ok(())
 }
