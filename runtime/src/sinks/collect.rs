@@ -95,27 +95,26 @@ impl<T> Collector<T> {
 
     /// Adds the values of timestamped records.
     fn extend_values(&self, batch: &mut Vec<Timed<T>>) {
-        self.count.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        if !self.keep {
-            batch.clear();
-            return;
-        }
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(batch.drain(..).map(|r| r.value));
+        self.add(batch, |records, batch| {
+            records.extend(batch.drain(..).map(|r| r.value))
+        });
     }
 
     fn extend(&self, batch: &mut Vec<T>) {
+        self.add(batch, Vec::append);
+    }
+
+    /// Counts `batch` and, unless only counting, moves it into the store with `into`.
+    fn add<U>(&self, batch: &mut Vec<U>, into: impl FnOnce(&mut Vec<T>, &mut Vec<U>)) {
         self.count.fetch_add(batch.len() as u64, Ordering::Relaxed);
         if !self.keep {
             batch.clear();
             return;
         }
-        self.records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .append(batch);
+        into(
+            &mut self.records.lock().unwrap_or_else(|p| p.into_inner()),
+            batch,
+        );
     }
 }
 

@@ -318,12 +318,52 @@ pub fn q4(args: Args, events: impl Events, out: &Collector<(u64, f64)>) -> Resul
     )
 }
 
-/// The auctions with the most bids in one window, and that count.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Hottest {
-    pub bids: u64,
-    pub auctions: Vec<u64>,
+/// The items with the highest score so far, ties included: q5's hottest auctions
+/// (scored by bids) and q7's highest bids (scored by price).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Ties<T> {
+    pub score: u64,
+    pub items: Vec<T>,
 }
+
+impl<T> Default for Ties<T> {
+    fn default() -> Self {
+        Ties {
+            score: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> Ties<T> {
+    /// Takes `item` if it scores at least as high as the items kept.
+    pub fn add(&mut self, score: u64, item: T) {
+        if self.items.is_empty() || score > self.score {
+            self.score = score;
+            self.items.clear();
+        }
+        if score == self.score {
+            self.items.push(item);
+        }
+    }
+
+    /// Takes the items of `other` that score at least as high as the items kept.
+    pub fn merge(&mut self, other: &Ties<T>) {
+        if other.items.is_empty() {
+            return;
+        }
+        if self.items.is_empty() || other.score > self.score {
+            self.score = other.score;
+            self.items.clear();
+        }
+        if other.score == self.score {
+            self.items.extend_from_slice(&other.items);
+        }
+    }
+}
+
+/// The auctions with the most bids in one window, and that count.
+pub type Hottest = Ties<u64>;
 
 /// Keeps the auctions with the highest bid count, ties included.
 pub struct HottestOf;
@@ -335,22 +375,10 @@ impl Aggregator<WindowResult<u64, u64>> for HottestOf {
         Hottest::default()
     }
     fn add(&self, acc: &mut Hottest, r: WindowResult<u64, u64>) {
-        self.merge(
-            acc,
-            &Hottest {
-                bids: r.value,
-                auctions: vec![r.key],
-            },
-        );
+        acc.add(r.value, r.key);
     }
     fn merge(&self, acc: &mut Hottest, other: &Hottest) {
-        if other.bids > acc.bids {
-            acc.bids = other.bids;
-            acc.auctions.clear();
-        }
-        if other.bids == acc.bids {
-            acc.auctions.extend_from_slice(&other.auctions);
-        }
+        acc.merge(other);
     }
     fn finish(&self, acc: &Hottest) -> Hottest {
         acc.clone()
@@ -376,20 +404,16 @@ pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobRep
                 .window_all(tumbling(2s))
                 .aggregate(HottestOf)
                 .flat_map(|w| {
-                    let (bids, start) = (w.value.bids, w.end - 10_000);
-                    w.value.auctions.into_iter().map(move |a| (a, bids, start))
+                    let (bids, start) = (w.value.score, w.end - 10_000);
+                    w.value.items.into_iter().map(move |a| (a, bids, start))
                 })
                 .collect(out);
         },
     )
 }
 
-/// The highest bids of a window (ties included).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Highest {
-    pub price: u64,
-    pub bids: Vec<Bid>,
-}
+/// The highest bids of a window (ties included), scored by price.
+pub type Highest = Ties<Bid>;
 
 /// Keeps the bids with the highest price.
 pub struct HighestOf;
@@ -401,25 +425,10 @@ impl Aggregator<Bid> for HighestOf {
         Highest::default()
     }
     fn add(&self, acc: &mut Highest, bid: Bid) {
-        if bid.price > acc.price || acc.bids.is_empty() {
-            acc.price = bid.price;
-            acc.bids.clear();
-        }
-        if bid.price == acc.price {
-            acc.bids.push(bid);
-        }
+        acc.add(bid.price, bid);
     }
     fn merge(&self, acc: &mut Highest, other: &Highest) {
-        if other.bids.is_empty() {
-            return;
-        }
-        if other.price > acc.price || acc.bids.is_empty() {
-            acc.price = other.price;
-            acc.bids.clear();
-        }
-        if other.price == acc.price {
-            acc.bids.extend_from_slice(&other.bids);
-        }
+        acc.merge(other);
     }
     fn finish(&self, acc: &Highest) -> Highest {
         acc.clone()
@@ -438,7 +447,7 @@ pub fn q7(args: Args, events: impl Events, out: &Collector<Bid>) -> Result<JobRe
                 .assign_timestamps(|b| b.date_time, out_of_orderness = 4s)
                 .window_all(tumbling(10s))
                 .aggregate(HighestOf)
-                .flat_map(|w| w.value.bids)
+                .flat_map(|w| w.value.items)
                 .collect(out);
         },
     )

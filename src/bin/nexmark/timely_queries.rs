@@ -282,7 +282,9 @@ pub fn q7(args: Args, events: impl Events, out: &Collector<Bid>) -> Result<JobRe
                             break;
                         }
                         let (cap, highest) = entry.remove();
-                        output.session(&cap).give_iterator(highest.bids.into_iter());
+                        output
+                            .session(&cap)
+                            .give_iterator(highest.items.into_iter());
                     }
                 }
             },
