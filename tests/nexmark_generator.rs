@@ -14,6 +14,9 @@ fn crate_config(c: &Config) -> NexmarkConfig {
         base_time: c.base_time,
         first_rate: c.event_rate as usize,
         next_rate: c.event_rate as usize,
+        avg_person_byte_size: c.avg_person_byte_size as usize,
+        avg_auction_byte_size: c.avg_auction_byte_size as usize,
+        avg_bid_byte_size: c.avg_bid_byte_size as usize,
         ..NexmarkConfig::default()
     }
 }
@@ -129,6 +132,21 @@ fn other_settings_match_the_nexmark_crate() {
     let ours = Generator::new(config.clone());
     let theirs = EventGenerator::new(crate_config(&config));
     for (n, t) in theirs.take(20_000).enumerate() {
+        same(&ours.event(n as u64), &t, n as u64);
+    }
+}
+
+#[test]
+fn extras_longer_than_the_letter_buffer_keep_their_length() {
+    let config = Config {
+        avg_person_byte_size: 150_000,
+        avg_auction_byte_size: 200_000,
+        avg_bid_byte_size: 100_000,
+        ..Config::default()
+    };
+    let ours = Generator::new(config.clone());
+    let theirs = EventGenerator::new(crate_config(&config));
+    for (n, t) in theirs.take(60).enumerate() {
         same(&ours.event(n as u64), &t, n as u64);
     }
 }

@@ -243,9 +243,20 @@ impl Rng {
             } else {
                 self.below_u64(2 * delta)
             };
-        let len = (len as usize).min(letters.len());
-        let at = self.below_u64((letters.len() - len + 1) as u64) as usize;
-        letters[at..at + len].to_owned()
+        let len = len as usize;
+        if len <= letters.len() {
+            let at = self.below_u64((letters.len() - len + 1) as u64) as usize;
+            return letters[at..at + len].to_owned();
+        }
+        // Longer than the buffer (averages of 64 KiB and more): the buffer, repeated.
+        let at = self.below_u64(letters.len() as u64) as usize;
+        letters
+            .bytes()
+            .cycle()
+            .skip(at)
+            .take(len)
+            .map(char::from)
+            .collect()
     }
 }
 

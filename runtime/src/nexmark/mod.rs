@@ -221,10 +221,7 @@ pub struct Pregenerated<T> {
 impl<T: Send + 'static> Pregenerated<T> {
     /// Generates the shares of `source` for workers `first..first + local` of `peers`
     /// (the workers of this process), using up to `local` threads.
-    pub fn new(source: &Source<T>, first: usize, local: usize, peers: usize) -> Self
-    where
-        T: Send,
-    {
+    pub fn new(source: &Source<T>, first: usize, local: usize, peers: usize) -> Self {
         let shares = std::thread::scope(|s| {
             let handles: Vec<_> = (first..first + local)
                 .map(|index| {

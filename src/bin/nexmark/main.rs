@@ -177,8 +177,19 @@ fn run(name: &str, args: Args, events: impl Events) -> Result<u64> {
 /// prints a table.
 fn all(cli: &Cli) -> Result<()> {
     let exe = std::env::current_exe().map_err(|e| tidemill::Error::Config(e.to_string()))?;
-    let mut argv: Vec<String> = std::env::args().skip(1).collect();
-    let at = argv.iter().position(|a| a == "--query").map(|i| i + 1);
+    // Every flag but the query, which each child gets as `--query NAME`.
+    let mut argv: Vec<String> = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--query" {
+            args.next();
+        } else if !arg.starts_with("--query=") {
+            argv.push(arg);
+        }
+    }
+    argv.push("--query".to_string());
+    let at = argv.len();
+    argv.push(String::new());
     let mode = if cli.pregenerated {
         "pregenerated"
     } else {
@@ -190,10 +201,7 @@ fn all(cli: &Cli) -> Result<()> {
     );
     println!("|---|---:|---:|---:|---:|---:|");
     for query in ALL {
-        match at {
-            Some(i) => argv[i] = query.to_string(),
-            None => argv.extend(["--query".to_string(), query.to_string()]),
-        }
+        argv[at] = query.to_string();
         let output = Command::new(&exe)
             .args(&argv)
             .output()

@@ -222,7 +222,7 @@ pub struct Open {
 
 /// The winning bid of each auction, emitted when the watermark passes the auction's
 /// expiry (q4, q9). Bids that arrive before their auction wait for it until the
-/// watermark shows that the auction, if it comes, opened after them (they then cannot
+/// watermark (rounded up to a 1024 ms block) shows that the auction, if it comes, opened after them (they then cannot
 /// count), so nothing is kept for auctions that never come.
 #[derive(Default)]
 pub struct WinningBids {
@@ -230,7 +230,8 @@ pub struct WinningBids {
     early: ListState<u64, Bid>,
 }
 
-/// A bid waiting for its auction is dropped at the end of its second of event time.
+/// A bid waiting for its auction is dropped once the watermark passes the end of its
+/// 1024 ms block of event time, so that a key holds at most one such timer per block.
 fn drop_time(bid: &Bid) -> u64 {
     bid.date_time | 1023
 }

@@ -26,7 +26,7 @@ fn read<'scope, S: Events, T: 'static>(
     scope: Scope<'scope, u64>,
     events: &Arc<S>,
     tick: u64,
-    mut pick: impl FnMut(Event) -> Option<(u64, T)> + 'static,
+    mut pick: impl FnMut(Event) -> Option<T> + 'static,
 ) -> StreamVec<'scope, u64, T> {
     let mut reader = events
         .open(scope.index(), scope.peers())
@@ -43,7 +43,7 @@ fn read<'scope, S: Events, T: 'static>(
                     let ts = event.date_time();
                     let watermark = max_seen.saturating_sub(BOUND);
                     max_seen = max_seen.max(ts);
-                    if let Some((_, record)) = pick(event) {
+                    if let Some(record) = pick(event) {
                         let t = ts.max(watermark) / tick * tick;
                         match batches.iter_mut().rev().find(|(bt, _)| *bt == t) {
                             Some((_, b)) => b.push(record),
@@ -102,16 +102,13 @@ pub fn q1(args: Args, events: impl Events, out: &Collector<Q1>) -> Result<JobRep
     let out = out.clone();
     execute(args, events, move |scope, events| {
         let converted = read(scope, events, 1_000, |e| match e {
-            Event::Bid(b) => Some((
-                b.date_time,
-                Q1 {
-                    auction: b.auction,
-                    bidder: b.bidder,
-                    price: euros(b.price),
-                    date_time: b.date_time,
-                    extra: b.extra,
-                },
-            )),
+            Event::Bid(b) => Some(Q1 {
+                auction: b.auction,
+                bidder: b.bidder,
+                price: euros(b.price),
+                date_time: b.date_time,
+                extra: b.extra,
+            }),
             _ => None,
         });
         count(converted, &out);
@@ -128,7 +125,7 @@ pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobRep
     let out = out.clone();
     execute(args, events, move |scope, events| {
         let bids = read(scope, events, SLIDE, |e| match e {
-            Event::Bid(b) => Some((b.date_time, (b.auction, b.date_time))),
+            Event::Bid(b) => Some((b.auction, b.date_time)),
             _ => None,
         });
         let local = bids.unary_frontier(
@@ -140,6 +137,8 @@ pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobRep
                 move |(input, frontier), output| {
                     input.for_each(|cap, data| {
                         let time = *cap.least().expect("a time");
+                        // The windows of a pane are registered once per batch.
+                        let mut registered = None;
                         for (auction, ts) in data.drain(..) {
                             let pane_end = ts / SLIDE * SLIDE + SLIDE;
                             *panes
@@ -147,12 +146,14 @@ pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobRep
                                 .or_default()
                                 .entry(auction)
                                 .or_default() += 1;
-                            let mut end = pane_end;
-                            while end < pane_end + SIZE {
+                            if registered == Some(pane_end) {
+                                continue;
+                            }
+                            registered = Some(pane_end);
+                            for end in (pane_end..pane_end + SIZE).step_by(SLIDE as usize) {
                                 pending
                                     .entry(end)
                                     .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
-                                end += SLIDE;
                             }
                         }
                     });
@@ -233,7 +234,7 @@ pub fn q7(args: Args, events: impl Events, out: &Collector<Bid>) -> Result<JobRe
     let out = out.clone();
     execute(args, events, move |scope, events| {
         let bids = read(scope, events, Q7_WINDOW, |e| match e {
-            Event::Bid(b) => Some((b.date_time, b)),
+            Event::Bid(b) => Some(b),
             _ => None,
         });
         let local = bids.unary_frontier(Pipeline, "highest here", |_, _| {
