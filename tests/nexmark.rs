@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
 
-use tidemill::nexmark::{self, Auction, Bid, Config, Event, Generator, Source};
+use tidemill::nexmark::{self, Auction, Bid, Config, Event, Generator, Source, Text};
 use tidemill::{Args, Collector, JobReport, Result};
 
 #[path = "../src/bin/nexmark/queries.rs"]
@@ -120,10 +120,10 @@ fn q2_selects_auctions() {
 #[test]
 fn q3_joins_sellers_and_auctions() {
     let events = events();
-    let sellers: HashMap<u64, (String, String, String)> = events
+    let sellers: HashMap<u64, (Text, Text, Text)> = events
         .iter()
         .filter_map(|e| match e {
-            Event::Person(p) if ["or", "id", "ca"].contains(&p.state.as_str()) => {
+            Event::Person(p) if ["or", "id", "ca"].contains(&&*p.state) => {
                 Some((p.id, (p.name.clone(), p.city.clone(), p.state.clone())))
             }
             _ => None,

@@ -32,20 +32,20 @@ fn same(ours: &Event, theirs: &Theirs, n: u64) {
             assert_eq!(
                 (
                     o.id,
-                    &o.name,
-                    &o.email_address,
-                    &o.credit_card,
-                    &o.city,
-                    &o.state,
+                    &*o.name,
+                    &*o.email_address,
+                    &*o.credit_card,
+                    &*o.city,
+                    &*o.state,
                     o.date_time
                 ),
                 (
                     t.id as u64,
-                    &t.name,
-                    &t.email_address,
-                    &t.credit_card,
-                    &t.city,
-                    &t.state,
+                    &*t.name,
+                    &*t.email_address,
+                    &*t.credit_card,
+                    &*t.city,
+                    &*t.state,
                     t.date_time
                 ),
                 "person {n}"
@@ -55,11 +55,17 @@ fn same(ours: &Event, theirs: &Theirs, n: u64) {
         }
         (Event::Auction(o), Theirs::Auction(t)) => {
             assert_eq!(
-                (o.id, &o.item_name, &o.description, o.initial_bid, o.reserve),
+                (
+                    o.id,
+                    &*o.item_name,
+                    &*o.description,
+                    o.initial_bid,
+                    o.reserve
+                ),
                 (
                     t.id as u64,
-                    &t.item_name,
-                    &t.description,
+                    &*t.item_name,
+                    &*t.description,
                     t.initial_bid as u64,
                     t.reserve as u64
                 ),
@@ -84,16 +90,16 @@ fn same(ours: &Event, theirs: &Theirs, n: u64) {
                     o.auction,
                     o.bidder,
                     o.price,
-                    &o.channel,
-                    &o.url,
+                    &*o.channel,
+                    &*o.url,
                     o.date_time
                 ),
                 (
                     t.auction as u64,
                     t.bidder as u64,
                     t.price as u64,
-                    &t.channel,
-                    &t.url,
+                    &*t.channel,
+                    &*t.url,
                     t.date_time
                 ),
                 "bid {n}"

@@ -10,7 +10,9 @@
 
 use std::sync::OnceLock;
 
-use super::model::{Auction, Bid, Event, Person};
+use std::borrow::Cow;
+
+use super::model::{Auction, Bid, Event, Person, Text};
 use super::Config;
 
 /// Events per proportion cycle: 1 person, 3 auctions, 46 bids.
@@ -230,10 +232,10 @@ impl Rng {
     }
 
     /// The length of `extra` for an event of `current` bytes averaging `average`, then
-    /// its letters, sliced from `letters` at a random offset.
-    fn extra(&mut self, current: u64, average: u64, letters: &str) -> String {
+    /// its letters: a slice of `letters` at a random offset, borrowed.
+    fn extra(&mut self, current: u64, average: u64, letters: &'static str) -> Text {
         if current > average {
-            return String::new();
+            return Cow::Borrowed("");
         }
         let wanted = average - current;
         let delta = (wanted + 2) / 5;
@@ -246,7 +248,7 @@ impl Rng {
         let len = len as usize;
         if len <= letters.len() {
             let at = self.below_u64((letters.len() - len + 1) as u64) as usize;
-            return letters[at..at + len].to_owned();
+            return Cow::Borrowed(&letters[at..at + len]);
         }
         // Longer than the buffer (averages of 64 KiB and more): the buffer, repeated.
         let at = self.below_u64(letters.len() as u64) as usize;
@@ -256,7 +258,8 @@ impl Rng {
             .skip(at)
             .take(len)
             .map(char::from)
-            .collect()
+            .collect::<String>()
+            .into()
     }
 }
 
@@ -358,8 +361,8 @@ impl Generator {
             "{:04} {:04} {:04} {:04}",
             card[0], card[1], card[2], card[3]
         );
-        let city = rng.choose(&CITIES).to_owned();
-        let state = rng.choose(&STATES).to_owned();
+        let city = rng.choose(&CITIES);
+        let state = rng.choose(&STATES);
         let size =
             8 + name.len() + email_address.len() + credit_card.len() + city.len() + state.len();
         let extra = rng.extra(
@@ -369,11 +372,11 @@ impl Generator {
         );
         Person {
             id: person_last_id(n) + FIRST_PERSON_ID,
-            name,
-            email_address,
-            credit_card,
-            city,
-            state,
+            name: name.into(),
+            email_address: email_address.into(),
+            credit_card: credit_card.into(),
+            city: city.into(),
+            state: state.into(),
             date_time: time,
             extra,
         }
@@ -399,8 +402,8 @@ impl Generator {
         let extra = rng.extra(168, c.avg_auction_byte_size, &self.tables.letters);
         Auction {
             id: auction_last_id(n) + FIRST_AUCTION_ID,
-            item_name,
-            description,
+            item_name: item_name.into(),
+            description: description.into(),
             initial_bid,
             reserve,
             date_time: time,
@@ -427,18 +430,18 @@ impl Generator {
         let price = rng.price();
         let (channel, url) = if rng.below_u64(c.hot_channel_ratio) > 0 {
             let i = rng.below_u64(HOT_CHANNELS.len() as u64) as usize;
-            (HOT_CHANNELS[i].to_owned(), self.tables.hot_urls[i].clone())
+            (HOT_CHANNELS[i], self.tables.hot_urls[i].as_str())
         } else {
             let (channel, url) = &self.tables.channels[rng.below_u32(CHANNELS as u32) as usize];
-            (channel.clone(), url.clone())
+            (channel.as_str(), url.as_str())
         };
         let extra = rng.extra(32, c.avg_bid_byte_size, &self.tables.letters);
         Bid {
             auction: auction + FIRST_AUCTION_ID,
             bidder: bidder + FIRST_PERSON_ID,
             price,
-            channel,
-            url,
+            channel: channel.into(),
+            url: url.into(),
             date_time: time,
             extra,
         }

@@ -30,7 +30,7 @@ mod model;
 use std::sync::{Arc, Mutex};
 
 pub use generator::{EventKind, Generator};
-pub use model::{Auction, Bid, Event, Person};
+pub use model::{Auction, Bid, Event, Person, Text};
 
 use crate::error::{Error, Result};
 use crate::sources::{Reader, SourceSpec, Status};

@@ -13,7 +13,7 @@
 
 use std::cmp::Reverse;
 
-use tidemill::nexmark::{Auction, Bid, Event};
+use tidemill::nexmark::{Auction, Bid, Event, Text};
 use tidemill::prelude::*;
 use tidemill::sources::{Reader, SourceSpec};
 use tidemill::{JobReport, Result};
@@ -57,7 +57,7 @@ pub struct Q1 {
     pub bidder: u64,
     pub price: f64,
     pub date_time: u64,
-    pub extra: String,
+    pub extra: Text,
 }
 
 /// q1, currency conversion: each bid with its price converted to euros.
@@ -101,9 +101,9 @@ pub fn q2(args: Args, events: impl Events, out: &Collector<(u64, u64)>) -> Resul
 pub enum Q3In {
     Seller {
         id: u64,
-        name: String,
-        city: String,
-        state: String,
+        name: Text,
+        city: Text,
+        state: Text,
     },
     Auction {
         id: u64,
@@ -112,13 +112,13 @@ pub enum Q3In {
 }
 
 /// A q3 row: `(name, city, state, auction id)`.
-pub type Q3 = (String, String, String, u64);
+pub type Q3 = (Text, Text, Text, u64);
 
 /// q3's incremental join: a seller's auctions wait for the seller, and the seller's
 /// later auctions join at once. Like Flink's regular join, it keeps both sides.
 #[derive(Default)]
 pub struct LocalItems {
-    sellers: ValueState<u64, (String, String, String)>,
+    sellers: ValueState<u64, (Text, Text, Text)>,
     waiting: ListState<u64, u64>,
 }
 
@@ -153,7 +153,7 @@ pub fn q3(args: Args, events: impl Events, out: &Collector<Q3>) -> Result<JobRep
             from_source(events)
                 .assign_timestamps(|e| e.date_time(), out_of_orderness = 4s)
                 .flat_map(|e| match e {
-                    Event::Person(p) if ["or", "id", "ca"].contains(&p.state.as_str()) => {
+                    Event::Person(p) if ["or", "id", "ca"].contains(&&*p.state) => {
                         Some(Q3In::Seller { id: p.id, name: p.name, city: p.city, state: p.state })
                     }
                     Event::Auction(a) if a.category == 10 => {
@@ -455,7 +455,7 @@ pub fn q7(args: Args, events: impl Events, out: &Collector<Bid>) -> Result<JobRe
 }
 
 /// A q8 row: `(person id, name, window start)`.
-pub type Q8 = (u64, String, i64);
+pub type Q8 = (u64, Text, i64);
 
 /// q8, new users: the people who opened an auction in the same tumbling 10 s window as
 /// they registered. As in Flink's SQL, auctions are first counted per seller and window,
@@ -556,7 +556,7 @@ pub struct Q14 {
     pub price: f64,
     pub bid_time_type: &'static str,
     pub date_time: u64,
-    pub extra: String,
+    pub extra: Text,
     pub c_counts: usize,
 }
 
