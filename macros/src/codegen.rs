@@ -218,12 +218,18 @@ fn plain_source(e: &mut Emitter<'_>, node: &Node, spec: fn(&Node) -> TokenStream
     let spec = e.setup(node, spec(node));
     let (scope, ctx, name) = (e.scope(), e.ctx(), node.op.name);
     quote_spanned!(node.span=>
-        #rt::sources::build(#scope, #ctx, #name, &#spec, #rt::sources::pass, #rt::time::NoTime))
+        #rt::sources::build(#scope, #ctx, #name, &#spec, #rt::sources::pass, #rt::time::NoTime, #rt::sources::pass))
 }
 
 /// `assign_timestamps` / `with_processing_time`: one source operator made of the source,
 /// the stateless operators between them, and the stamper that holds the watermark.
 pub fn timestamped_source(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
+    source_with_post(e, node, &[])
+}
+
+/// The source operator of the timestamp assigner `node`, followed by the stateless
+/// operators `post` (which keep each record's timestamp), fused into it.
+fn source_with_post(e: &mut Emitter<'_>, node: &Node, post: &[&Node]) -> TokenStream {
     let rt = e.rt();
     let mut chain = Vec::new();
     let mut current = node;
@@ -266,9 +272,15 @@ pub fn timestamped_source(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
         }
         _ => quote_spanned!(node.span=> #rt::time::ProcessingTime::new(#tick)),
     };
+    let (post_bindings, post_logic) = if post.is_empty() {
+        (Vec::new(), quote!(#rt::sources::pass))
+    } else {
+        chain_logic(e, post, true)
+    };
     let names: Vec<&str> = std::iter::once(source)
         .chain(chain.iter().copied())
         .chain(std::iter::once(node))
+        .chain(post.iter().copied())
         .map(|n| n.op.name)
         .collect();
     let name = names.join(" > ");
@@ -277,12 +289,14 @@ pub fn timestamped_source(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
         let __tm_ty = #rt::sources::item_ty(&#spec);
         #(#bindings)*
         let __tm_stamper = #stamper;
-        #rt::sources::build(#scope, #ctx, #name, &#spec, #logic, __tm_stamper)
+        #(#post_bindings)*
+        #rt::sources::build(#scope, #ctx, #name, &#spec, #logic, __tm_stamper, #post_logic)
     })
 }
 
-/// The fused group of every node: a node joins its input's group when both are stateless
-/// and the input has no other consumer.
+/// The fused group of every node: a stateless node joins its input's group when the input
+/// has no other consumer and is stateless too, or is a timestamp assigner (whose source
+/// operator then runs the group).
 pub fn fused_groups(graph: &Graph) -> Vec<usize> {
     let (consumers, _) = consumer_counts(graph);
     let mut group: Vec<usize> = (0..graph.nodes.len()).collect();
@@ -291,7 +305,9 @@ pub fn fused_groups(graph: &Graph) -> Vec<usize> {
             continue;
         }
         if let Some(&(input, _)) = node.inputs.first() {
-            if graph.nodes[input].op.fused().is_some() && consumers[input] == 1 {
+            let joinable =
+                graph.nodes[input].op.fused().is_some() || graph.nodes[input].op.time.is_some();
+            if joinable && consumers[input] == 1 {
                 group[node.id] = group[input];
             }
         }
@@ -347,7 +363,8 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
         let continues_group = graph.nodes.iter().any(|n| {
             group[n.id] == group[node.id] && n.inputs.first().map(|i| i.0) == Some(node.id)
         });
-        if absorbed[node.id] || (node.op.fused().is_some() && continues_group) {
+        let groups_on = node.op.fused().is_some() || node.op.time.is_some();
+        if absorbed[node.id] || (groups_on && continues_group) {
             continue; // written with the operator that ends its group or source chain
         }
         let value = match &node.op.codegen {
@@ -410,6 +427,10 @@ fn fused_chain(e: &mut Emitter<'_>, group: &[usize], last: &Node) -> TokenStream
         members.push(&e.graph.nodes[input]);
     }
     members.reverse();
+    if members[0].op.time.is_some() {
+        // The chain follows a timestamp assigner: it runs in the source operator.
+        return source_with_post(e, members[0], &members[1..]);
+    }
     let timed = e.is_timed(members[0].inputs[0].0);
     let input = e.input(members[0], 0);
     let name = members
@@ -436,8 +457,9 @@ fn fused_chain(e: &mut Emitter<'_>, group: &[usize], last: &Node) -> TokenStream
 /// timestamped stream every output keeps the timestamp of its input record.
 fn chain_logic(e: &Emitter<'_>, members: &[&Node], timed: bool) -> (Vec<TokenStream>, TokenStream) {
     let rt = e.rt();
-    let fns: Vec<Ident> = (0..members.len())
-        .map(|i| format_ident!("__tm_f{}", i))
+    let fns: Vec<Ident> = members
+        .iter()
+        .map(|n| format_ident!("__tm_f{}", n.id))
         .collect();
     let mut bindings = Vec::new();
     for (i, node) in members.iter().enumerate() {
@@ -449,20 +471,20 @@ fn chain_logic(e: &Emitter<'_>, members: &[&Node], timed: bool) -> (Vec<TokenStr
         ));
     }
     let mut inner = if timed {
-        quote!(__tm_out.push(#rt::time::Timed { ts: __tm_ts, value: __tm_r });)
+        quote!(#rt::operators::fused::Push::push(__tm_out, #rt::time::Timed { ts: __tm_ts, value: __tm_r });)
     } else {
-        quote!(__tm_out.push(__tm_r);)
+        quote!(#rt::operators::fused::Push::push(__tm_out, __tm_r);)
     };
     for (i, node) in members.iter().enumerate().rev() {
         inner = (node.op.fused().expect("fused group member").wrap)(&fns[i], inner);
     }
     let logic = if timed {
-        quote!(move |__tm_t: #rt::time::Timed<_>, __tm_out: &mut ::std::vec::Vec<_>| {
+        quote!(move |__tm_t: #rt::time::Timed<_>, __tm_out: &mut _| {
             let (__tm_ts, __tm_r) = (__tm_t.ts, __tm_t.value);
             #inner
         })
     } else {
-        quote!(move |__tm_r, __tm_out: &mut ::std::vec::Vec<_>| { #inner })
+        quote!(move |__tm_r, __tm_out: &mut _| { #inner })
     };
     (bindings, logic)
 }
@@ -531,6 +553,27 @@ mod tests {
             2,
             "{code}"
         );
+    }
+
+    #[test]
+    fn stateless_operators_after_a_timestamp_assigner_run_in_its_source() {
+        let (g, times) = graph("from_collection(v).map(|x| x).assign_timestamps(|x| *x, out_of_orderness = 1s).filter(|x| p(x)).map(|x| x).key_by(|x| *x).count().print();");
+        let groups = fused_groups(&g);
+        // source map assign_timestamps filter map | key_by | count | print
+        assert_eq!(groups, [0, 1, 2, 2, 2, 5, 6, 7]);
+        let code = generate(&g, &times).to_string();
+        assert_eq!(code.matches("sources :: build (").count(), 1, "{code}");
+        assert!(
+            !code.contains("operators :: fused :: fused ("),
+            "no separate fused operator: {code}"
+        );
+        assert!(
+            code.contains("\"from_collection > map > assign_timestamps > filter > map\""),
+            "{code}"
+        );
+        // An assigner with two consumers keeps its chains apart.
+        let (g, _) = graph("let s = from_collection(v).assign_timestamps(|x| *x); s.map(|x| x).print(); s.filter(|x| p(x)).print();");
+        assert_eq!(fused_groups(&g), [0, 1, 2, 3, 4, 5]);
     }
 
     #[test]

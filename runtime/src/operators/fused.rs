@@ -57,6 +57,20 @@ pub fn inspect<T, F: FnMut(&T)>(ty: Ty<T>, f: F) -> (F, Ty<T>) {
     (f, ty)
 }
 
+/// Where a fused chain puts its outputs: an operator's output batch, or a source's
+/// [`Stage`](crate::sources::Stage), which stamps them.
+pub trait Push<T> {
+    /// Takes one output record.
+    fn push(&mut self, record: T);
+}
+
+impl<T> Push<T> for Vec<T> {
+    #[inline]
+    fn push(&mut self, record: T) {
+        Vec::push(self, record);
+    }
+}
+
 /// Runs `logic` on every record of `stream` within one operator; `logic` pushes its
 /// outputs into the vector it is given, which is shipped whole as the output batch.
 pub fn fused<'scope, T, U, L>(

@@ -16,6 +16,7 @@ use timely::dataflow::{Scope, StreamVec};
 
 use crate::context::JobContext;
 use crate::error::Result;
+use crate::operators::fused::Push;
 use crate::time::Stamper;
 
 pub use collection::Collection;
@@ -52,22 +53,27 @@ pub trait SourceSpec {
 }
 
 /// Builds the source operator: reads this worker's share of `spec`, passes each record
-/// through `logic` (the fused stateless operators after the source), stamps the results
-/// with `stamper` and holds the capability at the stamper's watermark. A failure to open
-/// or read fails the job with a clear error.
-pub fn build<'scope, S, U, L, St>(
+/// through `logic` (the fused stateless operators between the source and its timestamp
+/// assigner), stamps the results with `stamper`, passes each stamped record through
+/// `post` (the fused stateless operators after the assigner, which keep its timestamp)
+/// and holds the capability at the stamper's watermark. A failure to open or read fails
+/// the job with a clear error.
+pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, u64>,
     context: &JobContext,
     name: &str,
     spec: &S,
     mut logic: L,
-    mut stamper: St,
-) -> StreamVec<'scope, u64, St::Out>
+    stamper: St,
+    post: P,
+) -> StreamVec<'scope, u64, V>
 where
     S: SourceSpec,
     U: 'static,
-    L: FnMut(<S::Reader as Reader>::Item, &mut Vec<U>) + 'static,
+    V: 'static,
+    L: FnMut(<S::Reader as Reader>::Item, &mut Stage<St, P, V>) + 'static,
     St: Stamper<U>,
+    P: FnMut(St::Out, &mut Vec<V>) + 'static,
 {
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
@@ -75,9 +81,12 @@ where
     source(scope, name, move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut capability = Some(capability);
-        let mut staged: Vec<U> = Vec::new();
-        // Records of one activation by timely time; usually one or two times.
-        let mut buckets: Vec<(u64, Vec<St::Out>)> = Vec::new();
+        let mut stage = Stage {
+            stamper,
+            post,
+            buckets: Vec::new(),
+            capacity: 16,
+        };
         let mut idle_since: Option<Instant> = None;
         move |output| {
             let Some(cap) = capability.as_mut() else {
@@ -87,14 +96,7 @@ where
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
                     let result = r.read(context.source_batch(), &mut |item| {
-                        logic(item, &mut staged);
-                        for record in staged.drain(..) {
-                            let (time, out) = stamper.stamp(record);
-                            match buckets.iter_mut().rev().find(|(t, _)| *t == time) {
-                                Some((_, batch)) => batch.push(out),
-                                None => buckets.push((time, vec![out])),
-                            }
-                        }
+                        logic(item, &mut stage);
                     });
                     result.unwrap_or_else(|e| {
                         context.fail(e);
@@ -109,23 +111,29 @@ where
                 }
                 None => Status::Done,
             };
-            if status != Status::Idle || !buckets.is_empty() {
+            if status != Status::Idle || !stage.buckets.is_empty() {
                 idle_since = None;
             } else {
-                stamper.on_idle(idle_since.get_or_insert_with(Instant::now).elapsed());
+                stage
+                    .stamper
+                    .on_idle(idle_since.get_or_insert_with(Instant::now).elapsed());
             }
-            for (time, mut batch) in buckets.drain(..) {
+            let mut total = 0;
+            for (time, mut batch) in stage.buckets.drain(..) {
+                total += batch.len();
                 output
                     .session(&cap.delayed(&time))
                     .give_container(&mut batch);
             }
+            // The next activation's buckets start at about this one's size.
+            stage.capacity = total.clamp(16, context.source_batch().max(16));
             match status {
                 Status::Done => {
                     capability = None;
                     reader = None;
                 }
                 Status::More | Status::Idle => {
-                    let watermark = stamper.watermark_time();
+                    let watermark = stage.stamper.watermark_time();
                     if watermark > *cap.time() {
                         cap.downgrade(&watermark);
                     }
@@ -140,6 +148,37 @@ where
     })
 }
 
+/// What a source's fused chain pushes its records into: each record is stamped, passed
+/// through the chain after the timestamp assigner, and put in the batch of its timely
+/// time.
+pub struct Stage<St, P, V> {
+    stamper: St,
+    post: P,
+    /// The records of one activation by timely time; usually one or two times.
+    buckets: Vec<(u64, Vec<V>)>,
+    /// The capacity a new bucket starts with.
+    capacity: usize,
+}
+
+impl<U, V, St, P> Push<U> for Stage<St, P, V>
+where
+    St: Stamper<U>,
+    P: FnMut(St::Out, &mut Vec<V>),
+{
+    #[inline]
+    fn push(&mut self, record: U) {
+        let (time, out) = self.stamper.stamp(record);
+        let batch = match self.buckets.iter().rposition(|(t, _)| *t == time) {
+            Some(i) => &mut self.buckets[i].1,
+            None => {
+                self.buckets.push((time, Vec::with_capacity(self.capacity)));
+                &mut self.buckets.last_mut().expect("just pushed").1
+            }
+        };
+        (self.post)(out, batch);
+    }
+}
+
 /// The record type of a source, for binding the closures that follow it.
 pub fn item_ty<S: SourceSpec>(
     _spec: &S,
@@ -147,8 +186,9 @@ pub fn item_ty<S: SourceSpec>(
     crate::operators::fused::ty()
 }
 
-/// The identity chain: a source followed directly by something that is not fused.
-pub fn pass<T>(record: T, out: &mut Vec<T>) {
+/// The identity chain: nothing fused between a source and what follows it.
+#[inline]
+pub fn pass<T, O: Push<T>>(record: T, out: &mut O) {
     out.push(record);
 }
 
@@ -228,7 +268,7 @@ mod tests {
                     Some(ms) => stamper.with_idle_timeout(ms),
                     None => stamper,
                 };
-                let stream = build(scope, &context, "quiet", &spec, pass, stamper);
+                let stream = build(scope, &context, "quiet", &spec, pass, stamper, pass);
                 let windowed = window::window_all(stream, Assigner::tumbling(50));
                 let (results, _late) = window::aggregate(windowed, "count", Count);
                 let fired = Arc::clone(&spec.fired);
