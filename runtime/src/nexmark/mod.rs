@@ -210,10 +210,15 @@ impl<T: 'static> Reader for SourceReader<T> {
 
 /// A source's events generated into memory before the job starts, each worker's share
 /// apart, so that a job over it measures the engine alone. The job moves the events out
-/// (nothing is cloned); each share can be read once.
+/// (nothing is cloned); each share can be read once. A reader hands its emptied buffer
+/// back, so the buffers are freed with the last clone of this value (after the job, when
+/// it is kept), as they were allocated before it.
 #[derive(Clone, Debug)]
 pub struct Pregenerated<T> {
+    /// Each worker's events, last first (a reader pops them).
     shares: Arc<Vec<Mutex<Option<Vec<T>>>>>,
+    /// The buffers of the shares read.
+    spent: Arc<Mutex<Vec<Vec<T>>>>,
     first: usize,
     peers: usize,
 }
@@ -232,6 +237,7 @@ impl<T: Send + 'static> Pregenerated<T> {
                             reader.read(usize::MAX, &mut |e| share.push(e)),
                             Ok(Status::More)
                         ) {}
+                        share.reverse();
                         Mutex::new(Some(share))
                     })
                 })
@@ -243,6 +249,7 @@ impl<T: Send + 'static> Pregenerated<T> {
         });
         Pregenerated {
             shares: Arc::new(shares),
+            spent: Arc::default(),
             first,
             peers,
         }
@@ -270,7 +277,19 @@ impl<T: Send + 'static> Pregenerated<T> {
 /// One worker's pregenerated events.
 #[derive(Debug)]
 pub struct PregeneratedReader<T> {
-    events: std::vec::IntoIter<T>,
+    /// The events still to read, last first.
+    events: Vec<T>,
+    spent: Arc<Mutex<Vec<Vec<T>>>>,
+}
+
+impl<T> Drop for PregeneratedReader<T> {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.events);
+        self.spent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(buffer);
+    }
 }
 
 impl<T: 'static> SourceSpec for Pregenerated<T> {
@@ -291,7 +310,8 @@ impl<T: 'static> SourceSpec for Pregenerated<T> {
                 ))
             })?;
         Ok(PregeneratedReader {
-            events: share.into_iter(),
+            events: share,
+            spent: Arc::clone(&self.spent),
         })
     }
 }
@@ -300,12 +320,12 @@ impl<T: 'static> Reader for PregeneratedReader<T> {
     type Item = T;
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
-            match self.events.next() {
+            match self.events.pop() {
                 Some(e) => out(e),
                 None => return Ok(Status::Done),
             }
         }
-        Ok(if self.events.len() > 0 {
+        Ok(if !self.events.is_empty() {
             Status::More
         } else {
             Status::Done

@@ -27,7 +27,7 @@ mod combine;
 mod count;
 mod session;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -294,8 +294,58 @@ pub type Aggregated<'scope, K, O, T> = (
 /// An output of a window operator.
 type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
-/// Per-key accumulators of one pane (or of one window, for partly late records).
+/// Per-key accumulators of one window, for partly late records, by window end.
 type Panes<K, A> = BTreeMap<u64, StateMap<K, A>>;
+
+/// Per-key accumulators of the open panes, by pane end, in order. Records come mostly in
+/// time order, so a pane is found by a short scan from the newest, and expired panes
+/// leave from the front: cheaper than a tree lookup per record.
+struct PaneStore<K, A> {
+    panes: VecDeque<(u64, StateMap<K, A>)>,
+}
+
+impl<K, A> Default for PaneStore<K, A> {
+    fn default() -> Self {
+        PaneStore {
+            panes: VecDeque::new(),
+        }
+    }
+}
+
+impl<K, A> PaneStore<K, A> {
+    /// The accumulators of the pane ending at `end`, created empty if it has none.
+    #[inline]
+    fn pane(&mut self, end: u64) -> &mut StateMap<K, A> {
+        let mut i = self.panes.len();
+        while i > 0 && self.panes[i - 1].0 > end {
+            i -= 1;
+        }
+        if i == 0 || self.panes[i - 1].0 != end {
+            self.panes.insert(i, (end, StateMap::default()));
+            i += 1;
+        }
+        &mut self.panes[i - 1].1
+    }
+
+    /// The panes whose ends lie in `ends`, in order.
+    fn range(
+        &self,
+        ends: std::ops::RangeInclusive<u64>,
+    ) -> impl Iterator<Item = &StateMap<K, A>> + '_ {
+        let first = self.panes.partition_point(|(e, _)| e < ends.start());
+        self.panes
+            .range(first..)
+            .take_while(move |(e, _)| e <= ends.end())
+            .map(|(_, p)| p)
+    }
+
+    /// Drops the panes from the front while `expired` says so of their ends.
+    fn expire(&mut self, mut expired: impl FnMut(u64) -> bool) {
+        while self.panes.front().is_some_and(|(e, _)| expired(*e)) {
+            self.panes.pop_front();
+        }
+    }
+}
 
 /// Aggregates each window of `windowed` with `agg`; see the module docs for when windows
 /// fire and what is late.
@@ -455,7 +505,7 @@ struct PaneLogic<K, S, A: Aggregator<T>, T> {
     assigner: Assigner,
     lateness: u64,
     agg: A,
-    panes: Panes<K, A::Acc>,
+    panes: PaneStore<K, A::Acc>,
     /// Accumulators of records that are late for some of their windows only (sliding
     /// windows): they count for the windows still open, by window end.
     partial: Panes<K, A::Acc>,
@@ -467,7 +517,39 @@ struct PaneLogic<K, S, A: Aggregator<T>, T> {
     /// in time for them schedules nothing (with input out of order by less than a pane,
     /// records fall in one or two panes at a time).
     hot: [u64; 2],
+    /// The bounds of the pane of the last record: every record of a pane belongs to the
+    /// same windows, so they are computed once per pane, not per record.
+    last_pane: PaneBounds,
     _record: std::marker::PhantomData<fn(T)>,
+}
+
+/// A pane and the ends of the first and last windows that contain it.
+#[derive(Clone, Copy, Debug)]
+struct PaneBounds {
+    start: u64,
+    end: u64,
+    first_end: u64,
+    last_end: u64,
+}
+
+impl PaneBounds {
+    /// Bounds that hold no timestamp.
+    const NONE: PaneBounds = PaneBounds {
+        start: 1,
+        end: 0,
+        first_end: 0,
+        last_end: 0,
+    };
+
+    fn of(assigner: &Assigner, ts: u64) -> PaneBounds {
+        let end = assigner.pane_end(ts);
+        PaneBounds {
+            start: end - assigner.pane,
+            end,
+            first_end: assigner.first_end(ts),
+            last_end: assigner.last_end(ts),
+        }
+    }
 }
 
 fn pane_aggregate<'scope, T, S, A>(
@@ -489,11 +571,12 @@ where
         assigner,
         lateness,
         agg: agg.clone(),
-        panes: BTreeMap::new(),
+        panes: PaneStore::default(),
         partial: BTreeMap::new(),
         pending: BTreeMap::new(),
         fired: 0,
         hot: [0; 2],
+        last_pane: PaneBounds::NONE,
         _record: std::marker::PhantomData,
     };
     if A::COMBINE && stream.scope().peers() > 1 {
@@ -603,7 +686,7 @@ where
         );
         let refire = self.schedule(cap, time, ends());
         let agg = &self.agg;
-        let states = self.panes.entry(pane).or_default();
+        let states = self.panes.pane(pane);
         match states.get_mut(&key) {
             Some(state) => agg.merge(state, &acc),
             None => {
@@ -626,14 +709,20 @@ where
         let (assigner, ts) = (self.assigner, record.ts);
         let lateness = self.lateness;
         let open = |end: u64| end + lateness > time;
-        if !open(assigner.last_end(ts)) {
+        let bounds = if self.last_pane.start <= ts && ts < self.last_pane.end {
+            self.last_pane
+        } else {
+            self.last_pane = PaneBounds::of(&assigner, ts);
+            self.last_pane
+        };
+        if !open(bounds.last_end) {
             late.push(record);
             return;
         }
         // Hold a capability for each window still to fire, and note whether the record is
         // late for some windows or reaches fired ones.
-        let whole = open(assigner.first_end(ts));
-        let pane_end = assigner.pane_end(ts);
+        let whole = open(bounds.first_end);
+        let pane_end = bounds.end;
         let refire = if whole && self.hot.contains(&pane_end) {
             false
         } else {
@@ -646,7 +735,7 @@ where
         let agg = &self.agg;
         if whole && !refire {
             // The common case: the key is borrowed, and cloned only when new to the pane.
-            let pane = self.panes.entry(pane_end).or_default();
+            let pane = self.panes.pane(pane_end);
             match state_of(pane, &self.selector, &record) {
                 Some(acc) => agg.add(acc, record.value),
                 None => {
@@ -660,7 +749,7 @@ where
         }
         let key = self.selector.with_key(&record, Clone::clone);
         if whole {
-            let pane = self.panes.entry(pane_end).or_default();
+            let pane = self.panes.pane(pane_end);
             agg.add(
                 pane.entry(key.clone()).or_insert_with(|| agg.init()),
                 record.value,
@@ -694,12 +783,8 @@ where
         }
         // Drop the state no window can use any more.
         let expired = |end: u64| end.saturating_add(self.lateness) <= frontier;
-        while let Some(entry) = self.panes.first_entry() {
-            if !expired(assigner.pane_last_window_end(*entry.key())) {
-                break;
-            }
-            entry.remove();
-        }
+        self.panes
+            .expire(|pane| expired(assigner.pane_last_window_end(pane)));
         while let Some(entry) = self.partial.first_entry() {
             if !expired(*entry.key()) {
                 break;
@@ -748,16 +833,13 @@ fn window_result<K, V>(window: Window, key: K, value: V) -> Timed<WindowResult<K
 fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
     agg: &A,
     assigner: &Assigner,
-    panes: &Panes<K, A::Acc>,
+    panes: &PaneStore<K, A::Acc>,
     partial: &Panes<K, A::Acc>,
     end: u64,
     key: &K,
 ) -> Option<A::Acc> {
     let mut merged: Option<A::Acc> = None;
-    let parts = panes
-        .range(assigner.panes_of(end))
-        .map(|(_, p)| p)
-        .chain(partial.get(&end));
+    let parts = panes.range(assigner.panes_of(end)).chain(partial.get(&end));
     for acc in parts.filter_map(|p| p.get(key)) {
         match merged.as_mut() {
             Some(m) => agg.merge(m, acc),
@@ -771,15 +853,12 @@ fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
 fn merge_all<K: crate::key::Key, T, A: Aggregator<T>>(
     agg: &A,
     assigner: &Assigner,
-    panes: &Panes<K, A::Acc>,
+    panes: &PaneStore<K, A::Acc>,
     partial: &Panes<K, A::Acc>,
     end: u64,
 ) -> StateMap<K, A::Acc> {
     let mut merged: StateMap<K, A::Acc> = StateMap::default();
-    let parts = panes
-        .range(assigner.panes_of(end))
-        .map(|(_, p)| p)
-        .chain(partial.get(&end));
+    let parts = panes.range(assigner.panes_of(end)).chain(partial.get(&end));
     for pane in parts {
         for (key, acc) in pane {
             match merged.get_mut(key) {
@@ -796,6 +875,24 @@ fn merge_all<K: crate::key::Key, T, A: Aggregator<T>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pane_store_keeps_panes_in_order() {
+        let mut store: PaneStore<u64, u64> = PaneStore::default();
+        // Out of order: 30 and 10 arrive after 40 and 20.
+        for (end, key) in [(20, 1), (40, 1), (30, 2), (10, 3), (40, 2), (20, 1)] {
+            *store.pane(end).entry(key).or_default() += 1;
+        }
+        let ends: Vec<u64> = store.panes.iter().map(|(e, _)| *e).collect();
+        assert_eq!(ends, [10, 20, 30, 40]);
+        assert_eq!(store.pane(20).get(&1), Some(&2));
+        let sizes: Vec<usize> = store.range(15..=35).map(|p| p.len()).collect();
+        assert_eq!(sizes, [1, 1], "panes 20 and 30");
+        assert_eq!(store.range(41..=50).count(), 0);
+        store.expire(|end| end <= 20);
+        let ends: Vec<u64> = store.panes.iter().map(|(e, _)| *e).collect();
+        assert_eq!(ends, [30, 40]);
+    }
 
     #[test]
     fn tumbling_and_sliding_assignment_follow_flink() {

@@ -392,6 +392,7 @@ pub type Q5 = (u64, u64, i64);
 /// q5, hot items: in every sliding window of 10 s every 2 s, the auctions with the most
 /// bids (ties included). Each window's counts are timed at its last millisecond, so the
 /// tumbling 2 s windows of the second step take exactly one sliding window each.
+/// Only the auction of a bid is kept (as a SQL planner projects), in the source operator.
 pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobReport> {
     tidemill::run(
         args,
@@ -399,7 +400,8 @@ pub fn q5(args: Args, events: impl Events, out: &Collector<Q5>) -> Result<JobRep
             from_source(events)
                 .flat_map(|e| e.bid())
                 .assign_timestamps(|b| b.date_time, out_of_orderness = 4s)
-                .key_by(|b| b.auction)
+                .map(|b| b.auction)
+                .key_by(|auction| *auction)
                 .window(sliding(10s, 2s))
                 .count()
                 .window_all(tumbling(2s))
