@@ -167,9 +167,19 @@ fn take_use(remaining: &mut usize, var: Ident, span: Span) -> TokenStream {
     }
 }
 
+/// The longest tick that session windows allow, in milliseconds.
+const SESSION_TICK: u64 = 100;
+
 /// The pipeline's tick in milliseconds: the gcd of every window size, slide, allowed
-/// lateness and interval-join bound, so that window ends and cleanup times fall on ticks (1 ms with session
-/// windows, whose ends fall anywhere; 1 s without windows).
+/// lateness and interval-join bound, so that window ends and cleanup times fall on ticks
+/// (1 s without windows).
+///
+/// Session ends fall on any millisecond, and a 1 ms tick would send about one message per
+/// millisecond of event time. A session window takes part with its gap, capped at
+/// [`SESSION_TICK`]: its sessions fire at the first tick boundary at or after their end,
+/// and a record counts as late for a session by its source's watermark rounded down to
+/// the tick (within 100 ms of the exact watermark, as Flink's periodic watermarks are
+/// within their 200 ms interval).
 pub fn tick(graph: &Graph) -> u64 {
     fn gcd(a: u64, b: u64) -> u64 {
         if b == 0 {
@@ -183,9 +193,11 @@ pub fn tick(graph: &Graph) -> u64 {
         match node.op.name {
             "window" | "window_all" => {
                 if let Ok(spec) = window_spec(&node.args[0]) {
-                    // Sessions end at any millisecond.
-                    let step = if spec.session { 1 } else { spec.slide };
-                    tick = gcd(gcd(tick, spec.size), step);
+                    tick = if spec.session {
+                        gcd(tick, spec.size.min(SESSION_TICK))
+                    } else {
+                        gcd(gcd(tick, spec.size), spec.slide)
+                    };
                 }
             }
             "allowed_lateness" => {
@@ -574,6 +586,33 @@ mod tests {
         // An assigner with two consumers keeps its chains apart.
         let (g, _) = graph("let s = from_collection(v).assign_timestamps(|x| *x); s.map(|x| x).print(); s.filter(|x| p(x)).print();");
         assert_eq!(fused_groups(&g), [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn the_tick_divides_window_bounds_and_caps_sessions() {
+        let tick_of = |windows: &str| {
+            let (g, _) = graph(&format!(
+                "let s = from_collection(v).assign_timestamps(|x| *x); {windows}"
+            ));
+            tick(&g)
+        };
+        assert_eq!(tick_of("s.print();"), 1000);
+        assert_eq!(
+            tick_of("s.key_by(|x| *x).window(sliding(10s, 2s)).count().print(); s.window_all(tumbling(3s)).count().print();"),
+            1000
+        );
+        assert_eq!(
+            tick_of("s.key_by(|x| *x).window(session(10s)).count().print();"),
+            100
+        );
+        assert_eq!(
+            tick_of("s.key_by(|x| *x).window(session(15ms)).count().print();"),
+            15
+        );
+        assert_eq!(
+            tick_of("s.key_by(|x| *x).window(session(10s)).count().print(); s.window_all(tumbling(250ms)).count().print();"),
+            50
+        );
     }
 
     #[test]

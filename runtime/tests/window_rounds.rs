@@ -110,3 +110,40 @@ fn sessions_merge_and_a_late_record_bridges_two_fired_sessions() {
     });
     assert_eq!(late, [9]);
 }
+
+#[test]
+fn ticked_session_results_travel_at_the_tick_and_keep_their_last_millisecond() {
+    let seen = timely::execute_directly(|worker| {
+        let mut input = InputHandle::new();
+        let probe = ProbeHandle::new();
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let s = Rc::clone(&seen);
+        worker.dataflow::<u64, _, _>(|scope| {
+            let stream = scope.input_from(&mut input).container::<Vec<Timed<u8>>>();
+            let keyed = key_by_fn_timed(stream, |k: &u8| *k);
+            let windowed = window::window(keyed, window::session(5).ticked(10));
+            let (out, _late) = window::aggregate(windowed, "count", Count);
+            out.inspect_core(move |event| {
+                if let Ok((stamp, batch)) = event {
+                    let time = stamp.elements()[0];
+                    let mut s = s.borrow_mut();
+                    s.extend(batch.iter().map(|r| (time, r.ts, r.value.end)));
+                }
+            })
+            .probe_with(&probe);
+        });
+        for (key, ts) in [(1, 0), (2, 3), (3, 13)] {
+            input.send(Timed { ts, value: key });
+        }
+        input.advance_to(30);
+        while probe.less_than(input.time()) {
+            worker.step();
+        }
+        let mut seen = seen.borrow().clone();
+        seen.sort();
+        seen
+    });
+    // Sessions [0, 5), [3, 8) and [13, 18): data times 4, 7 and 17 (their last ms), timely
+    // times rounded down to the tick of 10.
+    assert_eq!(seen, [(0, 4, 5), (0, 7, 8), (10, 17, 18)]);
+}

@@ -40,7 +40,8 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let (size, slide) = (spec.size, spec.slide);
     let function = proc_macro2::Ident::new(node.op.name, node.span);
     let windows = if spec.session {
-        quote_spanned!(node.span=> #rt::window::session(#size))
+        let tick = e.tick();
+        quote_spanned!(node.span=> #rt::window::session(#size).ticked(#tick))
     } else {
         quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #slide))
     };

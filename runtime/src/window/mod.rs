@@ -186,9 +186,15 @@ pub struct WindowedStream<'scope, T, S> {
 pub enum Windows {
     /// Tumbling or sliding windows, aggregated in panes.
     Panes(Assigner),
-    /// Session windows with this gap (ms): a key's records less than (or exactly) a gap
-    /// apart share a session, and sessions merge as records arrive.
-    Session(u64),
+    /// Session windows: a key's records less than (or exactly) a gap apart share a
+    /// session, and sessions merge as records arrive.
+    Session {
+        /// The gap, in ms.
+        gap: u64,
+        /// The pipeline's tick: a session's result travels at its last millisecond
+        /// rounded down to it, so sessions that end within one tick share a timely time.
+        tick: u64,
+    },
     /// Count windows: the last `size` records of a key, every `step` records (see
     /// [`count_windows`]).
     Count {
@@ -205,10 +211,22 @@ impl From<Assigner> for Windows {
     }
 }
 
-/// `session(gap)`: session windows.
+/// `session(gap)`: session windows, with results at their exact last millisecond.
 pub fn session(gap: u64) -> Windows {
     assert!(gap > 0, "a session gap must be positive");
-    Windows::Session(gap)
+    Windows::Session { gap, tick: 1 }
+}
+
+impl Windows {
+    /// The same windows in a pipeline whose timely times are rounded down to `tick` ms:
+    /// session results travel at such times too (the macro passes its tick).
+    pub fn ticked(self, tick: u64) -> Windows {
+        assert!(tick > 0, "the tick must be positive");
+        match self {
+            Windows::Session { gap, .. } => Windows::Session { gap, tick },
+            other => other,
+        }
+    }
 }
 
 /// `count_window(size)` (`step == size`) or `count_window(size, step)`: count windows.
@@ -366,7 +384,7 @@ where
     } = windowed;
     match windows {
         Windows::Panes(assigner) => pane_aggregate(keyed, assigner, lateness, name, agg),
-        Windows::Session(gap) => session::aggregate(keyed, gap, lateness, name, agg),
+        Windows::Session { gap, tick } => session::aggregate(keyed, gap, tick, lateness, name, agg),
         Windows::Count { size, step } => count::aggregate(keyed, size, step, name, agg),
     }
 }

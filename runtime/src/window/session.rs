@@ -8,8 +8,12 @@
 //! `end`), one millisecond after Flink would fire it: a record at exactly `end` touches
 //! the session and merges with it, and firing a moment earlier would make the result
 //! depend on whether that record arrived before or after the firing. Lateness and cleanup
-//! count from the same point. Session ends fall on any millisecond, so a pipeline with
-//! session windows runs at a tick of 1 ms (the macro sees to it).
+//! count from the same point. Session ends fall on any millisecond, while timely times
+//! are rounded down to the pipeline's tick (at most 100 ms with sessions, which the macro
+//! sees to): a session fires once the frontier reaches the first tick at or after its
+//! close, and whether a record is late is judged by its timely time, i.e. by its source's
+//! watermark rounded down to the tick. Records the exact watermark would call late may
+//! thus still join a session that has not fired; none is lost either way.
 
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
@@ -38,6 +42,8 @@ struct Session<Acc> {
 struct SessionLogic<K, S, A: Aggregator<T>, T> {
     selector: S,
     gap: u64,
+    /// Results travel at their last millisecond rounded down to this.
+    tick: u64,
     lateness: u64,
     agg: A,
     /// Each key's sessions: disjoint and not touching.
@@ -56,6 +62,7 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
 pub(super) fn aggregate<'scope, T, S, A>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     gap: u64,
+    tick: u64,
     lateness: u64,
     name: &str,
     agg: A,
@@ -69,6 +76,7 @@ where
     let logic = SessionLogic {
         selector: selector.clone(),
         gap,
+        tick,
         lateness,
         agg,
         sessions: StateMap::default(),
@@ -146,10 +154,11 @@ where
                 cleanup.push(key);
             }
         } else if !scheduled {
+            let at = time.max(crate::time::tick_floor(end - 1, self.tick));
             let timer = self
                 .timers
                 .entry(closes(end))
-                .or_insert_with(|| (cap.delayed(&time.max(end - 1), 0), Vec::new()));
+                .or_insert_with(|| (cap.delayed(&at, 0), Vec::new()));
             timer.1.push(key);
         }
         list.push(merged);

@@ -512,7 +512,7 @@ pub fn q9(args: Args, events: impl Events, out: &Collector<Q9>) -> Result<JobRep
 pub type Q11 = (u64, u64, i64, i64);
 
 /// q11, user sessions: each bidder's bids per session (bids at most 10 s apart; a
-/// session ends 10 s after its last bid).
+/// session ends 10 s after its last bid). Only the bidder of a bid is kept, in the source operator.
 pub fn q11(args: Args, events: impl Events, out: &Collector<Q11>) -> Result<JobReport> {
     tidemill::run(
         args,
@@ -520,7 +520,8 @@ pub fn q11(args: Args, events: impl Events, out: &Collector<Q11>) -> Result<JobR
             from_source(events)
                 .flat_map(|e| e.bid())
                 .assign_timestamps(|b| b.date_time, out_of_orderness = 4s)
-                .key_by(|b| b.bidder)
+                .map(|b| b.bidder)
+                .key_by(|bidder| *bidder)
                 .window(session(10s))
                 .count()
                 .map(|w| (w.key, w.value, w.start, w.end))
