@@ -222,8 +222,10 @@ pub struct Open {
 
 /// The winning bid of each auction, emitted when the watermark passes the auction's
 /// expiry (q4, q9). Bids that arrive before their auction wait for it until the
-/// watermark (rounded up to a 1024 ms block) shows that the auction, if it comes, opened after them (they then cannot
-/// count), so nothing is kept for auctions that never come.
+/// watermark shows that the auction, if it comes, opened after them (they then cannot
+/// count), so nothing is kept for auctions that never come. A key with waiting bids
+/// holds one timer, at the drop time of its oldest waiting bid (the first to arrive,
+/// within the bound).
 #[derive(Default)]
 pub struct WinningBids {
     open: ValueState<u64, Open>,
@@ -231,7 +233,7 @@ pub struct WinningBids {
 }
 
 /// A bid waiting for its auction is dropped once the watermark passes the end of its
-/// 1024 ms block of event time, so that a key holds at most one such timer per block.
+/// 1024 ms block of event time, so that the bids waiting at a key leave in few rounds.
 fn drop_time(bid: &Bid) -> u64 {
     bid.date_time | 1023
 }
@@ -265,7 +267,9 @@ impl KeyedProcessFunction<u64, AuctionOrBid> for WinningBids {
                     }
                 }
                 None => {
-                    ctx.register_event_time_timer(drop_time(&bid));
+                    if self.early.get(ctx).is_empty() {
+                        ctx.register_event_time_timer(drop_time(&bid));
+                    }
                     self.early.add(ctx, bid);
                 }
             },
@@ -292,7 +296,8 @@ impl KeyedProcessFunction<u64, AuctionOrBid> for WinningBids {
                 .into_iter()
                 .filter(|b| b.date_time > time)
                 .collect();
-            if !keep.is_empty() {
+            if let Some(next) = keep.iter().map(drop_time).min() {
+                ctx.register_event_time_timer(next);
                 self.early.update(ctx, keep);
             }
         }
