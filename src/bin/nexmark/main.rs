@@ -39,6 +39,10 @@ struct Cli {
     /// Generate the events into memory before the clock starts.
     #[arg(long)]
     pregenerated: bool,
+    /// With `all`: run each query this many times and report the run with the median
+    /// events/s, with the range over the runs.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
 }
 
 /// Every query `all` runs, in order.
@@ -196,36 +200,48 @@ fn all(cli: &Cli) -> Result<()> {
     } else {
         "generated"
     };
+    let runs = cli.runs.max(1);
     println!(
-        "| query | events/s | elapsed s | CPU s | rows | peak RSS MB |  ({} events, {mode}, -w {})",
+        "| query | events/s | range over {runs} runs | elapsed s | CPU s | rows | peak RSS MB |  ({} events, {mode}, -w {})",
         cli.events, cli.tidemill.workers
     );
-    println!("|---|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for query in ALL {
         argv[at] = query.to_string();
-        let output = Command::new(&exe)
-            .args(&argv)
-            .output()
-            .map_err(|e| tidemill::Error::Config(e.to_string()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        match stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) {
-            Some(line) => {
-                let f: Vec<&str> = line.split(' ').collect();
-                let rate: f64 = f[1].parse().unwrap_or(0.0);
-                println!(
-                    "| {query} | {:.2}M | {} | {} | {} | {} |",
-                    rate / 1e6,
-                    f[2],
-                    f[3],
-                    f[4],
-                    f[5]
-                );
+        // Each run's RESULT fields: query, events/s, elapsed, CPU, rows, peak RSS.
+        let mut results: Vec<Vec<String>> = Vec::new();
+        let mut failure = None;
+        for _ in 0..runs {
+            let output = Command::new(&exe)
+                .args(&argv)
+                .output()
+                .map_err(|e| tidemill::Error::Config(e.to_string()))?;
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            match stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) {
+                Some(line) => results.push(line.split(' ').map(str::to_owned).collect()),
+                None => {
+                    failure = Some(String::from_utf8_lossy(&output.stderr).trim().to_owned());
+                    break;
+                }
             }
-            None => println!(
-                "| {query} | failed: {} | | | | |",
-                String::from_utf8_lossy(&output.stderr).trim()
-            ),
         }
+        if let Some(error) = failure {
+            println!("| {query} | failed: {error} | | | | | |");
+            continue;
+        }
+        let rate = |r: &Vec<String>| r[1].parse::<f64>().unwrap_or(0.0);
+        results.sort_by(|a, b| rate(a).total_cmp(&rate(b)));
+        let median = &results[results.len() / 2];
+        println!(
+            "| {query} | {:.2}M | {:.2}M–{:.2}M | {} | {} | {} | {} |",
+            rate(median) / 1e6,
+            rate(&results[0]) / 1e6,
+            rate(&results[results.len() - 1]) / 1e6,
+            median[2],
+            median[3],
+            median[4],
+            median[5]
+        );
     }
     Ok(())
 }
