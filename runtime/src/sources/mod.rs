@@ -120,6 +120,10 @@ where
             }
             let mut total = 0;
             for (time, mut batch) in stage.buckets.drain(..) {
+                // A filter after the assigner may have emptied a batch.
+                if batch.is_empty() {
+                    continue;
+                }
                 total += batch.len();
                 output
                     .session(&cap.delayed(&time))
