@@ -202,7 +202,7 @@ fn all(cli: &Cli) -> Result<()> {
     };
     let runs = cli.runs.max(1);
     println!(
-        "| query | events/s | range over {runs} runs | elapsed s | CPU s | rows | peak RSS MB |  ({} events, {mode}, -w {})",
+        "{} events, {mode}, -w {}:\n\n| query | events/s | range over {runs} runs | elapsed s | CPU s | rows | peak RSS MB |",
         cli.events, cli.tidemill.workers
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
