@@ -147,3 +147,26 @@ fn ticked_session_results_travel_at_the_tick_and_keep_their_last_millisecond() {
     // times rounded down to the tick of 10.
     assert_eq!(seen, [(0, 4, 5), (0, 7, 8), (10, 17, 18)]);
 }
+
+#[test]
+fn a_growing_session_fires_once_at_its_final_end_and_an_earlier_one_first() {
+    // A pending session holds its output at its last millisecond, so each round's
+    // watermark stays at or below that, or passes the session's close.
+    let late = rounds(window::session(5), 0, |round| {
+        // 0 and 3 share [0, 8); the first record's window alone would close at 6.
+        assert_eq!(round(&[(1, 0), (1, 3)], 4), []);
+        assert_eq!(round(&[], 6), []);
+        // 6 extends it to [0, 11) before it closes.
+        assert_eq!(round(&[(1, 6)], 6), []);
+        assert_eq!(round(&[], 9), []);
+        assert_eq!(round(&[], 12), [(1, 0, 11, 3)]);
+        // Out of order within the bound: [40, 45) first, then [32, 37), which closes
+        // earlier and fires first.
+        assert_eq!(round(&[(2, 40)], 30), []);
+        assert_eq!(round(&[(2, 32)], 31), []);
+        assert_eq!(round(&[], 38), [(2, 32, 37, 1)]);
+        assert_eq!(round(&[], 44), []);
+        assert_eq!(round(&[], 46), [(2, 40, 45, 1)]);
+    });
+    assert!(late.is_empty());
+}

@@ -48,9 +48,13 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
     agg: A,
     /// Each key's sessions: disjoint and not touching.
     sessions: StateMap<K, Vec<Session<A::Acc>>>,
-    /// Sessions to fire, by `closes(end)`: a capability and the keys with a session
-    /// ending there.
+    /// Timers by time: a capability and the keys to look at then. A key's sessions fire
+    /// when its timer does; a session that grows later than the key's timer does not add
+    /// one (an in-order stream would add one per record): the timer re-arms at the key's
+    /// next close instead.
     timers: BTreeMap<u64, (Capability<u64>, Vec<K>)>,
+    /// Each key's earliest pending timer; a key in `timers` at another time is stale there.
+    armed: StateMap<K, u64>,
     /// Keys whose sessions may expire at this time (`closes(end)` + allowed lateness).
     cleanups: BTreeMap<u64, Vec<K>>,
     /// Sessions closing at or before this have fired.
@@ -81,6 +85,7 @@ where
         agg,
         sessions: StateMap::default(),
         timers: BTreeMap::new(),
+        armed: StateMap::default(),
         cleanups: BTreeMap::new(),
         fired: 0,
         _record: PhantomData,
@@ -143,50 +148,74 @@ where
             !touches
         });
         let end = merged.end;
-        // When a joined session ended where the merged one ends, its timer (or, once it
-        // fired, its cleanup) already stands: a record inside a session adds none.
-        let scheduled = absorbed_end == Some(end);
         if closes(end) <= fired {
             // Within the allowed lateness after the session's end: fire the update now.
             updates.push(session_result(agg, key.clone(), &merged));
-            if !scheduled {
+            // When a joined session ended where the merged one ends, its cleanup already
+            // stands.
+            if absorbed_end != Some(end) {
                 let cleanup = self.cleanups.entry(closes(end) + lateness).or_default();
                 cleanup.push(key);
             }
-        } else if !scheduled {
+        } else if self.armed.get(&key).is_none_or(|&t| t > closes(end)) {
             let at = time.max(crate::time::tick_floor(end - 1, self.tick));
             let timer = self
                 .timers
                 .entry(closes(end))
                 .or_insert_with(|| (cap.delayed(&at, 0), Vec::new()));
-            timer.1.push(key);
+            timer.1.push(key.clone());
+            self.armed.insert(key, closes(end));
         }
         list.push(merged);
     }
 
     fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
+        // Sessions closing at or before `fired_before` have been emitted already.
+        let fired_before = self.fired;
+        let tick = self.tick;
         while let Some(entry) = self.timers.first_entry() {
-            let closed = *entry.key();
-            if closed > frontier {
+            if *entry.key() > frontier {
                 break;
             }
-            let end = closed - 1;
+            let closed = *entry.key();
             let (cap, keys) = entry.remove();
-            let mut done: StateMap<S::Key, ()> = StateMap::default();
             for key in keys {
-                if done.insert(key.clone(), ()).is_some() {
-                    continue;
+                if self.armed.get(&key) != Some(&closed) {
+                    continue; // stale: the key re-armed earlier, or already fired here
                 }
-                // A session that merged into a longer one since has no session ending here.
+                self.armed.remove(&key);
                 let Some(list) = self.sessions.get(&key) else {
                     continue;
                 };
-                if let Some(s) = list.iter().find(|s| s.end == end) {
-                    fire(&cap, session_result(&self.agg, key.clone(), s));
-                    self.cleanups
-                        .entry(closed + self.lateness)
-                        .or_default()
-                        .push(key);
+                // Fire every session that closed since the last frontier; re-arm at the
+                // next close, if any.
+                let mut next: Option<u64> = None;
+                for s in list {
+                    let close = closes(s.end);
+                    if close > frontier {
+                        next = Some(next.map_or(close, |n| n.min(close)));
+                    } else if close > fired_before {
+                        let at = crate::time::tick_floor(s.end - 1, tick).max(*cap.time());
+                        let result = session_result(&self.agg, key.clone(), s);
+                        if at == *cap.time() {
+                            fire(&cap, result);
+                        } else {
+                            fire(&cap.delayed(&at), result);
+                        }
+                        self.cleanups
+                            .entry(close + self.lateness)
+                            .or_default()
+                            .push(key.clone());
+                    }
+                }
+                if let Some(next) = next {
+                    let at = crate::time::tick_floor(next - 2, tick).max(*cap.time());
+                    let timer = self
+                        .timers
+                        .entry(next)
+                        .or_insert_with(|| (cap.delayed(&at), Vec::new()));
+                    timer.1.push(key.clone());
+                    self.armed.insert(key, next);
                 }
             }
         }
