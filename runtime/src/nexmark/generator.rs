@@ -8,9 +8,8 @@
 //! length is drawn the same way and its letters are a slice of a shared buffer of random
 //! letters at a random offset, as the Java reference generator does.
 
-use std::sync::OnceLock;
-
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use super::model::{Auction, Bid, Event, Person, Text};
 use super::Config;
