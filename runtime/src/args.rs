@@ -67,6 +67,12 @@ pub struct Args {
     /// Smaller batches let windows fire while a source is still reading.
     #[arg(long = "source-batch", value_name = "RECORDS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub source_batch: u64,
+    /// How far, in milliseconds of event time, a source may read ahead of the slowest
+    /// source of the job (with more than one worker); 0 lets sources run apart. Sources
+    /// that stay in step keep less data in flight and fewer records waiting for their
+    /// partners from other workers.
+    #[arg(long = "source-skew", value_name = "MS", default_value_t = 1000)]
+    pub source_skew: u64,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -113,6 +119,7 @@ impl Args {
             execution_mode: ExecutionMode::Automatic,
             explain: false,
             source_batch: 4096,
+            source_skew: 1000,
             help: None,
         }
     }
@@ -126,6 +133,12 @@ impl Args {
     /// Sets the records a source emits per activation (`--source-batch`).
     pub fn source_batch(mut self, records: u64) -> Self {
         self.source_batch = records;
+        self
+    }
+
+    /// Sets how far a source may read ahead of the slowest one (`--source-skew`, ms).
+    pub fn source_skew(mut self, ms: u64) -> Self {
+        self.source_skew = ms;
         self
     }
 

@@ -13,6 +13,7 @@ use crate::error::Error;
 pub struct JobContext {
     mode: ExecutionMode,
     source_batch: usize,
+    source_skew: u64,
     shared: Arc<Shared>,
 }
 
@@ -30,6 +31,7 @@ impl JobContext {
         JobContext {
             mode,
             source_batch,
+            source_skew: 0,
             shared: Arc::new(Shared {
                 errors: Mutex::new(Vec::new()),
                 late: Mutex::new(BTreeMap::new()),
@@ -47,6 +49,19 @@ impl JobContext {
     /// Records a source emits per activation (`--source-batch`).
     pub fn source_batch(&self) -> usize {
         self.source_batch
+    }
+
+    /// The same context with sources held within `ms` of event time of the slowest one
+    /// (`--source-skew`; 0: no limit).
+    pub(crate) fn with_source_skew(mut self, ms: u64) -> Self {
+        self.source_skew = ms;
+        self
+    }
+
+    /// How far, in ms of event time, a source may read ahead of the slowest source of
+    /// the job (0: no limit).
+    pub fn source_skew(&self) -> u64 {
+        self.source_skew
     }
 
     /// Records an error: the job will fail with it, and sources stop reading.

@@ -12,7 +12,8 @@ mod text_file;
 use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::operator::source;
-use timely::dataflow::{Scope, StreamVec};
+use timely::dataflow::operators::Probe;
+use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::context::JobContext;
 use crate::error::Result;
@@ -24,6 +25,13 @@ pub use text_file::TextFile;
 
 /// How long an unbounded source with nothing to read waits before it looks again.
 const POLL: Duration = Duration::from_millis(20);
+
+/// How long a source that is ahead waits before it looks at the slowest source again.
+const STEP_WAIT: Duration = Duration::from_micros(200);
+
+/// How long a source waits for a slowest source that does not move at all (an idle one
+/// without an idle timeout, say) before it reads on regardless.
+const STALL: Duration = Duration::from_millis(100);
 
 /// What a reader has left after a call to [`Reader::read`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,6 +66,14 @@ pub trait SourceSpec {
 /// `post` (the fused stateless operators after the assigner, which keep its timestamp)
 /// and holds the capability at the stamper's watermark. A failure to open or read fails
 /// the job with a clear error.
+///
+/// With more than one worker, the source keeps in step with the job's other sources: it
+/// does not read while the slowest source's watermark (seen through a probe on the
+/// sources' output, so across processes too) is more than `--source-skew` ms of event
+/// time behind its own. Otherwise one worker's source can run far ahead, and what it
+/// sends waits at the other workers: records that arrive before their partners (a bid
+/// before its auction) and data in flight grow with the lead. A slowest source that does
+/// not move for [`STALL`] no longer holds the others back until it moves again.
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, u64>,
     context: &JobContext,
@@ -78,7 +94,10 @@ where
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
-    source(scope, name, move |capability, info| {
+    let skew = if peers > 1 { context.source_skew() } else { 0 };
+    let slowest = ProbeHandle::new();
+    let probe = slowest.clone();
+    let stream = source(scope, name, move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut capability = Some(capability);
         let mut stage = Stage {
@@ -88,10 +107,31 @@ where
             capacity: 16,
         };
         let mut idle_since: Option<Instant> = None;
+        // While ahead: since when, and the slowest source's watermark then.
+        let mut waiting: Option<(Instant, Option<u64>)> = None;
         move |output| {
             let Some(cap) = capability.as_mut() else {
                 return;
             };
+            if skew > 0 && !context.is_cancelled() {
+                if slowest.less_than(&cap.time().saturating_sub(skew)) {
+                    let behind = slowest.with_frontier(|f| f.first().copied());
+                    match waiting {
+                        Some((since, seen)) if seen == behind && since.elapsed() >= STALL => {}
+                        Some((_, seen)) if seen == behind => {
+                            activator.activate_after(STEP_WAIT);
+                            return;
+                        }
+                        _ => {
+                            waiting = Some((Instant::now(), behind));
+                            activator.activate_after(STEP_WAIT);
+                            return;
+                        }
+                    }
+                } else {
+                    waiting = None;
+                }
+            }
             let status = match reader.as_mut().map(|r| r.as_mut()) {
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
@@ -149,7 +189,12 @@ where
                 }
             }
         }
-    })
+    });
+    if skew > 0 {
+        stream.probe_with(&probe)
+    } else {
+        stream
+    }
 }
 
 /// What a source's fused chain pushes its records into: each record is stamped, passed
@@ -198,7 +243,7 @@ pub fn pass<T, O: Push<T>>(record: T, out: &mut O) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
 
     use timely::dataflow::operators::Inspect;
@@ -290,5 +335,114 @@ mod tests {
         assert!(fires_while_idle(Some(100), Duration::from_secs(20)));
         // Without a timeout the window waits for the end of the input.
         assert!(!fires_while_idle(None, Duration::from_millis(500)));
+    }
+
+    /// Two workers read timestamps `0..records` in order: worker 0 as fast as it can,
+    /// worker 1 ten records per call with a pause (or, when `idle_peer`, nothing until
+    /// worker 0 is done). Worker 0 notes how far its timestamps get ahead of worker 1's.
+    #[derive(Clone)]
+    struct Paced {
+        records: u64,
+        idle_peer: bool,
+        /// The next timestamp of each worker.
+        next: Arc<[AtomicU64; 2]>,
+        /// Worker 0's largest lead over worker 1.
+        lead: Arc<AtomicU64>,
+        started: Instant,
+    }
+
+    struct PacedReader {
+        spec: Paced,
+        index: usize,
+    }
+
+    impl SourceSpec for Paced {
+        type Reader = PacedReader;
+        fn open(&self, index: usize, _peers: usize) -> Result<PacedReader> {
+            Ok(PacedReader {
+                spec: self.clone(),
+                index,
+            })
+        }
+    }
+
+    impl Reader for PacedReader {
+        type Item = u64;
+        fn read(&mut self, budget: usize, out: &mut dyn FnMut(u64)) -> Result<Status> {
+            let spec = &self.spec;
+            let next = &spec.next[self.index];
+            let other = spec.next[1 - self.index].load(Ordering::SeqCst);
+            let mut ts = next.load(Ordering::SeqCst);
+            if self.index == 1 {
+                if spec.idle_peer {
+                    let done = spec.next[0].load(Ordering::SeqCst) >= spec.records;
+                    let give_up = spec.started.elapsed() > Duration::from_secs(20);
+                    return Ok(if done || give_up {
+                        Status::Done
+                    } else {
+                        Status::Idle
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            } else {
+                spec.lead
+                    .fetch_max(ts.saturating_sub(other), Ordering::SeqCst);
+            }
+            let n = if self.index == 1 { 10 } else { budget as u64 };
+            for _ in 0..n.min(spec.records - ts) {
+                out(ts);
+                ts += 1;
+            }
+            next.store(ts, Ordering::SeqCst);
+            Ok(if ts < spec.records {
+                Status::More
+            } else {
+                Status::Done
+            })
+        }
+    }
+
+    /// Runs `spec` on two workers with `skew`; returns worker 0's largest lead and the
+    /// seconds the job took.
+    fn paced(skew: u64, idle_peer: bool) -> (u64, f64) {
+        let spec = Paced {
+            records: 5_000,
+            idle_peer,
+            next: Arc::new([AtomicU64::new(0), AtomicU64::new(0)]),
+            lead: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
+        };
+        let lead = Arc::clone(&spec.lead);
+        let started = Instant::now();
+        timely::execute(timely::Config::process(2), move |worker| {
+            let context = JobContext::new(ExecutionMode::Streaming, 64).with_source_skew(skew);
+            let spec = spec.clone();
+            worker.dataflow::<u64, _, _>(|scope| {
+                let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);
+                build(scope, &context, "paced", &spec, pass, stamper, pass);
+            });
+        })
+        .unwrap();
+        (lead.load(Ordering::SeqCst), started.elapsed().as_secs_f64())
+    }
+
+    #[test]
+    fn sources_keep_in_step_within_the_skew() {
+        // Unchecked, the fast worker reads everything while the slow one is at the start.
+        let (apart, _) = paced(0, false);
+        assert!(apart > 2_000, "lead without a limit: {apart}");
+        // Within 100 ms of event time, plus one batch of 64 and the probe's delay.
+        let (in_step, _) = paced(100, false);
+        assert!(in_step <= 400, "lead with a 100 ms skew: {in_step}");
+    }
+
+    #[test]
+    fn a_source_reads_on_when_its_slowest_peer_does_not_move() {
+        // The peer stays idle at watermark 0 until worker 0 has read everything: worker 0
+        // waits about `STALL` once, then reads on.
+        // Without that, it would wait for the peer's give-up after 20 s.
+        let (lead, seconds) = paced(100, true);
+        assert!(lead > 4_000, "worker 0 read on: lead {lead}");
+        assert!(seconds < 10.0, "worker 0 was held back {seconds:.1} s");
     }
 }
