@@ -45,15 +45,15 @@ fn auctions() -> Vec<Auction> {
 
 type Query<T> = fn(Args, Source<Event>, &Collector<T>) -> Result<JobReport>;
 
-/// The rows of `query` at `workers` workers, with sources emitting 61 events at a time.
-fn run<T>(query: Query<T>, workers: u64) -> Vec<T> {
+/// The rows of `query` at `workers` workers, with sources emitting 61 events at a time
+/// and, with `drift`, their watermarks aligned within that many ms.
+fn run<T>(query: Query<T>, workers: u64, drift: Option<u64>) -> Vec<T> {
     let out = Collector::new();
-    query(
-        Args::with_workers(workers).source_batch(61),
-        nexmark::events(config()),
-        &out,
-    )
-    .unwrap();
+    let mut args = Args::with_workers(workers).source_batch(61);
+    if let Some(ms) = drift {
+        args = args.max_watermark_drift(ms);
+    }
+    query(args, nexmark::events(config()), &out).unwrap();
     out.take()
 }
 
@@ -62,15 +62,16 @@ fn sorted<T: Ord>(mut v: Vec<T>) -> Vec<T> {
     v
 }
 
-/// Asserts that `query` gives exactly `expected` (in any order) at 1 and 2 workers.
+/// Asserts that `query` gives exactly `expected` (in any order) at 1 and 2 workers, and
+/// at 2 workers with watermarks aligned within 500 ms (100 events).
 fn check<T, K: Ord + Debug>(query: Query<T>, key: impl Fn(T) -> K, expected: Vec<K>) {
     let expected = sorted(expected);
     assert!(!expected.is_empty(), "the reference has rows");
-    for workers in [1, 2] {
-        let got = sorted(run(query, workers).into_iter().map(&key).collect());
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let got = sorted(run(query, workers, drift).into_iter().map(&key).collect());
         assert!(
             got == expected,
-            "{workers} worker(s): {} rows, expected {}; first difference: {:?}",
+            "{workers} worker(s), drift {drift:?}: {} rows, expected {}; first difference: {:?}",
             got.len(),
             expected.len(),
             got.iter().zip(&expected).find(|(g, e)| g != e)
@@ -178,8 +179,8 @@ fn q4_averages_winning_prices_per_category() {
         e.1 += 1;
     }
     assert!(per_category.len() >= 3);
-    for workers in [1, 2] {
-        let rows = run(queries::q4, workers);
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let rows = run(queries::q4, workers, drift);
         // One update per closed auction with a winner; the last is the average of all.
         for (category, (sum, n)) in &per_category {
             let updates: Vec<f64> = rows
@@ -314,8 +315,8 @@ fn q11_counts_bidder_sessions() {
 #[test]
 fn q12_counts_every_bid_once_per_processing_time_window() {
     let bids = bids();
-    for workers in [1, 2] {
-        let rows = run(queries::q12, workers);
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let rows = run(queries::q12, workers, drift);
         assert_eq!(rows.iter().map(|r| r.1).sum::<u64>(), bids.len() as u64);
         let windows: BTreeSet<(u64, i64)> = rows.iter().map(|r| (r.0, r.2)).collect();
         assert_eq!(windows.len(), rows.len(), "each bidder and window once");
@@ -413,8 +414,8 @@ fn q17_keeps_auction_statistics_per_day() {
         e.5 = e.5.max(b.price);
         e.6 += b.price;
     }
-    for workers in [1, 2] {
-        let rows = run(queries::q17, workers);
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let rows = run(queries::q17, workers, drift);
         assert_eq!(rows.len(), bids.len(), "an update per bid");
         let mut last: BTreeMap<(u64, u64), (DayStats, f64)> = BTreeMap::new();
         for (s, avg) in rows {
@@ -459,8 +460,8 @@ fn q18_keeps_the_last_bid_per_bidder_and_auction() {
         }
     }
     let all: BTreeSet<&Bid> = bids.iter().collect();
-    for workers in [1, 2] {
-        let rows = run(queries::q18, workers);
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let rows = run(queries::q18, workers, drift);
         assert!(rows.iter().all(|r| all.contains(r)), "rows are input bids");
         assert!(rows.len() >= expected.len());
         let mut last: BTreeMap<(u64, u64), Bid> = BTreeMap::new();
@@ -496,8 +497,8 @@ fn q19_keeps_the_top_ten_bids_per_auction() {
     };
     expected.values_mut().for_each(top);
     assert!(expected.values().any(|v| v.len() == TOP));
-    for workers in [1, 2] {
-        let rows = run(queries::q19, workers);
+    for (workers, drift) in [(1, None), (2, None), (2, Some(500))] {
+        let rows = run(queries::q19, workers, drift);
         assert!(rows.iter().all(|(_, rank)| (1..=TOP).contains(rank)));
         let mut got: BTreeMap<u64, Vec<Bid>> = BTreeMap::new();
         for (b, _) in rows {

@@ -67,12 +67,14 @@ pub struct Args {
     /// Smaller batches let windows fire while a source is still reading.
     #[arg(long = "source-batch", value_name = "RECORDS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub source_batch: u64,
-    /// How far, in milliseconds of event time, a source may read ahead of the slowest
-    /// source of the job (with more than one worker); 0 lets sources run apart. Sources
-    /// that stay in step keep less data in flight and fewer records waiting for their
-    /// partners from other workers.
-    #[arg(long = "source-skew", value_name = "MS", default_value_t = 1000)]
-    pub source_skew: u64,
+    /// Watermark alignment (Flink's `withWatermarkAlignment`): with more than one worker,
+    /// a source does not read while the job's slowest source's watermark is more than
+    /// this many milliseconds behind its own. Off by default, as in Flink: sources whose
+    /// inputs cover different stretches of event time (the two halves of a file) would
+    /// take turns instead of reading together. Sources that interleave event time (Kafka
+    /// partitions, the Nexmark generator) keep less data in flight with it.
+    #[arg(long = "max-watermark-drift", value_name = "MS")]
+    pub max_watermark_drift: Option<u64>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -119,7 +121,7 @@ impl Args {
             execution_mode: ExecutionMode::Automatic,
             explain: false,
             source_batch: 4096,
-            source_skew: 1000,
+            max_watermark_drift: None,
             help: None,
         }
     }
@@ -136,9 +138,9 @@ impl Args {
         self
     }
 
-    /// Sets how far a source may read ahead of the slowest one (`--source-skew`, ms).
-    pub fn source_skew(mut self, ms: u64) -> Self {
-        self.source_skew = ms;
+    /// Aligns the sources' watermarks within `ms` (`--max-watermark-drift`).
+    pub fn max_watermark_drift(mut self, ms: u64) -> Self {
+        self.max_watermark_drift = Some(ms);
         self
     }
 

@@ -13,7 +13,7 @@ use crate::error::Error;
 pub struct JobContext {
     mode: ExecutionMode,
     source_batch: usize,
-    source_skew: u64,
+    max_drift: u64,
     shared: Arc<Shared>,
 }
 
@@ -31,7 +31,7 @@ impl JobContext {
         JobContext {
             mode,
             source_batch,
-            source_skew: 0,
+            max_drift: 0,
             shared: Arc::new(Shared {
                 errors: Mutex::new(Vec::new()),
                 late: Mutex::new(BTreeMap::new()),
@@ -51,17 +51,17 @@ impl JobContext {
         self.source_batch
     }
 
-    /// The same context with sources held within `ms` of event time of the slowest one
-    /// (`--source-skew`; 0: no limit).
-    pub(crate) fn with_source_skew(mut self, ms: u64) -> Self {
-        self.source_skew = ms;
+    /// The same context with the sources' watermarks aligned within `ms`
+    /// (`--max-watermark-drift`; 0: not aligned).
+    pub(crate) fn with_max_drift(mut self, ms: u64) -> Self {
+        self.max_drift = ms;
         self
     }
 
-    /// How far, in ms of event time, a source may read ahead of the slowest source of
-    /// the job (0: no limit).
-    pub fn source_skew(&self) -> u64 {
-        self.source_skew
+    /// How far, in ms of event time, a source's watermark may lead the slowest source's
+    /// (0: no limit).
+    pub fn max_watermark_drift(&self) -> u64 {
+        self.max_drift
     }
 
     /// Records an error: the job will fail with it, and sources stop reading.

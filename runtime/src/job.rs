@@ -122,8 +122,8 @@ where
         } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
         local => local.try_build().map_err(Error::Startup)?,
     };
-    let context =
-        JobContext::new(mode, args.source_batch as usize).with_source_skew(args.source_skew);
+    let context = JobContext::new(mode, args.source_batch as usize)
+        .with_max_drift(args.max_watermark_drift.unwrap_or(0));
     let worker_context = context.clone();
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {

@@ -67,10 +67,10 @@ pub trait SourceSpec {
 /// and holds the capability at the stamper's watermark. A failure to open or read fails
 /// the job with a clear error.
 ///
-/// With more than one worker, the source keeps in step with the job's other sources: it
-/// does not read while the slowest source's watermark (seen through a probe on the
-/// sources' output, so across processes too) is more than `--source-skew` ms of event
-/// time behind its own. Otherwise one worker's source can run far ahead, and what it
+/// With watermark alignment (`--max-watermark-drift`) and more than one worker, the
+/// source keeps in step with the job's other sources: it does not read while the slowest
+/// source's watermark (seen through a probe on the sources' output, so across processes
+/// too) is more than that many ms behind its own. Otherwise one worker's source can run far ahead, and what it
 /// sends waits at the other workers: records that arrive before their partners (a bid
 /// before its auction) and data in flight grow with the lead. A slowest source that does
 /// not move for [`STALL`] no longer holds the others back until it moves again.
@@ -94,7 +94,11 @@ where
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
-    let skew = if peers > 1 { context.source_skew() } else { 0 };
+    let skew = if peers > 1 {
+        context.max_watermark_drift()
+    } else {
+        0
+    };
     let slowest = ProbeHandle::new();
     let probe = slowest.clone();
     let stream = source(scope, name, move |capability, info| {
@@ -415,7 +419,7 @@ mod tests {
         let lead = Arc::clone(&spec.lead);
         let started = Instant::now();
         timely::execute(timely::Config::process(2), move |worker| {
-            let context = JobContext::new(ExecutionMode::Streaming, 64).with_source_skew(skew);
+            let context = JobContext::new(ExecutionMode::Streaming, 64).with_max_drift(skew);
             let spec = spec.clone();
             worker.dataflow::<u64, _, _>(|scope| {
                 let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);

@@ -77,7 +77,10 @@ fn main() -> Result<()> {
     }
     let config = Config::with_events(cli.events);
     let source = nexmark::events(config);
-    let args = cli.tidemill.clone();
+    let mut args = cli.tidemill.clone();
+    // The workers' shares of the generator interleave event time: keep their sources in
+    // step (watermark alignment), unless the command line says otherwise.
+    args.max_watermark_drift.get_or_insert(1000);
     let mut baseline_rss = None;
     let measured = if cli.pregenerated {
         let local = args.workers as usize;
