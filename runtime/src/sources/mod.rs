@@ -73,7 +73,7 @@ pub trait SourceSpec {
 /// too) is more than that many ms behind its own. Otherwise one worker's source can run far ahead, and what it
 /// sends waits at the other workers: records that arrive before their partners (a bid
 /// before its auction) and data in flight grow with the lead. A slowest source that does
-/// not move for [`STALL`] no longer holds the others back until it moves again.
+/// not move for 100 ms (`STALL`) no longer holds the others back until it moves again.
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, u64>,
     context: &JobContext,
