@@ -120,17 +120,14 @@ where
             if skew > 0 && !context.is_cancelled() {
                 if slowest.less_than(&cap.time().saturating_sub(skew)) {
                     let behind = slowest.with_frontier(|f| f.first().copied());
-                    match waiting {
-                        Some((since, seen)) if seen == behind && since.elapsed() >= STALL => {}
-                        Some((_, seen)) if seen == behind => {
-                            activator.activate_after(STEP_WAIT);
-                            return;
-                        }
-                        _ => {
-                            waiting = Some((Instant::now(), behind));
-                            activator.activate_after(STEP_WAIT);
-                            return;
-                        }
+                    // A new wait whenever the slowest source has moved since the last look.
+                    let since = match waiting {
+                        Some((since, seen)) if seen == behind => since,
+                        _ => waiting.insert((Instant::now(), behind)).0,
+                    };
+                    if since.elapsed() < STALL {
+                        activator.activate_after(STEP_WAIT);
+                        return;
                     }
                 } else {
                     waiting = None;

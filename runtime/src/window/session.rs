@@ -33,6 +33,12 @@ fn closes(end: u64) -> u64 {
     end + 1
 }
 
+/// The timely time of the result of a session ending at `end`: its last millisecond
+/// rounded down to `tick`, and not before `not_before` (a capability's time).
+fn result_time(end: u64, tick: u64, not_before: u64) -> u64 {
+    crate::time::tick_floor(end - 1, tick).max(not_before)
+}
+
 struct Session<Acc> {
     start: u64,
     end: u64,
@@ -158,7 +164,7 @@ where
                 cleanup.push(key);
             }
         } else if self.armed.get(&key).is_none_or(|&t| t > closes(end)) {
-            let at = time.max(crate::time::tick_floor(end - 1, self.tick));
+            let at = result_time(end, self.tick, time);
             let timer = self
                 .timers
                 .entry(closes(end))
@@ -188,14 +194,14 @@ where
                     continue;
                 };
                 // Fire every session that closed since the last frontier; re-arm at the
-                // next close, if any.
-                let mut next: Option<u64> = None;
+                // next session's close, if any.
+                let mut next_end: Option<u64> = None;
                 for s in list {
                     let close = closes(s.end);
                     if close > frontier {
-                        next = Some(next.map_or(close, |n| n.min(close)));
+                        next_end = Some(next_end.map_or(s.end, |e| e.min(s.end)));
                     } else if close > fired_before {
-                        let at = crate::time::tick_floor(s.end - 1, tick).max(*cap.time());
+                        let at = result_time(s.end, tick, *cap.time());
                         let result = session_result(&self.agg, key.clone(), s);
                         if at == *cap.time() {
                             fire(&cap, result);
@@ -208,14 +214,14 @@ where
                             .push(key.clone());
                     }
                 }
-                if let Some(next) = next {
-                    let at = crate::time::tick_floor(next - 2, tick).max(*cap.time());
+                if let Some(end) = next_end {
+                    let at = result_time(end, tick, *cap.time());
                     let timer = self
                         .timers
-                        .entry(next)
+                        .entry(closes(end))
                         .or_insert_with(|| (cap.delayed(&at), Vec::new()));
                     timer.1.push(key.clone());
-                    self.armed.insert(key, next);
+                    self.armed.insert(key, closes(end));
                 }
             }
         }
