@@ -32,7 +32,8 @@
 //! |---|---|---|
 //! | `from_collection(iter)` | source | the elements of any `IntoIterator`, split among workers (bounded) |
 //! | `read_text_file(path)` | source | the lines of a text file, read in parallel by byte ranges (bounded) |
-//! | `from_source(spec)` | source | any [`sources::SourceSpec`], such as the Nexmark generator [`nexmark::events`]; taken as unbounded (streaming mode) |
+//! | `from_source(spec)` | source | any [`sources::SourceSpec`]: files in a format ([`sources::json_lines`], [`sources::csv_file`], [`sources::read_file`]; bounded), the Nexmark generator [`nexmark::events`] (unbounded) |
+//! | `dead_letters()` | a source's stream | the input the source could not decode, as [`DeadLetter`]s with reason and position (see below) |
 //! | `map(\|x\| y)` | stream | one record out per record in |
 //! | `filter(\|x\| bool)` | stream | the records for which the closure is true |
 //! | `flat_map(\|x\| iter)` | stream | any number of records per record |
@@ -60,6 +61,7 @@
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
+//! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]) |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
 //! | `discard()` | sink | drops the records, counting them in [`JobReport::discarded`] (Flink's discarding sink) |
 //!
@@ -228,6 +230,44 @@
 //! # Ok::<(), tidemill::Error>(())
 //! ```
 //!
+//! ### Formats and dead letters
+//! Files (and Kafka topics) hold bytes; a format ([`format::Json`], [`format::Csv`],
+//! [`format::Text`], [`format::Bytes`], or [`format::decode_with`] for your own) turns
+//! them into records with serde. Input that does not decode never fails the job and is
+//! never dropped silently: it becomes a [`DeadLetter`] (source, file line or Kafka
+//! offset, reason, the bytes), which `source.dead_letters()` routes like any stream.
+//! Dead letters that the pipeline does not route are written to standard error. Either
+//! way the job counts them in [`JobReport::dead_letters`] and prints the counts.
+//!
+//! ```
+//! use tidemill::prelude::*;
+//!
+//! #[derive(Clone, Debug, Serialize, Deserialize)]
+//! struct Txn { transaction_id: u64, amount: f64, timestamp: u64 }
+//!
+//! let dir = std::env::temp_dir().join(format!("tidemill-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let input = dir.join("txns.jsonl");
+//! std::fs::write(&input, concat!(
+//!     "{\"transaction_id\": 1, \"amount\": 1500.0, \"timestamp\": 1000}\n",
+//!     "{\"transaction_id\": 2, \"amount\": \"a lot\"}\n",
+//!     "{\"transaction_id\": 3, \"amount\": 20.0, \"timestamp\": 3000}\n",
+//! ))?;
+//! let (alerts, bad) = (Collector::new(), Collector::new());
+//! let report = tidemill::run(Args::with_workers(2), stream! {
+//!     let txns = from_source(json_lines::<Txn>(input));
+//!     txns.dead_letters().collect(bad);
+//!     txns.filter(|t| t.amount > 1000.0).map(|t| t.transaction_id).collect(alerts);
+//! })?;
+//! assert_eq!(alerts.take(), [1]);
+//! let bad = bad.take();
+//! assert_eq!(bad[0].position, tidemill::Position::Line(2));
+//! assert!(bad[0].reason.starts_with("invalid JSON"));
+//! assert_eq!(report.dead_letters[0].1, 1);
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! ### Closures
 //! Closures are written as in Rust and need no type annotations: each is typed by the
 //! stream it is applied to. The pipeline is built on every worker, so closures are moved
@@ -246,23 +286,28 @@
 //! ```
 
 pub use tidemill_macros::stream;
+pub use tidemill_runtime::dead_letter::{DeadLetter, Position};
 pub use tidemill_runtime::operators::process::{
     Context, KeyedProcessFunction, OutputTag, TimeDomain,
 };
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, hash, join, nexmark, run, sources, state, time, window, Args, Collector, Error,
-    ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode, Result,
+    args, dead_letter, format, hash, join, nexmark, run, sinks, sources, state, time, window, Args,
+    Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode, Result,
 };
 
 /// What a pipeline program needs in scope.
 pub mod prelude {
     pub use serde::{Deserialize, Serialize};
     pub use tidemill_macros::stream;
+    pub use tidemill_runtime::dead_letter::DeadLetter;
+    pub use tidemill_runtime::format::{Bytes, Csv, Json, Text};
     pub use tidemill_runtime::operators::process::{
         Context, KeyedProcessFunction, OutputTag, TimeDomain,
     };
+    pub use tidemill_runtime::sinks::{csv_sink, json_lines_sink, write_file};
+    pub use tidemill_runtime::sources::{csv_file, json_lines, read_file};
     pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
     pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
     pub use tidemill_runtime::{Args, Collector, ExecutionMode};
@@ -275,6 +320,7 @@ pub use clap;
 #[doc(hidden)]
 pub mod __private {
     pub use tidemill_runtime::{
-        join, operators, sinks, sources, time, window, JobContext, Pipeline, Plan, PlanNode,
+        dead_letter, join, operators, sinks, sources, time, window, JobContext, Pipeline, Plan,
+        PlanNode,
     };
 }

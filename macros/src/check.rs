@@ -194,6 +194,10 @@ fn check_time(graph: &Graph, node: &Node, times: &[Time], errors: &mut Errors) -
             node.span,
             "`late()` takes the late records of a window aggregation or a join: apply it to the results of e.g. `.window(tumbling(10s)).count()`",
         ),
+        "dead_letters" if !graph.nodes[node.inputs[0].0].op.is_source() => errors.push(
+            node.span,
+            "`dead_letters()` takes the input a source could not decode: apply it to the stream a source yields, e.g. `let txns = from_source(spec); txns.dead_letters().print();`",
+        ),
         "side_output" if graph.nodes[node.inputs[0].0].op.name != "process" => errors.push(
             node.span,
             "`side_output(TAG)` takes a side output of a process function: apply it to the result of `.key_by(..).process(f)`",
@@ -268,10 +272,11 @@ fn chain_reaches_source(graph: &Graph, node: &Node) -> bool {
         let Some(&(input, _)) = current.inputs.first() else {
             return current.op.is_source();
         };
+        // `dead_letters()` reads the source's other output, not its records.
         let readers = graph
             .nodes
             .iter()
-            .filter(|n| n.inputs.iter().any(|&(i, _)| i == input))
+            .filter(|n| n.op.name != "dead_letters" && n.inputs.iter().any(|&(i, _)| i == input))
             .count();
         current = &graph.nodes[input];
         if current.op.is_source() {

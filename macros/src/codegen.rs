@@ -25,6 +25,11 @@ pub struct Emitter<'g> {
     remaining_uses: Vec<usize>,
     /// The same for the late outputs of window aggregations.
     late_uses: Vec<usize>,
+    /// The same for the dead-letter outputs of sources.
+    dead_uses: Vec<usize>,
+    /// The source whose operator the last generated value built, if any: its value is a
+    /// pair `(records, dead letters)`.
+    built_source: Option<usize>,
     setup: Vec<TokenStream>,
 }
 
@@ -147,6 +152,13 @@ impl Emitter<'_> {
         let var = Ident::new(&format!("__tm_late{source}"), span);
         take_use(&mut self.late_uses[source], var, span)
     }
+
+    /// The dead letters of the source that `node` (a `dead_letters()`) reads.
+    pub fn dead_input(&mut self, node: &Node) -> TokenStream {
+        let (source, span) = node.inputs[0];
+        let var = Ident::new(&format!("__tm_dead{source}"), span);
+        take_use(&mut self.dead_uses[source], var, span)
+    }
 }
 
 /// The `side_output` nodes that read node `id`, in pipeline order.
@@ -228,6 +240,7 @@ pub fn tick(graph: &Graph) -> u64 {
 fn plain_source(e: &mut Emitter<'_>, node: &Node, spec: fn(&Node) -> TokenStream) -> TokenStream {
     let rt = e.rt();
     let spec = e.setup(node, spec(node));
+    e.built_source = Some(node.id);
     let (scope, ctx, name) = (e.scope(), e.ctx(), node.op.name);
     quote_spanned!(node.span=>
         #rt::sources::build(#scope, #ctx, #name, &#spec, #rt::sources::pass, #rt::time::NoTime, #rt::sources::pass))
@@ -255,6 +268,7 @@ fn source_with_post(e: &mut Emitter<'_>, node: &Node, post: &[&Node]) -> TokenSt
         unreachable!("checked: the chain starts at a source")
     };
     let spec = e.setup(source, spec(source));
+    e.built_source = Some(source.id);
     let (bindings, logic) = if chain.is_empty() {
         (Vec::new(), quote!(#rt::sources::pass))
     } else {
@@ -310,7 +324,7 @@ fn source_with_post(e: &mut Emitter<'_>, node: &Node, post: &[&Node]) -> TokenSt
 /// has no other consumer and is stateless too, or is a timestamp assigner (whose source
 /// operator then runs the group).
 pub fn fused_groups(graph: &Graph) -> Vec<usize> {
-    let (consumers, _) = consumer_counts(graph);
+    let consumers = consumer_counts(graph).records;
     let mut group: Vec<usize> = (0..graph.nodes.len()).collect();
     for node in &graph.nodes {
         if node.op.fused().is_none() {
@@ -327,19 +341,31 @@ pub fn fused_groups(graph: &Graph) -> Vec<usize> {
     group
 }
 
-fn consumer_counts(graph: &Graph) -> (Vec<usize>, Vec<usize>) {
-    let mut counts = vec![0; graph.nodes.len()];
-    let mut late = vec![0; graph.nodes.len()];
+/// How many operators read each node's records, its late output (`late`,
+/// `side_output`) and its dead letters (`dead_letters`).
+struct Consumers {
+    records: Vec<usize>,
+    late: Vec<usize>,
+    dead: Vec<usize>,
+}
+
+fn consumer_counts(graph: &Graph) -> Consumers {
+    let n = graph.nodes.len();
+    let mut c = Consumers {
+        records: vec![0; n],
+        late: vec![0; n],
+        dead: vec![0; n],
+    };
     for node in &graph.nodes {
         for &(input, _) in &node.inputs {
-            if matches!(node.op.name, "late" | "side_output") {
-                late[input] += 1;
-            } else {
-                counts[input] += 1;
+            match node.op.name {
+                "late" | "side_output" => c.late[input] += 1,
+                "dead_letters" => c.dead[input] += 1,
+                _ => c.records[input] += 1,
             }
         }
     }
-    (counts, late)
+    c
 }
 
 /// The nodes that a timestamp assigner absorbs into its source operator: the source and
@@ -356,10 +382,54 @@ fn absorbed_into_sources(graph: &Graph) -> Vec<bool> {
     absorbed
 }
 
+/// The order nodes are written in: inputs first, and a `dead_letters()` after the node
+/// whose operator builds its source (a timestamp assigner, or the end of the fused chain
+/// after it, can come later in the pipeline than the `dead_letters()`).
+fn emission_order(graph: &Graph, group: &[usize], absorbed: &[bool]) -> Vec<usize> {
+    fn rank(graph: &Graph, builder: &[usize], memo: &mut [Option<usize>], id: usize) -> usize {
+        if let Some(r) = memo[id] {
+            return r;
+        }
+        let node = &graph.nodes[id];
+        let mut r = 2 * id;
+        for &(input, _) in &node.inputs {
+            r = r.max(rank(graph, builder, memo, input));
+            if node.op.name == "dead_letters" {
+                r = r.max(rank(graph, builder, memo, builder[input]) + 1);
+            }
+        }
+        memo[id] = Some(r);
+        r
+    }
+    // The node that writes each source: itself, or the last node of its assigner's group.
+    let mut builder: Vec<usize> = (0..graph.nodes.len()).collect();
+    for node in graph.nodes.iter().filter(|n| n.op.time.is_some()) {
+        let last = (0..graph.nodes.len())
+            .filter(|&n| group[n] == group[node.id])
+            .max()
+            .unwrap_or(node.id);
+        let mut current = node;
+        while let Some(&(input, _)) = current.inputs.first() {
+            if absorbed[input] {
+                builder[input] = last;
+            }
+            current = &graph.nodes[input];
+        }
+    }
+    let mut memo = vec![None; graph.nodes.len()];
+    let mut order: Vec<usize> = (0..graph.nodes.len()).collect();
+    order.sort_by_key(|&id| (rank(graph, &builder, &mut memo, id), id));
+    order
+}
+
 /// The whole `stream!` expansion for a checked graph.
 pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
     let group = fused_groups(graph);
-    let (consumers, late_consumers) = consumer_counts(graph);
+    let Consumers {
+        records: consumers,
+        late: late_consumers,
+        dead: dead_consumers,
+    } = consumer_counts(graph);
     let absorbed = absorbed_into_sources(graph);
     let mut e = Emitter {
         graph,
@@ -367,11 +437,14 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
         tick: tick(graph),
         remaining_uses: consumers.clone(),
         late_uses: late_consumers.clone(),
+        dead_uses: dead_consumers.clone(),
+        built_source: None,
         setup: Vec::new(),
     };
     let rt = e.rt();
     let mut body = Vec::new();
-    for node in &graph.nodes {
+    for id in emission_order(graph, &group, &absorbed) {
+        let node = &graph.nodes[id];
         let continues_group = graph.nodes.iter().any(|n| {
             group[n.id] == group[node.id] && n.inputs.first().map(|i| i.0) == Some(node.id)
         });
@@ -385,7 +458,20 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
             Codegen::Source(spec) => plain_source(&mut e, node, *spec),
         };
         let var = format_ident!("__tm_n{}", node.id);
-        if node.op.is_sink() {
+        if let Some(source) = e.built_source.take() {
+            // A source operator: its records, and its dead letters.
+            let dead = format_ident!("__tm_dead{}", source);
+            let records = if consumers[node.id] > 0 {
+                quote!(#var)
+            } else {
+                quote!(_)
+            };
+            body.push(quote!(let (#records, #dead) = #value;));
+            if dead_consumers[source] == 0 {
+                let ctx = e.ctx();
+                body.push(quote!(#rt::dead_letter::to_stderr(#dead, #ctx);));
+            }
+        } else if node.op.is_sink() {
             body.push(quote!(#value;));
         } else if is_window_aggregate(graph, node.id) {
             let late = format_ident!("__tm_late{}", node.id);
@@ -501,14 +587,16 @@ fn chain_logic(e: &Emitter<'_>, members: &[&Node], timed: bool) -> (Vec<TokenStr
     (bindings, logic)
 }
 
-/// The plan as a constant the binary can print (`--explain`).
+/// The plan the binary can print (`--explain`). Whether it is bounded is asked of the
+/// sources' specs (a Kafka source may be bounded or not), once they are evaluated.
 fn plan_constant(graph: &Graph, group: &[usize]) -> TokenStream {
     let rt = quote!(::tidemill::__private);
-    let bounded = graph
+    let specs = graph
         .nodes
         .iter()
         .filter(|n| n.op.is_source())
-        .all(|n| n.op.bounded);
+        .map(|n| format_ident!("__tm_setup{}", n.id));
+    let bounded = quote!(true #(&& #rt::sources::SourceSpec::bounded(&#specs))*);
     let nodes = graph.nodes.iter().map(|n| {
         let (id, operator, op) = (n.id, group[n.id], n.op.name);
         let line = n.span.start().line;
@@ -647,6 +735,9 @@ mod tests {
             code.contains("op : \"count\" , line : 1usize , inputs : & [1usize] , exchange : true"),
             "{code}"
         );
-        assert!(code.contains("bounded : true"), "{code}");
+        assert!(
+            code.contains("bounded : true && :: tidemill :: __private :: sources :: SourceSpec :: bounded (& __tm_setup0)"),
+            "{code}"
+        );
     }
 }

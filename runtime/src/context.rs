@@ -24,6 +24,8 @@ struct Shared {
     cancelled: AtomicBool,
     /// Records dropped by `discard()` sinks.
     discarded: AtomicU64,
+    /// Input that sources could not decode, by source.
+    dead_letters: Mutex<BTreeMap<String, u64>>,
 }
 
 impl JobContext {
@@ -37,6 +39,7 @@ impl JobContext {
                 late: Mutex::new(BTreeMap::new()),
                 cancelled: AtomicBool::new(false),
                 discarded: AtomicU64::new(0),
+                dead_letters: Mutex::new(BTreeMap::new()),
             }),
         }
     }
@@ -94,6 +97,31 @@ impl JobContext {
     /// Counts `n` records dropped by a `discard()` sink.
     pub fn count_discarded(&self, n: u64) {
         self.shared.discarded.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts one dead letter of the source `source`; the counts are reported when the
+    /// job ends.
+    pub fn count_dead_letter(&self, source: &str) {
+        let mut counts = self
+            .shared
+            .dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match counts.get_mut(source) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(source.to_string(), 1);
+            }
+        }
+    }
+
+    pub(crate) fn dead_letter_counts(&self) -> Vec<(String, u64)> {
+        let counts = self
+            .shared
+            .dead_letters
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        counts.iter().map(|(s, n)| (s.clone(), *n)).collect()
     }
 
     pub(crate) fn discarded(&self) -> u64 {

@@ -96,6 +96,9 @@ pub struct JobReport {
     pub late_dropped: Vec<(&'static str, u64)>,
     /// Records that reached `discard()` sinks in this process.
     pub discarded: u64,
+    /// Input that sources of this process could not decode, by source (e.g.
+    /// ``kafka topic `txns` ``). Each count is also printed to standard error.
+    pub dead_letters: Vec<(String, u64)>,
 }
 
 /// Runs `pipeline` with the flags in `args` and returns when the job ends.
@@ -142,6 +145,10 @@ where
     }
     report.late_dropped = context.late_counts();
     report.discarded = context.discarded();
+    report.dead_letters = context.dead_letter_counts();
+    for (source, n) in &report.dead_letters {
+        eprintln!("tidemill: {n} dead letter(s) from {source}");
+    }
     for (at, n) in &report.late_dropped {
         eprintln!("tidemill: {n} late record(s) dropped by the {at}; route them with `.late()` to keep them");
     }

@@ -10,7 +10,9 @@
 pub mod args;
 mod cluster;
 pub mod context;
+pub mod dead_letter;
 pub mod error;
+pub mod format;
 pub mod hash;
 pub mod job;
 pub mod join;

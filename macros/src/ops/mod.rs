@@ -14,6 +14,7 @@ mod assign_timestamps;
 mod collect;
 mod count;
 mod count_window;
+mod dead_letters;
 mod filter;
 mod flat_map;
 mod inspect;
@@ -27,6 +28,7 @@ mod process;
 mod process_window;
 mod reduce;
 mod side_output;
+mod sink;
 mod sources;
 mod sum;
 mod union;
@@ -73,6 +75,8 @@ pub const ALL: &[&OpSpec] = &[
     &print::SPEC,
     &print::DISCARD,
     &write_as_text::SPEC,
+    &sink::SPEC,
+    &dead_letters::SPEC,
     &collect::SPEC,
 ];
 

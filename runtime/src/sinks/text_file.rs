@@ -28,7 +28,7 @@ pub fn part_file(dir: &Path, index: usize) -> PathBuf {
     dir.join(format!("part-{index:05}"))
 }
 
-fn open_part(dir: &Path, index: usize, peers: usize) -> Result<BufWriter<File>> {
+pub(super) fn open_part(dir: &Path, index: usize, peers: usize) -> Result<BufWriter<File>> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io("cannot create output directory", dir, e))?;
     if index == 0 {

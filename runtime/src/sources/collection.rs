@@ -39,6 +39,10 @@ impl<T: Clone + 'static> SourceSpec for Collection<T> {
             step: peers,
         })
     }
+
+    fn bounded(&self) -> bool {
+        true
+    }
 }
 
 impl<T: Clone + 'static> Reader for CollectionReader<T> {

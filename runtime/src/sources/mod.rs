@@ -7,20 +7,24 @@
 //! watermark.
 
 mod collection;
+mod file;
 mod text_file;
 
 use std::time::{Duration, Instant};
 
-use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::context::JobContext;
+use crate::dead_letter::DeadLetter;
 use crate::error::Result;
 use crate::operators::fused::Push;
 use crate::time::Stamper;
 
 pub use collection::Collection;
+pub use file::{csv_file, json_lines, read_file, FileReader, FileSource};
 pub use text_file::TextFile;
 
 /// How long an unbounded source with nothing to read waits before it looks again.
@@ -50,6 +54,10 @@ pub trait Reader: 'static {
     type Item;
     /// Reads up to `budget` records into `out`.
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(Self::Item)) -> Result<Status>;
+
+    /// Moves the input that [`Reader::read`] could not decode since the last call into
+    /// `out`. Readers of decoded formats keep such input as [`DeadLetter`]s.
+    fn take_dead_letters(&mut self, _out: &mut Vec<DeadLetter>) {}
 }
 
 /// A source as the pipeline names it: evaluated once per process, opened per worker.
@@ -58,6 +66,12 @@ pub trait SourceSpec {
     type Reader: Reader;
     /// Opens worker `index` of `peers` (all workers of all processes).
     fn open(&self, index: usize, peers: usize) -> Result<Self::Reader>;
+
+    /// Whether the input is finite: a job whose sources are all bounded runs in batch
+    /// mode unless told otherwise (`--execution-mode`). The default is unbounded.
+    fn bounded(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the source operator: reads this worker's share of `spec`, passes each record
@@ -67,6 +81,10 @@ pub trait SourceSpec {
 /// and holds the capability at the stamper's watermark. A failure to open or read fails
 /// the job with a clear error.
 ///
+/// Returns the records and the source's dead letters: the input its reader could not
+/// decode ([`Reader::take_dead_letters`]), which travel at the source's watermark and
+/// are counted in the job's report.
+///
 /// With watermark alignment (`--max-watermark-drift`) and more than one worker, the
 /// source keeps in step with the job's other sources: it does not read while the slowest
 /// source's watermark (seen through a probe on the sources' output, so across processes
@@ -74,6 +92,7 @@ pub trait SourceSpec {
 /// sends waits at the other workers: records that arrive before their partners (a bid
 /// before its auction) and data in flight grow with the lead. A slowest source that does
 /// not move for 100 ms (`STALL`) no longer holds the others back until it moves again.
+#[allow(clippy::type_complexity)]
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, u64>,
     context: &JobContext,
@@ -82,7 +101,10 @@ pub fn build<'scope, S, U, V, L, St, P>(
     mut logic: L,
     stamper: St,
     post: P,
-) -> StreamVec<'scope, u64, V>
+) -> (
+    StreamVec<'scope, u64, V>,
+    StreamVec<'scope, u64, DeadLetter>,
+)
 where
     S: SourceSpec,
     U: 'static,
@@ -101,20 +123,32 @@ where
     };
     let slowest = ProbeHandle::new();
     let probe = slowest.clone();
-    let stream = source(scope, name, move |capability, info| {
-        let activator = scope.activator_for(info.address);
-        let mut capability = Some(capability);
+    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let activator = scope.activator_for(builder.operator_info().address);
+    let (output, stream) = builder.new_output();
+    let (dead_output, dead_stream) = builder.new_output();
+    let mut output =
+        OutputBuilder::<_, timely::container::CapacityContainerBuilder<Vec<V>>>::from(output);
+    let mut dead_output = OutputBuilder::<
+        _,
+        timely::container::CapacityContainerBuilder<Vec<DeadLetter>>,
+    >::from(dead_output);
+    builder.build(move |mut capabilities| {
+        let mut dead_capability = capabilities.pop();
+        let mut capability = capabilities.pop();
         let mut stage = Stage {
             stamper,
             post,
             buckets: Vec::new(),
             capacity: 16,
         };
+        let mut dead = Vec::new();
         let mut idle_since: Option<Instant> = None;
         // While ahead: since when, and the slowest source's watermark then.
         let mut waiting: Option<(Instant, Option<u64>)> = None;
-        move |output| {
-            let Some(cap) = capability.as_mut() else {
+        move |_frontiers| {
+            let (Some(cap), Some(dead_cap)) = (capability.as_mut(), dead_capability.as_mut())
+            else {
                 return;
             };
             if skew > 0 && !context.is_cancelled() {
@@ -139,6 +173,7 @@ where
                     let result = r.read(context.source_batch(), &mut |item| {
                         logic(item, &mut stage);
                     });
+                    r.take_dead_letters(&mut dead);
                     result.unwrap_or_else(|e| {
                         context.fail(e);
                         Status::Done
@@ -160,6 +195,7 @@ where
                     .on_idle(idle_since.get_or_insert_with(Instant::now).elapsed());
             }
             let mut total = 0;
+            let mut output = output.activate();
             for (time, mut batch) in stage.buckets.drain(..) {
                 // A filter after the assigner may have emptied a batch.
                 if batch.is_empty() {
@@ -170,17 +206,28 @@ where
                     .session(&cap.delayed(&time))
                     .give_container(&mut batch);
             }
+            if !dead.is_empty() {
+                for letter in &dead {
+                    context.count_dead_letter(&letter.source);
+                }
+                dead_output
+                    .activate()
+                    .session(&*dead_cap)
+                    .give_container(&mut dead);
+            }
             // The next activation's buckets start at about this one's size.
             stage.capacity = total.clamp(16, context.source_batch().max(16));
             match status {
                 Status::Done => {
                     capability = None;
+                    dead_capability = None;
                     reader = None;
                 }
                 Status::More | Status::Idle => {
                     let watermark = stage.stamper.watermark_time();
                     if watermark > *cap.time() {
                         cap.downgrade(&watermark);
+                        dead_cap.downgrade(&watermark);
                     }
                     if status == Status::More {
                         activator.activate();
@@ -191,11 +238,12 @@ where
             }
         }
     });
-    if skew > 0 {
+    let stream = if skew > 0 {
         stream.probe_with(&probe)
     } else {
         stream
-    }
+    };
+    (stream, dead_stream)
 }
 
 /// What a source's fused chain pushes its records into: each record is stamped, passed
@@ -318,7 +366,7 @@ mod tests {
                     Some(ms) => stamper.with_idle_timeout(ms),
                     None => stamper,
                 };
-                let stream = build(scope, &context, "quiet", &spec, pass, stamper, pass);
+                let (stream, _) = build(scope, &context, "quiet", &spec, pass, stamper, pass);
                 let windowed = window::window_all(stream, Assigner::tumbling(50));
                 let (results, _late) = window::aggregate(windowed, "count", Count);
                 let fired = Arc::clone(&spec.fired);

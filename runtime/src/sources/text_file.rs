@@ -26,10 +26,16 @@ pub struct RangeReader {
     /// Lines starting at or after this offset belong to the next worker.
     end: u64,
     buffer: Vec<u8>,
+    /// The byte offset where this range's first line starts.
+    first_offset: u64,
+    /// The 1-based file line number of that first line, once asked for.
+    first_line: Option<u64>,
+    /// Lines read so far from this range.
+    lines_read: u64,
 }
 
 impl RangeReader {
-    fn open(path: &Path, index: usize, peers: usize) -> Result<Self> {
+    pub(crate) fn open(path: &Path, index: usize, peers: usize) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io("cannot open input file", path, e))?;
         let size = file
             .metadata()
@@ -55,13 +61,22 @@ impl RangeReader {
             position,
             end,
             buffer: Vec::new(),
+            first_offset: position,
+            first_line: None,
+            lines_read: 0,
         })
     }
 
-    /// The next line of this range, or `None` at its end.
-    fn next_line(&mut self) -> Result<Option<String>> {
+    /// Whether this range starts at the file's first line.
+    pub(crate) fn starts_the_file(&self) -> bool {
+        self.first_offset == 0
+    }
+
+    /// Reads the next line of this range into [`RangeReader::line`], without its line
+    /// end; `false` at the range's end.
+    pub(crate) fn advance(&mut self) -> Result<bool> {
         if self.position >= self.end {
-            return Ok(None);
+            return Ok(false);
         }
         self.buffer.clear();
         let n = self
@@ -69,21 +84,46 @@ impl RangeReader {
             .read_until(b'\n', &mut self.buffer)
             .map_err(|e| Error::io("cannot read input file", &self.path, e))?;
         if n == 0 {
-            return Ok(None);
+            return Ok(false);
         }
-        let line_start = self.position;
         self.position += n as u64;
+        self.lines_read += 1;
         if self.buffer.last() == Some(&b'\n') {
             self.buffer.pop();
             if self.buffer.last() == Some(&b'\r') {
                 self.buffer.pop();
             }
         }
+        Ok(true)
+    }
+
+    /// The line [`RangeReader::advance`] read last.
+    pub(crate) fn line(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// The 1-based file line number of the line read last. The first call of a range
+    /// counts the lines before it (only done for an error or a dead letter).
+    pub(crate) fn line_number(&mut self) -> Result<u64> {
+        let first = match self.first_line {
+            Some(first) => first,
+            None => *self
+                .first_line
+                .insert(line_number(&self.path, self.first_offset)?),
+        };
+        Ok(first + self.lines_read - 1)
+    }
+
+    /// The next line of this range, or `None` at its end.
+    fn next_line(&mut self) -> Result<Option<String>> {
+        if !self.advance()? {
+            return Ok(None);
+        }
         match std::str::from_utf8(&self.buffer) {
             Ok(line) => Ok(Some(line.to_owned())),
             Err(_) => Err(Error::InvalidUtf8 {
                 path: self.path.clone(),
-                line: line_number(&self.path, line_start)?,
+                line: self.line_number()?,
             }),
         }
     }
@@ -125,6 +165,10 @@ impl SourceSpec for TextFile {
     type Reader = RangeReader;
     fn open(&self, index: usize, peers: usize) -> Result<RangeReader> {
         RangeReader::open(&self.path, index, peers)
+    }
+
+    fn bounded(&self) -> bool {
+        true
     }
 }
 
