@@ -293,8 +293,9 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, dead_letter, format, hash, join, nexmark, run, sinks, sources, state, time, window, Args,
-    Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode, Result,
+    args, dead_letter, format, hash, join, kafka, nexmark, run, sinks, sources, state, time,
+    window, Args, Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode,
+    Result,
 };
 
 /// What a pipeline program needs in scope.
@@ -303,6 +304,7 @@ pub mod prelude {
     pub use tidemill_macros::stream;
     pub use tidemill_runtime::dead_letter::DeadLetter;
     pub use tidemill_runtime::format::{Bytes, Csv, Json, Text};
+    pub use tidemill_runtime::kafka::{kafka, kafka_sink, KafkaRecord, StartFrom};
     pub use tidemill_runtime::operators::process::{
         Context, KeyedProcessFunction, OutputTag, TimeDomain,
     };

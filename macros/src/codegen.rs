@@ -243,7 +243,7 @@ fn plain_source(e: &mut Emitter<'_>, node: &Node, spec: fn(&Node) -> TokenStream
     e.built_source = Some(node.id);
     let (scope, ctx, name) = (e.scope(), e.ctx(), node.op.name);
     quote_spanned!(node.span=>
-        #rt::sources::build(#scope, #ctx, #name, &#spec, #rt::sources::pass, #rt::time::NoTime, #rt::sources::pass))
+        #rt::sources::build(#scope, #ctx, &__tm_done, #name, &#spec, #rt::sources::pass, #rt::time::NoTime, #rt::sources::pass))
 }
 
 /// `assign_timestamps` / `with_processing_time`: one source operator made of the source,
@@ -316,7 +316,7 @@ fn source_with_post(e: &mut Emitter<'_>, node: &Node, post: &[&Node]) -> TokenSt
         #(#bindings)*
         let __tm_stamper = #stamper;
         #(#post_bindings)*
-        #rt::sources::build(#scope, #ctx, #name, &#spec, #logic, __tm_stamper, #post_logic)
+        #rt::sources::build(#scope, #ctx, &__tm_done, #name, &#spec, #logic, __tm_stamper, #post_logic)
     })
 }
 
@@ -472,6 +472,11 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
                 body.push(quote!(#rt::dead_letter::to_stderr(#dead, #ctx);));
             }
         } else if node.op.is_sink() {
+            // Sinks tell sources that commit what they read (Kafka) what is written.
+            for &(input, _) in &node.inputs {
+                let var = format_ident!("__tm_n{}", input);
+                body.push(quote!(let #var = #rt::sources::into_sink(#var, &__tm_done);));
+            }
             body.push(quote!(#value;));
         } else if is_window_aggregate(graph, node.id) {
             let late = format_ident!("__tm_late{}", node.id);
@@ -509,7 +514,10 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
     quote! {
         {
             #(#setup)*
-            #rt::Pipeline::new(#plan, move |#scope, #ctx| { #(#body)* })
+            #rt::Pipeline::new(#plan, move |#scope, #ctx| {
+                let __tm_done = #rt::sources::Completion::new();
+                #(#body)*
+            })
         }
     }
 }

@@ -34,6 +34,9 @@ pub enum Error {
     Config(String),
     /// Timely could not start the workers (e.g. a peer process is unreachable).
     Startup(String),
+    /// A connector (Kafka, PostgreSQL) failed: the message names the server, the topic
+    /// or table, and the reason.
+    Connector(String),
     /// A worker thread panicked; the message is the panic's.
     WorkerPanicked(String),
     /// Several errors, from several workers; the first is the cause shown first.
@@ -67,6 +70,7 @@ impl fmt::Display for Error {
             }
             Error::Config(msg) => write!(f, "invalid configuration: {msg}"),
             Error::Startup(msg) => write!(f, "cannot start the workers: {msg}"),
+            Error::Connector(msg) => f.write_str(msg),
             Error::WorkerPanicked(msg) => write!(f, "a worker panicked: {msg}"),
             Error::Many(errors) => {
                 for (i, e) in errors.iter().enumerate() {

@@ -16,6 +16,7 @@ pub mod format;
 pub mod hash;
 pub mod job;
 pub mod join;
+pub mod kafka;
 pub mod key;
 pub mod nexmark;
 pub mod operators;

@@ -6,6 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 /// The example binary `name`, built once per test run: a filtered run such as
 /// `cargo test --test wordcount` does not build examples by itself.
+#[allow(dead_code)] // not every test binary runs examples
 pub fn example_binary(name: &str) -> PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_cargo_at_a_time = LOCK.lock().unwrap_or_else(|p| p.into_inner());
@@ -72,4 +73,35 @@ pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
     ];
     std::fs::remove_file(&hostfile).unwrap();
     outputs
+}
+
+/// The bootstrap address of the test broker that `scripts/kafka.sh` starts
+/// (`TIDEMILL_KAFKA_BROKERS`, else `127.0.0.1:19092`); panics with what to run when no
+/// broker listens there, so such tests fail rather than pass without one.
+#[allow(dead_code)] // only the Kafka tests use it
+pub fn kafka_brokers() -> String {
+    let brokers =
+        std::env::var("TIDEMILL_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
+    let first = brokers.split(',').next().unwrap_or_default().to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&first)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    assert!(
+        reachable,
+        "server not available: no Kafka broker at {brokers}; run scripts/kafka.sh (or set TIDEMILL_KAFKA_BROKERS)"
+    );
+    brokers
+}
+
+/// A name no earlier run used: `prefix-<pid>-<nanos>`.
+#[allow(dead_code)]
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
 }

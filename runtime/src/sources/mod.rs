@@ -58,6 +58,20 @@ pub trait Reader: 'static {
     /// Moves the input that [`Reader::read`] could not decode since the last call into
     /// `out`. Readers of decoded formats keep such input as [`DeadLetter`]s.
     fn take_dead_letters(&mut self, _out: &mut Vec<DeadLetter>) {}
+
+    /// Whether the reader wants to know when the sinks have finished what it read
+    /// ([`Reader::emitted`], [`Reader::completed`]): a Kafka reader commits offsets then.
+    /// Such a source stays until the sinks are done, after its input ends.
+    fn tracks_completion(&self) -> bool {
+        false
+    }
+
+    /// Everything read so far travels at timely times up to `up_to`.
+    fn emitted(&mut self, _up_to: u64) {}
+
+    /// The sinks have finished every timely time before `frontier` (`None`: everything,
+    /// the job is ending).
+    fn completed(&mut self, _frontier: Option<u64>) {}
 }
 
 /// A source as the pipeline names it: evaluated once per process, opened per worker.
@@ -92,10 +106,11 @@ pub trait SourceSpec {
 /// sends waits at the other workers: records that arrive before their partners (a bid
 /// before its auction) and data in flight grow with the lead. A slowest source that does
 /// not move for 100 ms (`STALL`) no longer holds the others back until it moves again.
-#[allow(clippy::type_complexity)]
+#[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, u64>,
     context: &JobContext,
+    completion: &Completion,
     name: &str,
     spec: &S,
     mut logic: L,
@@ -116,6 +131,11 @@ where
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
+    let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
+    if tracks {
+        completion.wanted.set(true);
+    }
+    let done = completion.probe.clone();
     let skew = if peers > 1 {
         context.max_watermark_drift()
     } else {
@@ -133,7 +153,7 @@ where
         _,
         timely::container::CapacityContainerBuilder<Vec<DeadLetter>>,
     >::from(dead_output);
-    builder.build(move |mut capabilities| {
+    builder.build_reschedule(move |mut capabilities| {
         let mut dead_capability = capabilities.pop();
         let mut capability = capabilities.pop();
         let mut stage = Stage {
@@ -146,10 +166,23 @@ where
         let mut idle_since: Option<Instant> = None;
         // While ahead: since when, and the slowest source's watermark then.
         let mut waiting: Option<(Instant, Option<u64>)> = None;
+        // The greatest timely time of anything emitted so far.
+        let mut emitted = 0;
         move |_frontiers| {
             let (Some(cap), Some(dead_cap)) = (capability.as_mut(), dead_capability.as_mut())
             else {
-                return;
+                // Input done: a reader that tracks completion stays until the sinks are.
+                let Some(Ok(r)) = reader.as_mut() else {
+                    return false;
+                };
+                let frontier = done.with_frontier(|f| f.first().copied());
+                r.completed(frontier);
+                if frontier.is_none() || context.is_cancelled() {
+                    reader = None;
+                    return false;
+                }
+                activator.activate_after(POLL);
+                return true;
             };
             if skew > 0 && !context.is_cancelled() {
                 if slowest.less_than(&cap.time().saturating_sub(skew)) {
@@ -161,7 +194,7 @@ where
                     };
                     if since.elapsed() < STALL {
                         activator.activate_after(STEP_WAIT);
-                        return;
+                        return false;
                     }
                 } else {
                     waiting = None;
@@ -196,17 +229,20 @@ where
             }
             let mut total = 0;
             let mut output = output.activate();
+            let emitted_before = emitted;
             for (time, mut batch) in stage.buckets.drain(..) {
                 // A filter after the assigner may have emptied a batch.
                 if batch.is_empty() {
                     continue;
                 }
                 total += batch.len();
+                emitted = emitted.max(time);
                 output
                     .session(&cap.delayed(&time))
                     .give_container(&mut batch);
             }
             if !dead.is_empty() {
+                emitted = emitted.max(*dead_cap.time());
                 for letter in &dead {
                     context.count_dead_letter(&letter.source);
                 }
@@ -215,12 +251,24 @@ where
                     .session(&*dead_cap)
                     .give_container(&mut dead);
             }
+            if tracks {
+                if let Some(Ok(r)) = reader.as_mut() {
+                    if emitted != emitted_before || total > 0 {
+                        r.emitted(emitted);
+                    }
+                    r.completed(done.with_frontier(|f| f.first().copied()));
+                }
+            }
             // The next activation's buckets start at about this one's size.
             stage.capacity = total.clamp(16, context.source_batch().max(16));
             match status {
                 Status::Done => {
                     capability = None;
                     dead_capability = None;
+                    if tracks && !context.is_cancelled() {
+                        activator.activate_after(POLL);
+                        return true;
+                    }
                     reader = None;
                 }
                 Status::More | Status::Idle => {
@@ -236,6 +284,7 @@ where
                     }
                 }
             }
+            false
         }
     });
     let stream = if skew > 0 {
@@ -282,6 +331,35 @@ pub fn item_ty<S: SourceSpec>(
     _spec: &S,
 ) -> crate::operators::fused::Ty<<S::Reader as Reader>::Item> {
     crate::operators::fused::ty()
+}
+
+/// What the sinks of a worker's dataflow have finished, for sources that commit what
+/// they read (Kafka offsets) once it is written. Built once per worker by the generated
+/// code; sinks are probed only when a source asks for it.
+#[derive(Clone, Default)]
+pub struct Completion {
+    probe: ProbeHandle<u64>,
+    wanted: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl Completion {
+    /// Nothing probed yet.
+    pub fn new() -> Self {
+        Completion::default()
+    }
+}
+
+/// `stream` on its way into a sink: probed for [`Completion`] if a source of the worker's
+/// dataflow tracks completion (sources are built before sinks).
+pub fn into_sink<'scope, C: timely::Container>(
+    stream: timely::dataflow::Stream<'scope, u64, C>,
+    completion: &Completion,
+) -> timely::dataflow::Stream<'scope, u64, C> {
+    if completion.wanted.get() {
+        stream.probe_with(&completion.probe)
+    } else {
+        stream
+    }
 }
 
 /// The identity chain: nothing fused between a source and what follows it.
@@ -366,7 +444,9 @@ mod tests {
                     Some(ms) => stamper.with_idle_timeout(ms),
                     None => stamper,
                 };
-                let (stream, _) = build(scope, &context, "quiet", &spec, pass, stamper, pass);
+                let done = Completion::new();
+                let (stream, _) =
+                    build(scope, &context, &done, "quiet", &spec, pass, stamper, pass);
                 let windowed = window::window_all(stream, Assigner::tumbling(50));
                 let (results, _late) = window::aggregate(windowed, "count", Count);
                 let fired = Arc::clone(&spec.fired);
@@ -468,7 +548,16 @@ mod tests {
             let spec = spec.clone();
             worker.dataflow::<u64, _, _>(|scope| {
                 let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);
-                build(scope, &context, "paced", &spec, pass, stamper, pass);
+                build(
+                    scope,
+                    &context,
+                    &Completion::new(),
+                    "paced",
+                    &spec,
+                    pass,
+                    stamper,
+                    pass,
+                );
             });
         })
         .unwrap();

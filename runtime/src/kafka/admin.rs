@@ -1,0 +1,86 @@
+//! Topic administration for tests, examples and set-up scripts: create and delete
+//! topics through librdkafka's admin API.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+use crate::error::{Error, Result};
+
+/// Runs `future` to completion on this thread (the admin client's own thread completes it).
+fn block_on<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(output) => return output,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}
+
+fn admin(brokers: &str) -> Result<AdminClient<DefaultClientContext>> {
+    ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(|e| {
+            Error::Connector(format!(
+                "kafka at `{brokers}`: cannot create an admin client: {e}"
+            ))
+        })
+}
+
+fn options() -> AdminOptions {
+    AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)))
+}
+
+/// Creates `topic` with `partitions` partitions (replication 1) at `brokers`; a topic that
+/// exists already is left as it is.
+pub fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::Connector(format!(
+            "kafka at `{brokers}`: cannot create topic `{topic}`: {e}"
+        ))
+    };
+    let client = admin(brokers)?;
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let results = block_on(client.create_topics([&new], &options())).map_err(|e| fail(&e))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((_, code)) => return Err(fail(&code)),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes `topic` at `brokers`; a topic that does not exist is no error.
+pub fn delete_topic(brokers: &str, topic: &str) -> Result<()> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Error::Connector(format!(
+            "kafka at `{brokers}`: cannot delete topic `{topic}`: {e}"
+        ))
+    };
+    let client = admin(brokers)?;
+    let results = block_on(client.delete_topics(&[topic], &options())).map_err(|e| fail(&e))?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => {}
+            Err((_, code)) => return Err(fail(&code)),
+        }
+    }
+    Ok(())
+}

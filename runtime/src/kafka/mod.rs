@@ -1,0 +1,15 @@
+//! Kafka through librdkafka (`rdkafka`): a partitioned, optionally bounded source with
+//! committed offsets ([`kafka`]) and an idempotent sink ([`kafka_sink`]).
+//!
+//! ```ignore
+//! let txns = from_source(kafka::<Txn>("localhost:9092", "txns").group_id("fraud"));
+//! txns.filter(|t| t.amount > 1000.0)
+//!     .sink(kafka_sink("localhost:9092", "alerts").key(|t: &Txn| t.transaction_id));
+//! ```
+
+pub mod admin;
+mod sink;
+mod source;
+
+pub use sink::{kafka_sink, KafkaSink, KeyFn, KeyOf, NoKey};
+pub use source::{kafka, KafkaReader, KafkaRecord, KafkaSource, Records, Shape, StartFrom, Values};
