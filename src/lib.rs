@@ -32,7 +32,7 @@
 //! |---|---|---|
 //! | `from_collection(iter)` | source | the elements of any `IntoIterator`, split among workers (bounded) |
 //! | `read_text_file(path)` | source | the lines of a text file, read in parallel by byte ranges (bounded) |
-//! | `from_source(spec)` | source | any [`sources::SourceSpec`]: files in a format ([`sources::json_lines`], [`sources::csv_file`], [`sources::read_file`]; bounded), the Nexmark generator [`nexmark::events`] (unbounded) |
+//! | `from_source(spec)` | source | any [`sources::SourceSpec`]: files in a format ([`sources::json_lines`], [`sources::csv_file`], [`sources::read_file`]; bounded), a Kafka topic ([`kafka::kafka`]; bounded with `.until_end()`), the Nexmark generator [`nexmark::events`] (unbounded) |
 //! | `dead_letters()` | a source's stream | the input the source could not decode, as [`DeadLetter`]s with reason and position (see below) |
 //! | `map(\|x\| y)` | stream | one record out per record in |
 //! | `filter(\|x\| bool)` | stream | the records for which the closure is true |
@@ -61,7 +61,7 @@
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
-//! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]) |
+//! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]), a Kafka topic ([`kafka::kafka_sink`]) |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
 //! | `discard()` | sink | drops the records, counting them in [`JobReport::discarded`] (Flink's discarding sink) |
 //!

@@ -183,6 +183,17 @@ impl<T: AsRef<str>> Encode<T> for Text {
     }
 }
 
+/// A record's `Display` form (what `write_as_text` writes); encode only.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Displayed;
+
+impl<T: std::fmt::Display> Encode<T> for Displayed {
+    fn encode(&mut self, value: &T, out: &mut Vec<u8>) -> Result<(), String> {
+        use std::io::Write;
+        write!(out, "{value}").map_err(|e| e.to_string())
+    }
+}
+
 /// The bytes as they are.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Bytes;

@@ -1,7 +1,7 @@
 //! Kafka through librdkafka (`rdkafka`): a partitioned, optionally bounded source with
 //! committed offsets ([`kafka`]) and an idempotent sink ([`kafka_sink`]).
 //!
-//! ```ignore
+//! ```text
 //! let txns = from_source(kafka::<Txn>("localhost:9092", "txns").group_id("fraud"));
 //! txns.filter(|t| t.amount > 1000.0)
 //!     .sink(kafka_sink("localhost:9092", "alerts").key(|t: &Txn| t.transaction_id));

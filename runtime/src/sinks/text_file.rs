@@ -8,12 +8,10 @@
 
 use std::fmt::Display;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
-use timely::dataflow::{Scope, StreamVec};
+use timely::dataflow::StreamVec;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
@@ -63,38 +61,7 @@ impl TextFileSink {
 
     /// Writes this worker's records of `stream` to its part file.
     pub fn build<T: Display + 'static>(&self, stream: StreamVec<'_, u64, T>, context: &JobContext) {
-        let scope: Scope<'_, u64> = stream.scope();
-        let (index, peers) = (scope.index(), scope.peers());
-        let path = part_file(&self.dir, index);
-        let context = context.clone();
-        let mut writer = match open_part(&self.dir, index, peers) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                context.fail(e);
-                None
-            }
-        };
-        stream.sink(Pipeline, "write_as_text", move |(input, frontier)| {
-            input.for_each(|_time, data| {
-                let Some(w) = writer.as_mut() else {
-                    data.clear();
-                    return;
-                };
-                for record in data.drain(..) {
-                    if let Err(e) = writeln!(w, "{record}") {
-                        context.fail(Error::io("cannot write output file", &path, e));
-                        writer = None;
-                        return;
-                    }
-                }
-            });
-            if frontier.is_empty() {
-                if let Some(mut w) = writer.take() {
-                    if let Err(e) = w.flush() {
-                        context.fail(Error::io("cannot write output file", &path, e));
-                    }
-                }
-            }
-        });
+        use super::SinkSpec;
+        super::write_file(&self.dir, crate::format::Displayed).build(stream, context);
     }
 }
