@@ -240,3 +240,46 @@ fn unreachable_brokers_fail_the_job_with_a_clear_error() {
         "{message}"
     );
 }
+
+#[test]
+fn with_metadata_gives_each_record_its_partition_offset_key_and_time() {
+    let brokers = common::kafka_brokers();
+    let input = common::unique("meta");
+    create_topic(&brokers, &input, 2).unwrap();
+    let (txns, _, _) = records(100);
+    let lines: Vec<String> = txns
+        .iter()
+        .map(|t| serde_json::to_string(t).unwrap())
+        .collect();
+    produce(&brokers, &input, lines.clone());
+    let out = Collector::new();
+    let (b, i) = (brokers.clone(), input.clone());
+    tidemill::run(
+        Args::with_workers(2),
+        stream! {
+            from_source(kafka::<Txn>(&b, &i).with_metadata().until_end())
+                .map(|r| (r.partition, r.offset, r.key, r.timestamp.is_some(), r.value.transaction_id))
+                .collect(out);
+        },
+    )
+    .unwrap();
+    let got = out.take();
+    assert_eq!(got.len(), txns.len());
+    // Offsets are 0.. in each partition, every record is there once, keyed as produced.
+    for partition in 0..2 {
+        let mut offsets: Vec<i64> = got
+            .iter()
+            .filter(|r| r.0 == partition)
+            .map(|r| r.1)
+            .collect();
+        offsets.sort();
+        assert_eq!(offsets, (0..offsets.len() as i64).collect::<Vec<_>>());
+    }
+    let mut ids: Vec<u64> = got.iter().map(|r| r.4).collect();
+    ids.sort();
+    assert_eq!(ids, (0..100).collect::<Vec<_>>());
+    for (_, _, key, has_time, id) in &got {
+        assert_eq!(key.as_deref(), Some(lines[*id as usize].as_bytes()));
+        assert!(has_time);
+    }
+}

@@ -99,18 +99,18 @@ impl JobContext {
         self.shared.discarded.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// Counts one dead letter of the source `source`; the counts are reported when the
+    /// Counts `n` dead letters of the source `source`; the counts are reported when the
     /// job ends.
-    pub fn count_dead_letter(&self, source: &str) {
+    pub fn count_dead_letters(&self, source: &str, n: u64) {
         let mut counts = self
             .shared
             .dead_letters
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         match counts.get_mut(source) {
-            Some(n) => *n += 1,
+            Some(count) => *count += n,
             None => {
-                counts.insert(source.to_string(), 1);
+                counts.insert(source.to_string(), n);
             }
         }
     }

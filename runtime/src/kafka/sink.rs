@@ -139,14 +139,14 @@ impl ProducerContext for Deliveries {
     }
 }
 
-impl<T, E, K> KafkaSink<T, E, K> {
-    fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
-        Error::Connector(format!(
-            "kafka sink to topic `{}` at `{}`: {what}: {e}",
-            self.topic, self.brokers
-        ))
-    }
+/// A sink error naming the topic and brokers.
+fn sink_error(topic: &str, brokers: &str, what: &str, e: &dyn std::fmt::Display) -> Error {
+    Error::Connector(format!(
+        "kafka sink to topic `{topic}` at `{brokers}`: {what}: {e}"
+    ))
+}
 
+impl<T, E, K> KafkaSink<T, E, K> {
     fn producer(&self) -> Result<BaseProducer<Deliveries>> {
         let mut config = ClientConfig::new();
         config
@@ -160,7 +160,7 @@ impl<T, E, K> KafkaSink<T, E, K> {
         }
         config
             .create_with_context(Deliveries::default())
-            .map_err(|e| self.error("cannot create a producer", e))
+            .map_err(|e| sink_error(&self.topic, &self.brokers, "cannot create a producer", &e))
     }
 }
 
@@ -182,11 +182,7 @@ impl<T: 'static, E: Encode<T>, K: KeyOf<T>> SinkSpec<T> for KafkaSink<T, E, K> {
         let (mut value, mut key_bytes) = (Vec::new(), Vec::new());
         let fail = {
             let (topic, brokers) = (self.topic.clone(), self.brokers.clone());
-            move |what: &str, e: &dyn std::fmt::Display| {
-                Error::Connector(format!(
-                    "kafka sink to topic `{topic}` at `{brokers}`: {what}: {e}"
-                ))
-            }
+            move |what: &str, e: &dyn std::fmt::Display| sink_error(&topic, &brokers, what, e)
         };
         stream.sink(Pipeline, "kafka_sink", move |(input, frontier)| {
             let Some(p) = producer.as_ref() else {

@@ -48,8 +48,8 @@ pub struct KafkaRecord<T> {
 pub trait Shape<T>: 'static {
     /// The emitted item.
     type Item: 'static;
-    /// The item for one record.
-    fn item(record: KafkaRecord<T>) -> Self::Item;
+    /// The item for the record `message` whose value decoded to `value`.
+    fn item<M: Message>(value: T, message: &M) -> Self::Item;
 }
 
 /// The records' values ([`KafkaSource`]'s default).
@@ -61,16 +61,22 @@ pub struct Records;
 impl<T: 'static> Shape<T> for Values {
     type Item = T;
     #[inline]
-    fn item(record: KafkaRecord<T>) -> T {
-        record.value
+    fn item<M: Message>(value: T, _: &M) -> T {
+        value
     }
 }
 
 impl<T: 'static> Shape<T> for Records {
     type Item = KafkaRecord<T>;
     #[inline]
-    fn item(record: KafkaRecord<T>) -> KafkaRecord<T> {
-        record
+    fn item<M: Message>(value: T, message: &M) -> KafkaRecord<T> {
+        KafkaRecord {
+            value,
+            key: message.key().map(<[u8]>::to_vec),
+            partition: message.partition(),
+            offset: message.offset(),
+            timestamp: message.timestamp().to_millis(),
+        }
     }
 }
 
@@ -214,6 +220,8 @@ pub struct KafkaReader<T, D, S> {
     /// Offsets read when the records up to a timely time were emitted: committed once
     /// the sinks are past that time.
     marks: VecDeque<(u64, Vec<(i32, i64)>)>,
+    /// The newest offsets the sinks have finished, waiting for the next commit.
+    finished: Option<Vec<(i32, i64)>>,
     /// The offsets committed last.
     committed: Vec<(i32, i64)>,
     last_commit: Instant,
@@ -328,6 +336,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> SourceSpec for KafkaSource<T, D, S> 
             open,
             dead: Vec::new(),
             marks: VecDeque::new(),
+            finished: None,
             committed: Vec::new(),
             last_commit: Instant::now(),
             failing_since: None,
@@ -488,13 +497,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
                 None => Err("the record has no value".to_string()),
             };
             match decoded {
-                Ok(value) => out(S::item(KafkaRecord {
-                    value,
-                    key: message.key().map(<[u8]>::to_vec),
-                    partition,
-                    offset,
-                    timestamp: message.timestamp().to_millis(),
-                })),
+                Ok(value) => out(S::item(value, &message)),
                 Err(reason) => self.dead.push(DeadLetter {
                     source: self.name.clone(),
                     position: Position::Offset { partition, offset },
@@ -527,22 +530,19 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
     }
 
     fn completed(&mut self, frontier: Option<u64>) {
-        let mut done = None;
         while let Some((time, _)) = self.marks.front() {
             if frontier.is_some_and(|f| *time >= f) {
                 break;
             }
-            done = self.marks.pop_front().map(|(_, offsets)| offsets);
+            self.finished = self.marks.pop_front().map(|(_, offsets)| offsets);
         }
-        if let Some(offsets) = done {
-            if frontier.is_none() {
-                self.commit(offsets, CommitMode::Sync);
-            } else if self.last_commit.elapsed() >= COMMIT_EVERY {
-                self.commit(offsets, CommitMode::Async);
-            } else {
-                // Not yet: keep the newest completed offsets for the next look.
-                self.marks.push_front((0, offsets));
-            }
+        let mode = match frontier {
+            None => CommitMode::Sync,
+            Some(_) if self.last_commit.elapsed() >= COMMIT_EVERY => CommitMode::Async,
+            Some(_) => return,
+        };
+        if let Some(offsets) = self.finished.take() {
+            self.commit(offsets, mode);
         }
     }
 }

@@ -243,8 +243,9 @@ where
             }
             if !dead.is_empty() {
                 emitted = emitted.max(*dead_cap.time());
-                for letter in &dead {
-                    context.count_dead_letter(&letter.source);
+                // One count per run of letters from one source (a reader has one).
+                for run in dead.chunk_by(|a, b| a.source == b.source) {
+                    context.count_dead_letters(&run[0].source, run.len() as u64);
                 }
                 dead_output
                     .activate()
