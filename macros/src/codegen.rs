@@ -473,11 +473,7 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
             }
         } else if node.op.is_sink() {
             // Sinks tell sources that commit what they read (Kafka) what is written.
-            for &(input, _) in &node.inputs {
-                let var = format_ident!("__tm_n{}", input);
-                body.push(quote!(let #var = #rt::sources::into_sink(#var, &__tm_done);));
-            }
-            body.push(quote!(#value;));
+            body.push(quote!(#rt::sources::written(#value, &__tm_done);));
         } else if is_window_aggregate(graph, node.id) {
             let late = format_ident!("__tm_late{}", node.id);
             let results = if consumers[node.id] > 0 {

@@ -26,11 +26,12 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         quote_spanned!(node.span=> #rt::sinks::Collector::clone(&(#arg))),
     );
     // A timestamped stream's records lose their timestamps in the sink itself.
+    let ctx = e.ctx();
     if e.is_timed(node.inputs[0].0) {
         let input = e.input(node, 0);
-        quote_spanned!(node.span=> #rt::sinks::collect_timed(#input, &#collector))
+        quote_spanned!(node.span=> #rt::sinks::collect_timed(#input, &#collector, #ctx))
     } else {
         let input = e.value_input(node);
-        quote_spanned!(node.span=> #rt::sinks::collect(#input, &#collector))
+        quote_spanned!(node.span=> #rt::sinks::collect(#input, &#collector, #ctx))
     }
 }

@@ -8,14 +8,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::DeliveryResult;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::format::{Encode, Json};
-use crate::sinks::SinkSpec;
+use crate::sinks::{write_with, SinkSpec, Writer, Written};
 
 /// A sink writing records to a Kafka topic, encoded with `E` (JSON by default), keyed by
 /// `K` (no key by default: librdkafka spreads the records over the partitions).
@@ -25,8 +23,10 @@ use crate::sinks::SinkSpec;
 /// - A record that cannot be delivered (after librdkafka's retries, within
 ///   `delivery.timeout.ms`, 30 s here) fails the job with the broker's reason; records
 ///   are never dropped silently.
-/// - Everything is flushed before the job ends: the sink holds the job open until the
-///   broker has acknowledged every record.
+/// - The sink waits for the broker's acknowledgements within a second of sending, and
+///   before the job ends; until then it holds the records' times back in its
+///   [`Written`] stream, so a Kafka source commits only offsets whose results the broker
+///   has.
 pub struct KafkaSink<T, E = Json, K = NoKey> {
     brokers: String,
     topic: String,
@@ -164,96 +164,90 @@ impl<T, E, K> KafkaSink<T, E, K> {
     }
 }
 
-/// How long the sink waits for the last acknowledgements before it fails the job.
+/// How long the sink waits for acknowledgements before it fails the job.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a sent record may wait before the sink waits for its acknowledgement (and a
+/// delivery failure is noticed): a source that commits what it read waits for that.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
 impl<T: 'static, E: Encode<T>, K: KeyOf<T>> SinkSpec<T> for KafkaSink<T, E, K> {
-    fn build(&self, stream: StreamVec<'_, u64, T>, context: &JobContext) {
-        let context = context.clone();
-        let mut producer = match self.producer() {
-            Ok(p) => Some(p),
-            Err(e) => {
-                context.fail(e);
-                None
-            }
-        };
-        let (mut encoder, key) = (self.encoder.clone(), self.key.clone());
-        let topic = self.topic.clone();
-        let (mut value, mut key_bytes) = (Vec::new(), Vec::new());
-        let fail = {
-            let (topic, brokers) = (self.topic.clone(), self.brokers.clone());
-            move |what: &str, e: &dyn std::fmt::Display| sink_error(&topic, &brokers, what, e)
-        };
-        stream.sink(Pipeline, "kafka_sink", move |(input, frontier)| {
-            let Some(p) = producer.as_ref() else {
-                input.for_each(|_, data| data.clear());
-                return;
-            };
-            let mut failed = None;
-            input.for_each(|_time, data| {
-                if failed.is_some() {
-                    data.clear();
-                    return;
-                }
-                for record in data.drain(..) {
-                    value.clear();
-                    key_bytes.clear();
-                    if let Err(reason) = encoder.encode(&record, &mut value) {
-                        failed = Some(fail("cannot encode a record", &reason));
-                        return;
-                    }
-                    let keyed = key.key(&record, &mut key_bytes);
-                    loop {
-                        let mut message = BaseRecord::to(&topic).payload(&value[..]);
-                        if keyed {
-                            message = message.key(&key_bytes[..]);
-                        }
-                        match p.send(message) {
-                            Ok(()) => break,
-                            Err((
-                                KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull),
-                                _,
-                            )) => {
-                                // The local queue is full: serve delivery reports, then retry.
-                                p.poll(Duration::from_millis(10));
-                            }
-                            Err((e, _)) => {
-                                failed = Some(fail("cannot send a record", &e));
-                                return;
-                            }
-                        }
-                    }
-                }
-            });
-            p.poll(Duration::ZERO);
-            let delivery_failure = p
-                .context()
-                .failure
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take();
-            if let Some(reason) = delivery_failure {
-                failed = Some(fail("a record was not delivered", &reason));
-            }
-            if failed.is_none() && frontier.is_empty() {
-                // The input is complete: wait until the broker has every record.
-                if let Err(e) = p.flush(FLUSH_TIMEOUT) {
-                    failed = Some(fail("cannot flush", &e));
-                } else if let Some(reason) = p
-                    .context()
-                    .failure
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .take()
-                {
-                    failed = Some(fail("a record was not delivered", &reason));
-                }
-                producer = None;
-            }
-            if let Some(e) = failed {
-                context.fail(e);
-                producer = None;
-            }
+    fn build<'scope>(
+        &self,
+        stream: StreamVec<'scope, u64, T>,
+        context: &JobContext,
+    ) -> Written<'scope> {
+        let writer = self.producer().map(|producer| Sender {
+            producer,
+            encoder: self.encoder.clone(),
+            key: self.key.clone(),
+            topic: self.topic.clone(),
+            brokers: self.brokers.clone(),
+            value: Vec::new(),
+            key_bytes: Vec::new(),
         });
+        write_with(stream, "kafka_sink", context, writer, FLUSH_INTERVAL)
+    }
+}
+
+/// One worker's producer.
+struct Sender<E, K> {
+    producer: BaseProducer<Deliveries>,
+    encoder: E,
+    key: K,
+    topic: String,
+    brokers: String,
+    value: Vec<u8>,
+    key_bytes: Vec<u8>,
+}
+
+impl<E, K> Sender<E, K> {
+    fn error(&self, what: &str, e: &dyn std::fmt::Display) -> Error {
+        sink_error(&self.topic, &self.brokers, what, e)
+    }
+
+    /// The first delivery failure reported so far, as the job's error.
+    fn delivered(&self) -> Result<()> {
+        let failure = self.producer.context().failure.lock();
+        match failure.unwrap_or_else(|e| e.into_inner()).take() {
+            Some(reason) => Err(self.error("a record was not delivered", &reason)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<T, E: Encode<T>, K: KeyOf<T>> Writer<T> for Sender<E, K> {
+    fn write(&mut self, batch: &mut Vec<T>) -> Result<()> {
+        for record in batch.drain(..) {
+            self.value.clear();
+            self.key_bytes.clear();
+            if let Err(reason) = self.encoder.encode(&record, &mut self.value) {
+                return Err(self.error("cannot encode a record", &reason));
+            }
+            let keyed = self.key.key(&record, &mut self.key_bytes);
+            loop {
+                let mut message = BaseRecord::to(&self.topic).payload(&self.value[..]);
+                if keyed {
+                    message = message.key(&self.key_bytes[..]);
+                }
+                match self.producer.send(message) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                        // The local queue is full: serve delivery reports, then retry.
+                        self.producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => return Err(self.error("cannot send a record", &e)),
+                }
+            }
+        }
+        self.producer.poll(Duration::ZERO);
+        self.delivered()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.producer
+            .flush(FLUSH_TIMEOUT)
+            .map_err(|e| self.error("cannot flush", &e))?;
+        self.delivered()
     }
 }

@@ -3,10 +3,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
+use std::time::Duration;
+
 use timely::dataflow::StreamVec;
 
+use super::{write_with, Writer, Written};
+use crate::context::JobContext;
+use crate::error::Result;
 use crate::time::Timed;
 
 /// Gathers the records that reach a `collect` sink, for the caller of `run` to read.
@@ -119,18 +122,40 @@ impl<T> Collector<T> {
 }
 
 /// Sends every record of `stream` to `collector`.
-pub fn collect<T: 'static>(stream: StreamVec<'_, u64, T>, collector: &Collector<T>) {
-    let collector = collector.clone();
-    stream.sink(Pipeline, "collect", move |(input, _frontier)| {
-        input.for_each(|_time, data| collector.extend(data));
-    });
+pub fn collect<'scope, T: 'static>(
+    stream: StreamVec<'scope, u64, T>,
+    collector: &Collector<T>,
+    context: &JobContext,
+) -> Written<'scope> {
+    let writer = Collecting(collector.clone(), Collector::extend);
+    write_with(stream, "collect", context, Ok(writer), Duration::ZERO)
 }
 
 /// Sends the values of every record of a timestamped `stream` to `collector`, without a
 /// separate operator to drop the timestamps.
-pub fn collect_timed<T: 'static>(stream: StreamVec<'_, u64, Timed<T>>, collector: &Collector<T>) {
-    let collector = collector.clone();
-    stream.sink(Pipeline, "collect", move |(input, _frontier)| {
-        input.for_each(|_time, data| collector.extend_values(data));
-    });
+pub fn collect_timed<'scope, T: 'static>(
+    stream: StreamVec<'scope, u64, Timed<T>>,
+    collector: &Collector<T>,
+    context: &JobContext,
+) -> Written<'scope> {
+    let writer = Collecting(collector.clone(), Collector::extend_values);
+    write_with(stream, "collect", context, Ok(writer), Duration::ZERO)
+}
+
+/// A collector and how it takes a batch.
+struct Collecting<T, F>(Collector<T>, F);
+
+impl<T, U, F: FnMut(&Collector<T>, &mut Vec<U>)> Writer<U> for Collecting<T, F> {
+    fn write(&mut self, batch: &mut Vec<U>) -> Result<()> {
+        (self.1)(&self.0, batch);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    fn wants_flush(&self) -> bool {
+        true
+    }
 }

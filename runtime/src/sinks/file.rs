@@ -7,14 +7,14 @@ use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
+use std::time::Duration;
+
 use timely::dataflow::{Scope, StreamVec};
 
 use super::text_file::open_part;
-use super::{part_file, SinkSpec};
+use super::{part_file, write_with, SinkSpec, Writer, Written};
 use crate::context::JobContext;
-use crate::error::Error;
+use crate::error::{Error, Result};
 use crate::format::{Csv, Encode, Json};
 
 /// A sink writing the records of a stream, encoded as `E`, into part files.
@@ -50,51 +50,58 @@ pub fn write_file<T, E: Encode<T>>(dir: impl AsRef<Path>, encoder: E) -> FileSin
 }
 
 impl<T: 'static, E: Encode<T>> SinkSpec<T> for FileSink<T, E> {
-    fn build(&self, stream: StreamVec<'_, u64, T>, context: &JobContext) {
+    fn build<'scope>(
+        &self,
+        stream: StreamVec<'scope, u64, T>,
+        context: &JobContext,
+    ) -> Written<'scope> {
         let scope: Scope<'_, u64> = stream.scope();
         let (index, peers) = (scope.index(), scope.peers());
-        let path = part_file(&self.dir, index);
-        let context = context.clone();
-        let mut encoder = self.encoder.clone();
-        let mut writer: Option<BufWriter<File>> = match open_part(&self.dir, index, peers) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                context.fail(e);
-                None
-            }
-        };
-        let mut line = Vec::new();
-        stream.sink(Pipeline, "write_file", move |(input, frontier)| {
-            input.for_each(|_time, data| {
-                let Some(w) = writer.as_mut() else {
-                    data.clear();
-                    return;
-                };
-                for record in data.drain(..) {
-                    line.clear();
-                    if let Err(reason) = encoder.encode(&record, &mut line) {
-                        context.fail(Error::Config(format!(
-                            "cannot write a record to {}: {reason}",
-                            path.display()
-                        )));
-                        writer = None;
-                        return;
-                    }
-                    line.push(b'\n');
-                    if let Err(e) = w.write_all(&line) {
-                        context.fail(Error::io("cannot write output file", &path, e));
-                        writer = None;
-                        return;
-                    }
-                }
-            });
-            if frontier.is_empty() {
-                if let Some(mut w) = writer.take() {
-                    if let Err(e) = w.flush() {
-                        context.fail(Error::io("cannot write output file", &path, e));
-                    }
-                }
-            }
+        let writer = open_part(&self.dir, index, peers).map(|file| PartWriter {
+            file,
+            path: part_file(&self.dir, index),
+            encoder: self.encoder.clone(),
+            line: Vec::new(),
         });
+        write_with(stream, "write_file", context, writer, FLUSH_INTERVAL)
+    }
+}
+
+/// How long a written line may wait in the buffer: a source that commits what it read
+/// (Kafka) waits for the flush.
+const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// One worker's part file.
+struct PartWriter<E> {
+    file: BufWriter<File>,
+    path: PathBuf,
+    encoder: E,
+    line: Vec<u8>,
+}
+
+impl<T, E: Encode<T>> Writer<T> for PartWriter<E> {
+    fn write(&mut self, batch: &mut Vec<T>) -> Result<()> {
+        for record in batch.drain(..) {
+            self.line.clear();
+            self.encoder
+                .encode(&record, &mut self.line)
+                .map_err(|reason| {
+                    Error::Config(format!(
+                        "cannot write a record to {}: {reason}",
+                        self.path.display()
+                    ))
+                })?;
+            self.line.push(b'\n');
+            self.file
+                .write_all(&self.line)
+                .map_err(|e| Error::io("cannot write output file", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.file
+            .flush()
+            .map_err(|e| Error::io("cannot write output file", &self.path, e))
     }
 }

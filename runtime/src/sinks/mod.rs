@@ -10,9 +10,15 @@ mod file;
 mod print;
 mod text_file;
 
-use timely::dataflow::StreamVec;
+use std::time::{Duration, Instant};
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::{Scope, StreamVec};
 
 use crate::context::JobContext;
+use crate::error::Result;
 
 pub use collect::{collect, collect_timed, Collector};
 pub use discard::discard;
@@ -20,11 +26,102 @@ pub use file::{csv_sink, json_lines_sink, write_file, FileSink};
 pub use print::print;
 pub use text_file::{part_file, TextFileSink};
 
+/// What a sink has written: a stream without records whose frontier passes a time once
+/// everything the sink took at that time is durable (flushed to its file, acknowledged by
+/// the broker, committed by the database). Sources that commit what they read (Kafka's
+/// offsets) wait for it; see [`crate::sources::Completion`].
+pub type Written<'scope> = StreamVec<'scope, u64, ()>;
+
 /// A sink as the pipeline names it (`sink(spec)`): evaluated once per process, built on
 /// every worker.
 pub trait SinkSpec<T> {
     /// Writes this worker's records of `stream`. A failure fails the job through
     /// `context`, with a clear error; what the sink buffers is written before the job
     /// ends.
-    fn build(&self, stream: StreamVec<'_, u64, T>, context: &JobContext);
+    fn build<'scope>(
+        &self,
+        stream: StreamVec<'scope, u64, T>,
+        context: &JobContext,
+    ) -> Written<'scope>;
+}
+
+/// The writing half of a sink, driven by [`write_with`].
+pub trait Writer<T> {
+    /// Takes a batch of records, leaving `batch` empty. An error fails the job.
+    fn write(&mut self, batch: &mut Vec<T>) -> Result<()>;
+
+    /// Makes everything taken so far durable. An error fails the job.
+    fn flush(&mut self) -> Result<()>;
+
+    /// Whether to flush now rather than at the next interval (a full batch, say).
+    fn wants_flush(&self) -> bool {
+        false
+    }
+}
+
+/// A sink operator around `writer` (or the error that stopped it from being made, which
+/// fails the job). It flushes when the writer asks, when `interval` has passed since the
+/// oldest record it has not flushed, and when its input ends; until a record is flushed,
+/// the operator holds its time back in the [`Written`] stream.
+pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
+    stream: StreamVec<'scope, u64, T>,
+    name: &str,
+    context: &JobContext,
+    writer: Result<W>,
+    interval: Duration,
+) -> Written<'scope> {
+    let context = context.clone();
+    let mut writer = writer.map_err(|e| context.fail(e)).ok();
+    let scope: Scope<'scope, u64> = stream.scope();
+    stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
+        Pipeline,
+        name,
+        move |_, info| {
+            let activator = scope.activator_for(info.address);
+            // The least time taken and not yet flushed, and since when it is held.
+            let mut held: Option<(Capability<u64>, Instant)> = None;
+            let mut woken_at: Option<Instant> = None;
+            move |(input, frontier), _output| {
+                let Some(w) = writer.as_mut() else {
+                    input.for_each(|_, data| data.clear());
+                    held = None;
+                    return;
+                };
+                let mut result = Ok(());
+                input.for_each(|time, data| {
+                    if result.is_err() {
+                        data.clear();
+                        return;
+                    }
+                    if let Some(&t) = time.least() {
+                        if held.as_ref().is_none_or(|(cap, _)| t < *cap.time()) {
+                            let since = held.take().map_or_else(Instant::now, |(_, since)| since);
+                            held = time.retain_least(0).map(|cap| (cap, since));
+                        }
+                    }
+                    result = w.write(data);
+                    data.clear();
+                });
+                if let (Ok(()), Some((_, since))) = (&result, &held) {
+                    let due = *since + interval;
+                    if frontier.is_empty() || w.wants_flush() || Instant::now() >= due {
+                        result = w.flush();
+                        if result.is_ok() {
+                            held = None;
+                        }
+                    } else if woken_at != Some(due) {
+                        activator.activate_after(due.saturating_duration_since(Instant::now()));
+                        woken_at = Some(due);
+                    }
+                }
+                if let Err(e) = result {
+                    context.fail(e);
+                    writer = None;
+                    held = None;
+                } else if frontier.is_empty() {
+                    writer = None;
+                }
+            }
+        },
+    )
 }

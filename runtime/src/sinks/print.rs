@@ -2,30 +2,47 @@
 
 use std::fmt::{Display, Write as _};
 use std::io::Write as _;
+use std::time::Duration;
 
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
+use super::{write_with, Writer, Written};
 use crate::context::JobContext;
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// Prints every record of `stream`; a worker writes a whole batch at once, so lines of
 /// different workers interleave but never mix.
-pub fn print<T: Display + 'static>(stream: StreamVec<'_, u64, T>, context: &JobContext) {
-    let context = context.clone();
-    let mut text = String::new();
-    stream.sink(Pipeline, "print", move |(input, _frontier)| {
-        input.for_each(|_time, data| {
-            for record in data.drain(..) {
-                let _ = writeln!(text, "{record}");
-            }
-        });
-        if !text.is_empty() {
-            if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes()) {
-                context.fail(Error::io("cannot write to", "standard output", e));
-            }
-            text.clear();
+pub fn print<'scope, T: Display + 'static>(
+    stream: StreamVec<'scope, u64, T>,
+    context: &JobContext,
+) -> Written<'scope> {
+    write_with(
+        stream,
+        "print",
+        context,
+        Ok(Printer(String::new())),
+        Duration::ZERO,
+    )
+}
+
+/// The lines of one activation, written at once.
+struct Printer(String);
+
+impl<T: Display> Writer<T> for Printer {
+    fn write(&mut self, batch: &mut Vec<T>) -> Result<()> {
+        for record in batch.drain(..) {
+            let _ = writeln!(self.0, "{record}");
         }
-    });
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let written = std::io::stdout().lock().write_all(self.0.as_bytes());
+        self.0.clear();
+        written.map_err(|e| Error::io("cannot write to", "standard output", e))
+    }
+
+    fn wants_flush(&self) -> bool {
+        true
+    }
 }

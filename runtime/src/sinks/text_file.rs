@@ -60,8 +60,12 @@ impl TextFileSink {
     }
 
     /// Writes this worker's records of `stream` to its part file.
-    pub fn build<T: Display + 'static>(&self, stream: StreamVec<'_, u64, T>, context: &JobContext) {
+    pub fn build<'scope, T: Display + 'static>(
+        &self,
+        stream: StreamVec<'scope, u64, T>,
+        context: &JobContext,
+    ) -> super::Written<'scope> {
         use super::SinkSpec;
-        super::write_file(&self.dir, crate::format::Displayed).build(stream, context);
+        super::write_file(&self.dir, crate::format::Displayed).build(stream, context)
     }
 }

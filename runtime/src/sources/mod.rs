@@ -350,16 +350,11 @@ impl Completion {
     }
 }
 
-/// `stream` on its way into a sink: probed for [`Completion`] if a source of the worker's
+/// What a sink has written, probed for [`Completion`] if a source of the worker's
 /// dataflow tracks completion (sources are built before sinks).
-pub fn into_sink<'scope, C: timely::Container>(
-    stream: timely::dataflow::Stream<'scope, u64, C>,
-    completion: &Completion,
-) -> timely::dataflow::Stream<'scope, u64, C> {
+pub fn written(written: crate::sinks::Written<'_>, completion: &Completion) {
     if completion.wanted.get() {
-        stream.probe_with(&completion.probe)
-    } else {
-        stream
+        written.probe_with(&completion.probe);
     }
 }
 
