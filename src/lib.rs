@@ -61,7 +61,7 @@
 //! | `late()` | window results | the records that came too late for that window aggregation |
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
-//! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]), a Kafka topic ([`kafka::kafka_sink`]) |
+//! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]), a Kafka topic ([`kafka::kafka_sink`]), a PostgreSQL table ([`postgres::postgres`], insert or upsert) |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
 //! | `discard()` | sink | drops the records, counting them in [`JobReport::discarded`] (Flink's discarding sink) |
 //!
@@ -293,9 +293,9 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, dead_letter, format, hash, join, kafka, nexmark, run, sinks, sources, state, time,
-    window, Args, Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode,
-    Result,
+    args, dead_letter, format, hash, join, kafka, nexmark, postgres, run, sinks, sources, state,
+    time, window, Args, Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan,
+    PlanNode, Result,
 };
 
 /// What a pipeline program needs in scope.
@@ -308,6 +308,7 @@ pub mod prelude {
     pub use tidemill_runtime::operators::process::{
         Context, KeyedProcessFunction, OutputTag, TimeDomain,
     };
+    pub use tidemill_runtime::postgres::postgres;
     pub use tidemill_runtime::sinks::{csv_sink, json_lines_sink, write_file};
     pub use tidemill_runtime::sources::{csv_file, json_lines, read_file};
     pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};

@@ -20,6 +20,7 @@ pub mod kafka;
 pub mod key;
 pub mod nexmark;
 pub mod operators;
+pub mod postgres;
 pub mod sinks;
 pub mod sources;
 pub mod state;

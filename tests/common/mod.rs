@@ -105,3 +105,29 @@ pub fn unique(prefix: &str) -> String {
         .as_nanos();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
+
+/// The connection URL of the test database that `scripts/postgres.sh` starts
+/// (`TIDEMILL_PG_URL`, else `postgres://tidemill@127.0.0.1:15432/postgres`); panics with
+/// what to run when no server listens there, so such tests fail rather than pass.
+#[allow(dead_code)] // only the PostgreSQL tests use it
+pub fn postgres_url() -> String {
+    let url = std::env::var("TIDEMILL_PG_URL")
+        .unwrap_or_else(|_| "postgres://tidemill@127.0.0.1:15432/postgres".into());
+    let host = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or("127.0.0.1:15432")
+        .to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&host)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        });
+    assert!(
+        reachable,
+        "server not available: no PostgreSQL at {host}; run scripts/postgres.sh (or set TIDEMILL_PG_URL)"
+    );
+    url
+}
