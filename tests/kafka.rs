@@ -4,13 +4,12 @@
 //! back. Without a broker these tests fail with what to run.
 
 mod common;
+#[path = "../examples/common/local_kafka.rs"]
+mod local_kafka;
+use local_kafka::one_per_batch;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tidemill::kafka::admin::create_topic;
 use tidemill::prelude::*;
 use tidemill::Position;
@@ -42,17 +41,6 @@ fn records(n: u64) -> (Vec<Txn>, Vec<String>, Vec<String>) {
     (txns, bad, all)
 }
 
-/// The test broker, tansu 0.6.0 with in-memory storage, advances a partition's high
-/// watermark by one per produced *batch* rather than per record, so end offsets (bounded
-/// reads) would miss records of multi-record batches. Tests produce one record per batch;
-/// a real Kafka broker needs no such setting.
-fn one_per_batch<T, E, K>(
-    sink: tidemill::kafka::KafkaSink<T, E, K>,
-) -> tidemill::kafka::KafkaSink<T, E, K> {
-    sink.property("batch.num.messages", "1")
-        .property("linger.ms", "0")
-}
-
 /// Writes `lines` to `topic` as they are (keyed by position, so they spread over the
 /// partitions), through Tidemill's own sink.
 fn produce(brokers: &str, topic: &str, lines: Vec<String>) {
@@ -67,55 +55,6 @@ fn produce(brokers: &str, topic: &str, lines: Vec<String>) {
         },
     )
     .unwrap_or_else(|e| panic!("cannot produce to {topic}: {e}"));
-}
-
-/// Every record of `topic` (all partitions, up to their current ends), read by a plain
-/// rdkafka consumer.
-fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", common::unique("check"))
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let timeout = Duration::from_secs(10);
-    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
-    let partitions: Vec<i32> = metadata.topics()[0]
-        .partitions()
-        .iter()
-        .map(|p| p.id())
-        .collect();
-    let mut ends = BTreeMap::new();
-    let mut list = TopicPartitionList::new();
-    for &p in &partitions {
-        let (low, high) = consumer.fetch_watermarks(topic, p, timeout).unwrap();
-        if high > low {
-            ends.insert(p, high);
-            list.add_partition_offset(topic, p, Offset::Offset(low))
-                .unwrap();
-        }
-    }
-    consumer.assign(&list).unwrap();
-    let mut out = Vec::new();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !ends.is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reading {topic} timed out"
-        );
-        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
-            continue;
-        };
-        let m = message.unwrap();
-        out.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap());
-        if ends
-            .get(&m.partition())
-            .is_some_and(|&end| m.offset() + 1 >= end)
-        {
-            ends.remove(&m.partition());
-        }
-    }
-    out
 }
 
 #[test]
@@ -144,7 +83,7 @@ fn a_multi_partition_topic_is_read_once_transformed_and_written_once() {
             },
         )
         .unwrap();
-        let mut got: Vec<Txn> = consume_all(&brokers, &output)
+        let mut got: Vec<Txn> = common::consume_all(&brokers, &output)
             .iter()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();

@@ -131,3 +131,55 @@ pub fn postgres_url() -> String {
     );
     url
 }
+
+/// Every record of `topic` (all partitions, up to their current ends), read by a plain
+/// rdkafka consumer.
+#[allow(dead_code)] // only the Kafka tests use it
+pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
+    use rdkafka::consumer::Consumer;
+    use rdkafka::message::Message;
+    let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", unique("check"))
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let timeout = std::time::Duration::from_secs(10);
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+    let partitions: Vec<i32> = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect();
+    let mut ends = std::collections::BTreeMap::new();
+    let mut list = rdkafka::TopicPartitionList::new();
+    for &p in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, p, timeout).unwrap();
+        if high > low {
+            ends.insert(p, high);
+            list.add_partition_offset(topic, p, rdkafka::Offset::Offset(low))
+                .unwrap();
+        }
+    }
+    consumer.assign(&list).unwrap();
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ends.is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reading {topic} timed out"
+        );
+        let Some(message) = consumer.poll(std::time::Duration::from_millis(100)) else {
+            continue;
+        };
+        let m = message.unwrap();
+        out.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap());
+        if ends
+            .get(&m.partition())
+            .is_some_and(|&end| m.offset() + 1 >= end)
+        {
+            ends.remove(&m.partition());
+        }
+    }
+    out
+}

@@ -1,0 +1,12 @@
+//! Shared by the examples and tests that produce to the local test broker.
+
+/// The local broker of `scripts/kafka.sh` (tansu, in-memory) advances a partition's end
+/// offset once per produced batch, not per record, so a bounded read (`until_end`) would
+/// stop short of records sent in multi-record batches: send one record per batch. A real
+/// Kafka broker needs no such setting.
+pub fn one_per_batch<T, E, K>(
+    sink: tidemill::kafka::KafkaSink<T, E, K>,
+) -> tidemill::kafka::KafkaSink<T, E, K> {
+    sink.property("batch.num.messages", "1")
+        .property("linger.ms", "0")
+}

@@ -1,0 +1,139 @@
+//! Fraud alerts over real connectors: transactions read from a Kafka topic as JSON,
+//! those over 1000 written as alerts both to another Kafka topic and to a PostgreSQL
+//! table. Malformed records go to the dead letters, printed with partition and offset.
+//!
+//! ```text
+//! scripts/kafka.sh; scripts/postgres.sh                                    # local servers
+//! cargo run --release --example kafka_fraud_alerts -- --setup              # topics, table, sample data
+//! cargo run --release --example kafka_fraud_alerts -- --until-end [-w N]   # the job
+//! ```
+//! `--setup` creates the topics (4 partitions) and the table, and produces the bundled
+//! `examples/data/transactions.jsonl` (plus one malformed record) to the input topic.
+//! Without `--until-end` the job keeps reading new transactions until stopped. Offsets
+//! are committed to the consumer group `fraud-alerts`: a second run reads only what is
+//! new (at-least-once).
+
+use tidemill::clap::{self, Parser};
+use tidemill::kafka::admin::create_topic;
+use tidemill::prelude::*;
+
+#[path = "common/local_kafka.rs"]
+mod local_kafka;
+use local_kafka::one_per_batch;
+
+#[derive(Parser)]
+#[command(
+    disable_help_flag = true,
+    about = "Transactions over 1000 from Kafka to Kafka and PostgreSQL"
+)]
+struct Cli {
+    #[command(flatten)]
+    tidemill: tidemill::Args,
+    /// Kafka bootstrap servers.
+    #[arg(long, default_value = "127.0.0.1:19092")]
+    brokers: String,
+    /// The topic of transactions.
+    #[arg(long, default_value = "transactions")]
+    transactions: String,
+    /// The topic alerts go to.
+    #[arg(long, default_value = "fraud-alerts")]
+    alerts: String,
+    /// The PostgreSQL database alerts go to.
+    #[arg(long, default_value = "postgres://tidemill@127.0.0.1:15432/postgres")]
+    postgres: String,
+    /// The table alerts go to.
+    #[arg(long, default_value = "fraud_alerts")]
+    table: String,
+    /// Read the transactions present at start, then end.
+    #[arg(long)]
+    until_end: bool,
+    /// Create the topics and the table, produce the sample transactions, and exit.
+    #[arg(long)]
+    setup: bool,
+}
+
+/// A transaction as the topic carries it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Transaction {
+    transaction_id: u64,
+    amount: f64,
+    /// Event time, ms since the Unix epoch.
+    timestamp: u64,
+}
+
+/// An alert: one row of the table, one record of the alerts topic.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Alert {
+    transaction_id: i64,
+    amount: f64,
+    timestamp: i64,
+}
+
+const THRESHOLD: f64 = 1000.0;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let cli = Cli::parse();
+    if cli.setup {
+        return setup(&cli);
+    }
+    let mut source = kafka::<Transaction>(&cli.brokers, &cli.transactions)
+        .group_id("fraud-alerts")
+        .start_from(StartFrom::Committed);
+    if cli.until_end {
+        source = source.until_end();
+    }
+    let alerts_topic =
+        one_per_batch(kafka_sink(&cli.brokers, &cli.alerts).key(|a: &Alert| a.transaction_id));
+    let table = postgres::<Alert>(&cli.postgres, &cli.table).upsert();
+    tidemill::run(
+        cli.tidemill,
+        stream! {
+            let transactions = from_source(source);
+            transactions.dead_letters().map(|d| format!("dead letter: {d}")).print();
+            let alerts = transactions
+                .filter(|t| t.amount > THRESHOLD)
+                .map(|t| Alert {
+                    transaction_id: t.transaction_id as i64,
+                    amount: t.amount,
+                    timestamp: t.timestamp as i64,
+                });
+            alerts.sink(alerts_topic);
+            alerts.sink(table);
+        },
+    )?;
+    Ok(())
+}
+
+/// The topics, the table (keyed by transaction, so a re-read transaction is not a second
+/// alert), and the sample transactions.
+fn setup(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
+    create_topic(&cli.brokers, &cli.transactions, 4)?;
+    create_topic(&cli.brokers, &cli.alerts, 2)?;
+    let mut db = ::postgres::Client::connect(&cli.postgres, ::postgres::NoTls)?;
+    db.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (transaction_id bigint PRIMARY KEY, \
+         amount double precision NOT NULL, timestamp bigint NOT NULL)",
+        cli.table
+    ))?;
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/transactions.jsonl");
+    let mut lines: Vec<String> = std::fs::read_to_string(sample)?
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.insert(
+        lines.len() / 2,
+        "{\"transaction_id\": 99, \"amount\": oops}".to_string(),
+    );
+    let count = lines.len();
+    let (brokers, topic) = (cli.brokers.clone(), cli.transactions.clone());
+    tidemill::run(
+        Args::with_workers(1),
+        stream! {
+            from_collection(lines)
+                .sink(one_per_batch(kafka_sink(&brokers, &topic).format(Text).key(|l: &String| l.len())));
+        },
+    )?;
+    eprintln!("produced {count} transactions to {}", cli.transactions);
+    Ok(())
+}

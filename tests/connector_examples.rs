@@ -1,0 +1,152 @@
+//! The connector examples end to end against the local servers (`scripts/kafka.sh`,
+//! `scripts/postgres.sh`): set up with the example's own `--setup`, run in bounded mode
+//! (the fraud alerts as two processes of two workers), and checked against the input.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use postgres::{Client, NoTls};
+
+fn client(url: &str) -> Client {
+    Client::connect(url, NoTls).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+fn run_ok(binary: &Path, args: &[&str]) {
+    let out = Command::new(binary).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed:\n{}",
+        binary.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn fraud_alerts_from_kafka_reach_kafka_and_postgres_once_across_processes() {
+    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
+    let bin = common::example_binary("kafka_fraud_alerts");
+    let (input, alerts) = (common::unique("transactions"), common::unique("alerts"));
+    let table = common::unique("fraud_alerts").replace('-', "_");
+    let flags = [
+        "--brokers",
+        &brokers,
+        "--postgres",
+        &url,
+        "--transactions",
+        &input,
+        "--alerts",
+        &alerts,
+        "--table",
+        &table,
+    ];
+    run_ok(&bin, &[&flags[..], &["--setup"]].concat());
+    let mut args = flags.to_vec();
+    args.push("--until-end");
+    let outputs = common::two_processes(&bin, &args);
+    for (p, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    // The expected alerts: the sample's transactions over 1000 (its malformed lines aside).
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/transactions.jsonl"),
+    )
+    .unwrap();
+    let mut expected: Vec<(i64, String)> = sample
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["amount"].as_f64().is_some_and(|a| a > 1000.0))
+        .map(|v| {
+            let id = v["transaction_id"].as_i64().unwrap();
+            (id, format!("{:.2}", v["amount"].as_f64().unwrap()))
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 5, "the sample has large transactions");
+
+    let rows = client(&url)
+        .query(
+            &format!("SELECT transaction_id, amount FROM {table} ORDER BY 1"),
+            &[],
+        )
+        .unwrap();
+    let in_table: Vec<(i64, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), format!("{:.2}", r.get::<_, f64>(1))))
+        .collect();
+    assert_eq!(in_table, expected, "the table's alerts");
+
+    let mut in_topic: Vec<(i64, String)> = common::consume_all(&brokers, &alerts)
+        .iter()
+        .map(|json| {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            let amount = format!("{:.2}", v["amount"].as_f64().unwrap());
+            (v["transaction_id"].as_i64().unwrap(), amount)
+        })
+        .collect();
+    in_topic.sort();
+    assert_eq!(in_topic, expected, "the topic's alerts, each once");
+
+    // Both processes report the two malformed records between them.
+    let dead: usize = outputs
+        .iter()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .matches("dead letter:")
+                .count()
+        })
+        .sum();
+    assert_eq!(dead, 2, "dead letters printed");
+}
+
+#[test]
+fn recommendation_counts_from_kafka_are_upserted_into_postgres() {
+    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
+    let bin = common::example_binary("recommendations");
+    let topic = common::unique("user-actions");
+    let table = common::unique("recommendations").replace('-', "_");
+    let flags = [
+        "--brokers",
+        &brokers,
+        "--postgres",
+        &url,
+        "--actions",
+        &topic,
+        "--table",
+        &table,
+    ];
+    run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
+    run_ok(&bin, &[&flags[..], &["--until-end", "-w", "2"]].concat());
+
+    // The reference: the topic's actions counted per pair, pairs seen more than once.
+    let mut counts: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let actions = common::consume_all(&brokers, &topic);
+    assert_eq!(actions.len(), 3000);
+    for json in actions {
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let pair = (
+            v["user_id"].as_i64().unwrap(),
+            v["item_id"].as_i64().unwrap(),
+        );
+        *counts.entry(pair).or_insert(0) += 1;
+    }
+    counts.retain(|_, c| *c > 1);
+    assert!(counts.len() > 10, "some pairs repeat");
+
+    let rows = client(&url)
+        .query(&format!("SELECT user_id, item_id, count FROM {table}"), &[])
+        .unwrap();
+    let in_table: BTreeMap<(i64, i64), i64> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    assert_eq!(in_table.len(), rows.len());
+    assert_eq!(in_table, counts);
+}
