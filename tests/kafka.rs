@@ -222,3 +222,86 @@ fn with_metadata_gives_each_record_its_partition_offset_key_and_time() {
         assert!(has_time);
     }
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Reading {
+    partition: i32,
+    ts: u64,
+}
+
+/// Each partition keeps its own watermark: one partition far ahead in event time does not
+/// make the other's records late, even when one worker reads both (per-worker watermarks
+/// would drop most of the slow partition's records as late).
+#[test]
+fn each_partition_keeps_its_own_watermark() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let brokers = common::kafka_brokers();
+    let topic = common::unique("readings");
+    create_topic(&brokers, &topic, 2).unwrap();
+    let producer: BaseProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("batch.num.messages", "1") // see local_kafka::one_per_batch
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    // Partition 0 at 1000..1300 s, partition 1 at 0..300 s, each in order. A reader
+    // takes the partitions' records in runs (here, all of partition 0 first): with one
+    // watermark per worker, partition 1 would be entirely late.
+    for i in 0..300u64 {
+        for (partition, base) in [(0, 1_000_000), (1, 0)] {
+            let json = serde_json::to_string(&Reading {
+                partition,
+                ts: base + i * 1000,
+            })
+            .unwrap();
+            loop {
+                match producer.send(
+                    BaseRecord::<(), _>::to(&topic)
+                        .partition(partition)
+                        .payload(&json),
+                ) {
+                    Ok(()) => break,
+                    Err(_) => {
+                        producer.poll(Duration::from_millis(10));
+                    }
+                }
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+    for workers in [1, 2] {
+        let out = Collector::new();
+        let (b, t) = (brokers.clone(), topic.clone());
+        let report = tidemill::run(
+            // Small reads: the watermark moves many times during the run.
+            Args::with_workers(workers).source_batch(10),
+            stream! {
+                from_source(
+                    kafka::<Reading>(&b, &t)
+                        .until_end()
+                )
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 0s)
+                    .key_by(|r| r.partition)
+                    .window(tumbling(10s))
+                    .count()
+                    .collect(out);
+            },
+        )
+        .unwrap();
+        assert!(
+            report.late_dropped.is_empty(),
+            "at -w {workers}: {report:?}"
+        );
+        let mut got: Vec<(i32, i64, u64)> = out
+            .take()
+            .into_iter()
+            .map(|w| (w.key, w.start, w.value))
+            .collect();
+        got.sort();
+        let expected: Vec<(i32, i64, u64)> = [(0, 1_000_000i64), (1, 0)]
+            .into_iter()
+            .flat_map(|(p, base)| (0..30).map(move |w| (p, base + w * 10_000, 10)))
+            .collect();
+        assert_eq!(got, expected, "at -w {workers}");
+    }
+}

@@ -54,6 +54,17 @@ pub trait Stamper<U>: 'static {
     fn on_idle(&mut self, idle_for: std::time::Duration) {
         let _ = idle_for;
     }
+    /// The records that follow come from split `split` (a Kafka partition) until the
+    /// next call. A stamper with a watermark keeps one per split, and the source's is
+    /// their minimum (Flink's per-partition watermarks).
+    fn enter_split(&mut self, split: u32) {
+        let _ = split;
+    }
+    /// Split `split` has ended (a bounded read reached its end offset): it no longer holds
+    /// the source's watermark back.
+    fn finish_split(&mut self, split: u32) {
+        let _ = split;
+    }
 }
 
 /// No timestamps: every record travels at time 0 and the watermark stays there until
@@ -84,16 +95,40 @@ impl<U: 'static> Stamper<U> for NoTime {
 /// watermark never moves back: a record older than it when input resumes is late. Flink
 /// instead leaves an idle source out of the combined watermark; the two agree when event
 /// time tracks the wall clock, and differ for replayed old data that resumes after a pause.
+///
+/// A source whose reader has splits (a Kafka topic's partitions) gets a watermark per
+/// split ([`Stamper::enter_split`]): the source's is the least over its splits, so a
+/// partition that is behind does not make the records of another late, and a split
+/// that has not sent anything yet holds the watermark back. With an idle timeout, a split
+/// without records for that long is left out of the minimum until it sends again (as
+/// Flink's per-partition idleness); an ended split is left out for good.
 pub struct BoundedOutOfOrderness<F> {
     timestamp: F,
     bound: u64,
     tick: u64,
-    /// The largest timestamp seen, if any.
+    /// The largest timestamp seen, if any (without splits).
     max_seen: Option<u64>,
     idle_timeout: Option<std::time::Duration>,
     /// The least timestamp that is not late, raised while the source is idle.
     floor: u64,
     clock: fn() -> u64,
+    /// Per split: the watermarks and which split the records come from now.
+    splits: Vec<Split>,
+    current: usize,
+    /// The least `max_seen - bound` over the live splits (never lowered).
+    combined: u64,
+}
+
+/// One split's part of a [`BoundedOutOfOrderness`] watermark.
+struct Split {
+    id: u32,
+    max_seen: Option<u64>,
+    /// Records seen, and how many there were when the split was last found active.
+    records: u64,
+    checked: u64,
+    active_at: std::time::Instant,
+    idle: bool,
+    done: bool,
 }
 
 impl<F> BoundedOutOfOrderness<F> {
@@ -109,6 +144,9 @@ impl<F> BoundedOutOfOrderness<F> {
             idle_timeout: None,
             floor: 0,
             clock: now_ms,
+            splits: Vec::new(),
+            current: usize::MAX,
+            combined: 0,
         }
     }
 
@@ -126,10 +164,48 @@ impl<F> BoundedOutOfOrderness<F> {
     }
 
     /// `W + 1`: the least timestamp that is not late.
+    #[inline]
     fn not_late_from(&self) -> u64 {
-        self.max_seen
-            .map_or(0, |m| m.saturating_sub(self.bound))
-            .max(self.floor)
+        let from = if self.splits.is_empty() {
+            self.max_seen.map_or(0, |m| m.saturating_sub(self.bound))
+        } else {
+            self.combined
+        };
+        from.max(self.floor)
+    }
+
+    fn split_floor(&self, max_seen: Option<u64>) -> u64 {
+        max_seen.map_or(0, |m| m.saturating_sub(self.bound))
+    }
+
+    /// The least floor over the splits that neither ended nor idle, if any; the combined
+    /// floor never goes back.
+    fn recombine(&mut self) {
+        let live = self.splits.iter().filter(|s| !s.done && !s.idle);
+        if let Some(least) = live.map(|s| self.split_floor(s.max_seen)).min() {
+            self.combined = self.combined.max(least);
+        }
+    }
+
+    /// Splits without records for the idle timeout leave the minimum.
+    fn check_idle_splits(&mut self) {
+        let Some(timeout) = self.idle_timeout else {
+            return;
+        };
+        let now = std::time::Instant::now();
+        let mut changed = false;
+        for split in self.splits.iter_mut().filter(|s| !s.done) {
+            if split.records != split.checked {
+                split.checked = split.records;
+                split.active_at = now;
+            } else if !split.idle && now.duration_since(split.active_at) >= timeout {
+                split.idle = true;
+                changed = true;
+            }
+        }
+        if changed {
+            self.recombine();
+        }
     }
 }
 
@@ -139,15 +215,59 @@ impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrder
     fn stamp(&mut self, record: U) -> (u64, Timed<U>) {
         let ts = (self.timestamp)(&record);
         let time = tick_floor(ts.max(self.not_late_from()), self.tick);
-        self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts)));
+        match self.splits.get_mut(self.current) {
+            None => self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts))),
+            Some(split) => {
+                split.records += 1;
+                let before = split.max_seen;
+                if before.is_none_or(|m| ts > m) {
+                    split.max_seen = Some(ts);
+                    // Only a split at the minimum can raise it.
+                    if self.split_floor(before) <= self.combined {
+                        self.recombine();
+                    }
+                }
+            }
+        }
         (time, Timed { ts, value: record })
     }
     fn watermark_time(&mut self) -> u64 {
+        self.check_idle_splits();
         tick_floor(self.not_late_from(), self.tick)
     }
     fn on_idle(&mut self, idle_for: std::time::Duration) {
         if self.idle_timeout.is_some_and(|t| idle_for >= t) {
             self.floor = self.floor.max((self.clock)().saturating_sub(self.bound));
+        }
+    }
+    fn enter_split(&mut self, split: u32) {
+        self.current = match self.splits.iter().position(|s| s.id == split) {
+            Some(i) => i,
+            None => {
+                self.splits.push(Split {
+                    id: split,
+                    max_seen: None,
+                    records: 0,
+                    checked: 0,
+                    active_at: std::time::Instant::now(),
+                    idle: false,
+                    done: false,
+                });
+                self.splits.len() - 1
+            }
+        };
+        let split = &mut self.splits[self.current];
+        if split.idle {
+            // Back from idleness: in the minimum again (which never goes back).
+            split.idle = false;
+            split.checked = split.records;
+            split.active_at = std::time::Instant::now();
+        }
+    }
+    fn finish_split(&mut self, split: u32) {
+        if let Some(s) = self.splits.iter_mut().find(|s| s.id == split) {
+            s.done = true;
+            self.recombine();
         }
     }
 }
@@ -271,6 +391,68 @@ mod tests {
         assert_eq!(s.stamp(5).0, 6, "a late record travels at the watermark");
         assert_eq!(s.stamp(20).0, 20);
         assert_eq!(Stamper::<u64>::watermark_time(&mut s), 16);
+    }
+
+    #[test]
+    fn each_split_keeps_its_own_watermark_and_the_source_takes_the_least() {
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, 5, 1);
+        let wm = |s: &mut BoundedOutOfOrderness<_>| Stamper::<u64>::watermark_time(s);
+        // Two partitions announced: neither has sent anything, so nothing is late yet.
+        s.enter_split(0);
+        s.enter_split(1);
+        assert_eq!(s.stamp(100).0, 100);
+        assert_eq!(
+            wm(&mut s),
+            0,
+            "split 0 has sent nothing: it holds the watermark"
+        );
+        s.enter_split(0);
+        assert_eq!(
+            s.stamp(20).0,
+            20,
+            "not late: split 1 is far ahead, split 0 is not"
+        );
+        assert_eq!(wm(&mut s), 15, "the least: split 0's 20 - 5");
+        assert_eq!(s.stamp(18).0, 18, "within split 0's bound");
+        assert_eq!(s.stamp(10).0, 15, "late for split 0: at the watermark");
+        s.enter_split(1);
+        assert_eq!(
+            s.stamp(30).0,
+            30,
+            "split 1's own order is not checked against 100"
+        );
+        s.enter_split(0);
+        s.stamp(200);
+        assert_eq!(wm(&mut s), 95, "now split 1 is the least: 100 - 5");
+        s.finish_split(1);
+        assert_eq!(wm(&mut s), 195, "an ended split no longer holds it back");
+        s.enter_split(0);
+        assert_eq!(s.stamp(120).0, 195, "late");
+        s.finish_split(0);
+        assert_eq!(wm(&mut s), 195, "the watermark never goes back");
+    }
+
+    #[test]
+    fn an_idle_split_leaves_the_minimum_until_it_sends_again() {
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1).with_idle_timeout(30);
+        let wm = |s: &mut BoundedOutOfOrderness<_>| Stamper::<u64>::watermark_time(s);
+        s.enter_split(0);
+        s.stamp(10);
+        s.enter_split(1);
+        s.stamp(1000);
+        assert_eq!(wm(&mut s), 10);
+        // Split 1 keeps sending; split 0 is quiet past the timeout.
+        for t in 0..4 {
+            std::thread::sleep(std::time::Duration::from_millis(15));
+            s.stamp(1000 + t);
+            wm(&mut s);
+        }
+        assert_eq!(wm(&mut s), 1003, "split 0 is idle: split 1 alone");
+        s.enter_split(0);
+        assert_eq!(s.stamp(20).0, 1003, "back, behind the watermark: late");
+        s.enter_split(1);
+        s.stamp(2000);
+        assert_eq!(wm(&mut s), 1003, "split 0 is in the minimum again");
     }
 
     #[test]

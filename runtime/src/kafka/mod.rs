@@ -1,5 +1,7 @@
 //! Kafka through librdkafka (`rdkafka`): a partitioned, optionally bounded source with
-//! committed offsets ([`kafka`]) and an idempotent sink ([`kafka_sink`]).
+//! committed offsets ([`kafka`]) and an idempotent sink ([`kafka_sink`]). Timestamps
+//! assigned on the source are watermarked per partition (the source's watermark is the
+//! least over its partitions; see [`crate::time::BoundedOutOfOrderness`]).
 //!
 //! ```text
 //! let txns = from_source(kafka::<Txn>("localhost:9092", "txns").group_id("fraud"));

@@ -13,7 +13,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use crate::dead_letter::{DeadLetter, Position};
 use crate::error::{Error, Result};
 use crate::format::{Decode, Json};
-use crate::sources::{Reader, SourceSpec, Status};
+use crate::sources::{Read, Reader, SourceSpec, Status};
 
 /// Where a Kafka source starts reading each partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +227,11 @@ pub struct KafkaReader<T, D, S> {
     last_commit: Instant,
     /// Since when the brokers have been failing without a record in between.
     failing_since: Option<Instant>,
+    /// Per-partition watermarks: whether the partitions were announced, the partition
+    /// told last, and the partitions that ended since the last report.
+    announced: bool,
+    current: Option<i32>,
+    ended: Vec<i32>,
     _t: PhantomData<fn() -> (T, S)>,
 }
 
@@ -340,6 +345,9 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> SourceSpec for KafkaSource<T, D, S> 
             committed: Vec::new(),
             last_commit: Instant::now(),
             failing_since: None,
+            announced: false,
+            current: None,
+            ended: Vec::new(),
             _t: PhantomData,
         })
     }
@@ -405,10 +413,21 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> KafkaReader<T, D, S> {
         }
         p.done = true;
         self.open -= 1;
+        self.ended.push(p.id);
         let mut list = TopicPartitionList::new();
         list.add_partition(&self.settings.topic, p.id);
         // Stop fetching past the end; a failure only costs prefetched records we skip.
         let _ = self.consumer.pause(&list);
+    }
+
+    /// Tells the stamper which partitions ended since the last report.
+    fn report_ended(&mut self, out: &mut dyn FnMut(Read<S::Item>)) {
+        for id in self.ended.drain(..) {
+            out(Read::SplitDone(id as u32));
+            if self.current == Some(id) {
+                self.current = None;
+            }
+        }
     }
 
     /// Counts a broker error: the job fails once they have lasted `retry_for` without a
@@ -467,7 +486,27 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
     type Item = S::Item;
 
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(S::Item)) -> Result<Status> {
+        self.read_splits(budget, &mut |read| {
+            if let Read::Record(item) = read {
+                out(item);
+            }
+        })
+    }
+
+    fn has_splits(&self) -> bool {
+        true
+    }
+
+    /// Each partition is a split with its own watermark.
+    fn read_splits(&mut self, budget: usize, out: &mut dyn FnMut(Read<S::Item>)) -> Result<Status> {
+        if !self.announced {
+            self.announced = true;
+            for p in &self.partitions {
+                out(Read::Split(p.id as u32));
+            }
+        }
         for _ in 0..budget {
+            self.report_ended(out);
             if self.open == 0 && self.settings.until_end {
                 return Ok(Status::Done);
             }
@@ -491,13 +530,17 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
             }
             p.next = offset + 1;
             let at_end = p.end.is_some_and(|end| offset + 1 >= end);
+            if self.current != Some(partition) {
+                self.current = Some(partition);
+                out(Read::Split(partition as u32));
+            }
             let payload = message.payload();
             let decoded = match payload {
                 Some(bytes) => self.decoder.decode(bytes),
                 None => Err("the record has no value".to_string()),
             };
             match decoded {
-                Ok(value) => out(S::item(value, &message)),
+                Ok(value) => out(Read::Record(S::item(value, &message))),
                 Err(reason) => self.dead.push(DeadLetter {
                     source: self.name.clone(),
                     position: Position::Offset { partition, offset },
@@ -509,6 +552,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
                 self.finish_partition(i);
             }
         }
+        self.report_ended(out);
         Ok(Status::More)
     }
 

@@ -55,6 +55,25 @@ pub trait Reader: 'static {
     /// Reads up to `budget` records into `out`.
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(Self::Item)) -> Result<Status>;
 
+    /// Whether the input has splits, each in its own order (a Kafka topic's partitions):
+    /// the source then reads with [`Reader::read_splits`], and a bounded-out-of-orderness
+    /// watermark is kept per split.
+    fn has_splits(&self) -> bool {
+        false
+    }
+
+    /// As [`Reader::read`], also telling which split the records that follow come from
+    /// ([`Read::Split`], before them) and which splits have ended ([`Read::SplitDone`]).
+    /// A reader announces each of its splits before its first record, so that one that
+    /// has sent nothing yet holds the watermark back.
+    fn read_splits(
+        &mut self,
+        budget: usize,
+        out: &mut dyn FnMut(Read<Self::Item>),
+    ) -> Result<Status> {
+        self.read(budget, &mut |item| out(Read::Record(item)))
+    }
+
     /// Moves the input that [`Reader::read`] could not decode since the last call into
     /// `out`. Readers of decoded formats keep such input as [`DeadLetter`]s.
     fn take_dead_letters(&mut self, _out: &mut Vec<DeadLetter>) {}
@@ -72,6 +91,17 @@ pub trait Reader: 'static {
     /// The sinks have finished every timely time before `frontier` (`None`: everything,
     /// the job is ending).
     fn completed(&mut self, _frontier: Option<u64>) {}
+}
+
+/// What [`Reader::read_splits`] reports.
+#[derive(Debug)]
+pub enum Read<T> {
+    /// A record of the current split.
+    Record(T),
+    /// The records that follow come from this split, until the next `Split`.
+    Split(u32),
+    /// This split has ended: it no longer holds the watermark back.
+    SplitDone(u32),
 }
 
 /// A source as the pipeline names it: evaluated once per process, opened per worker.
@@ -132,6 +162,7 @@ where
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
     let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
+    let splits = matches!(&reader, Some(Ok(r)) if r.has_splits());
     if tracks {
         completion.wanted.set(true);
     }
@@ -203,9 +234,17 @@ where
             let status = match reader.as_mut().map(|r| r.as_mut()) {
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
-                    let result = r.read(context.source_batch(), &mut |item| {
-                        logic(item, &mut stage);
-                    });
+                    let result = if splits {
+                        r.read_splits(context.source_batch(), &mut |read| match read {
+                            Read::Record(item) => logic(item, &mut stage),
+                            Read::Split(split) => stage.stamper.enter_split(split),
+                            Read::SplitDone(split) => stage.stamper.finish_split(split),
+                        })
+                    } else {
+                        r.read(context.source_batch(), &mut |item| {
+                            logic(item, &mut stage);
+                        })
+                    };
                     r.take_dead_letters(&mut dead);
                     result.unwrap_or_else(|e| {
                         context.fail(e);
