@@ -75,6 +75,17 @@ pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
     outputs
 }
 
+/// Whether something accepts connections at `host:port`, within 2 s.
+#[allow(dead_code)] // only the connector tests use it
+fn listening(address: &str) -> bool {
+    std::net::ToSocketAddrs::to_socket_addrs(address)
+        .ok()
+        .and_then(|mut a| a.next())
+        .is_some_and(|addr| {
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+        })
+}
+
 /// The bootstrap address of the test broker that `scripts/kafka.sh` starts
 /// (`TIDEMILL_KAFKA_BROKERS`, else `127.0.0.1:19092`); panics with what to run when no
 /// broker listens there, so such tests fail rather than pass without one.
@@ -82,15 +93,9 @@ pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
 pub fn kafka_brokers() -> String {
     let brokers =
         std::env::var("TIDEMILL_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
-    let first = brokers.split(',').next().unwrap_or_default().to_string();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&first)
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|addr| {
-            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
-        });
+    let first = brokers.split(',').next().unwrap_or_default();
     assert!(
-        reachable,
+        listening(first),
         "server not available: no Kafka broker at {brokers}; run scripts/kafka.sh (or set TIDEMILL_KAFKA_BROKERS)"
     );
     brokers
@@ -117,16 +122,9 @@ pub fn postgres_url() -> String {
         .split('@')
         .nth(1)
         .and_then(|rest| rest.split('/').next())
-        .unwrap_or("127.0.0.1:15432")
-        .to_string();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&host)
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|addr| {
-            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
-        });
+        .unwrap_or("127.0.0.1:15432");
     assert!(
-        reachable,
+        listening(host),
         "server not available: no PostgreSQL at {host}; run scripts/postgres.sh (or set TIDEMILL_PG_URL)"
     );
     url

@@ -164,8 +164,8 @@ impl<T, E, K> KafkaSink<T, E, K> {
     }
 }
 
-/// How long the sink waits for acknowledgements before it fails the job.
-const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one wait for acknowledgements lasts before the sink looks for failures.
+const FLUSH_STEP: Duration = Duration::from_secs(1);
 
 /// How long a sent record may wait before the sink waits for its acknowledgement (and a
 /// delivery failure is noticed): a source that commits what it read waits for that.
@@ -245,9 +245,14 @@ impl<T, E: Encode<T>, K: KeyOf<T>> Writer<T> for Sender<E, K> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.producer
-            .flush(FLUSH_TIMEOUT)
-            .map_err(|e| self.error("cannot flush", &e))?;
-        self.delivered()
+        // Until every record is acknowledged or has failed: librdkafka fails a record
+        // after `delivery.timeout.ms`, so a slow broker makes this wait, not fail.
+        loop {
+            match self.producer.flush(FLUSH_STEP) {
+                Ok(()) => return self.delivered(),
+                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => self.delivered()?,
+                Err(e) => return Err(self.error("cannot flush", &e)),
+            }
+        }
     }
 }
