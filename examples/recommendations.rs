@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! scripts/kafka.sh; scripts/postgres.sh                                        # local servers
-//! cargo run --release --example recommendations -- --setup 100000              # topic, table, actions
+//! cargo run --release --example recommendations -- --setup 20000               # topic, table, actions
 //! cargo run --release --example recommendations -- --until-end [-w N]          # the job
 //! psql postgres://tidemill@127.0.0.1:15432/postgres -c 'SELECT * FROM recommendations ORDER BY count DESC LIMIT 5'
 //! ```
