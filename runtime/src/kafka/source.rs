@@ -503,10 +503,16 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
             self.announced = true;
             for p in &self.partitions {
                 out(Read::Split(p.id as u32));
+                if p.done {
+                    // Bounded and already at its end: it never holds the watermark.
+                    out(Read::SplitDone(p.id as u32));
+                }
             }
         }
         for _ in 0..budget {
-            self.report_ended(out);
+            if !self.ended.is_empty() {
+                self.report_ended(out);
+            }
             if self.open == 0 && self.settings.until_end {
                 return Ok(Status::Done);
             }

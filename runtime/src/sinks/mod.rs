@@ -125,3 +125,73 @@ pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use timely::dataflow::operators::{Input, Probe};
+    use timely::dataflow::ProbeHandle;
+
+    use super::*;
+    use crate::args::ExecutionMode;
+
+    /// Records what reaches it; flushes only when told to by `write_with`.
+    struct Log(Arc<Mutex<Vec<String>>>);
+
+    impl Writer<u64> for Log {
+        fn write(&mut self, batch: &mut Vec<u64>) -> Result<()> {
+            let mut log = self.0.lock().unwrap();
+            log.extend(batch.drain(..).map(|r| format!("write {r}")));
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<()> {
+            self.0.lock().unwrap().push("flush".into());
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn written_holds_each_time_until_its_records_are_flushed() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let for_worker = Arc::clone(&log);
+        timely::execute_directly(move |worker| {
+            let context = JobContext::new(ExecutionMode::Streaming, 64);
+            let probe = ProbeHandle::new();
+            let mut input = worker.dataflow::<u64, _, _>(|scope| {
+                let (input, stream) = scope.new_input();
+                let writer = Log(Arc::clone(&for_worker));
+                // An interval no test waits for: only the input's end flushes.
+                let written = write_with(
+                    stream,
+                    "log",
+                    &context,
+                    Ok(writer),
+                    Duration::from_secs(3600),
+                );
+                written.probe_with(&probe);
+                input
+            });
+            input.send(7);
+            input.advance_to(5);
+            for _ in 0..50 {
+                worker.step();
+            }
+            assert!(
+                probe.less_than(&1),
+                "time 0 is held: its record is not flushed"
+            );
+            assert_eq!(*for_worker.lock().unwrap(), ["write 7"]);
+            input.advance_to(9);
+            for _ in 0..50 {
+                worker.step();
+            }
+            assert!(probe.less_than(&1), "still held while the input moves on");
+            drop(input);
+            while !probe.done() {
+                worker.step();
+            }
+        });
+        assert_eq!(*log.lock().unwrap(), ["write 7", "flush"]);
+    }
+}
