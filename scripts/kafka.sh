@@ -26,6 +26,11 @@ listening() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
 
 if [ "${1:-start}" = stop ]; then
     if [ -f "$PIDFILE" ] && kill "$(cat "$PIDFILE")" 2>/dev/null; then
+        # Wait for it to go, so that a start right after does not find it still listening.
+        for _ in $(seq 1 100); do
+            kill -0 "$(cat "$PIDFILE")" 2>/dev/null || break
+            sleep 0.1
+        done
         echo "stopped the broker on port $PORT"
     fi
     rm -f "$PIDFILE"

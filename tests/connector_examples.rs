@@ -128,9 +128,44 @@ fn recommendation_counts_from_kafka_are_upserted_into_postgres() {
     // The reference: the topic's actions counted per pair, pairs seen more than once.
     let mut counts: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     let actions = common::consume_all(&brokers, &topic);
-    assert_eq!(actions.len(), 3000);
-    for json in actions {
-        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let values: Vec<serde_json::Value> = actions
+        .iter()
+        .map(|json| serde_json::from_str(json).unwrap())
+        .collect();
+    // The setup's actions, each at most once (told apart by their timestamps, 10 ms
+    // apart from a fixed start). The job's counts are checked against what the topic
+    // holds; the Kafka sink's delivery of every record exactly once is tests/kafka.rs's
+    // to check. The local broker (tansu, in memory) can lose an acknowledged idempotent
+    // write: a produce that fails after advancing the producer's sequence number leaves
+    // no record, and the client's retry is answered "duplicate", which counts as
+    // delivered (the same engine's bug is reported as nisshi-io/nisshi#742). CI lost one
+    // of the 3000 so once. A few such losses are reported here, not taken for ours.
+    let mut stamps: Vec<u64> = values
+        .iter()
+        .map(|v| v["timestamp"].as_u64().unwrap())
+        .collect();
+    stamps.sort_unstable();
+    let before = stamps.len();
+    stamps.dedup();
+    assert_eq!(stamps.len(), before, "an action is in the topic twice");
+    let missing: Vec<u64> = (0..3000u64)
+        .filter(|i| stamps.binary_search(&(1_700_000_000_000 + i * 10)).is_err())
+        .collect();
+    assert!(
+        missing.len() <= 3,
+        "the topic lacks {} of the 3000 actions set up: {missing:?}",
+        missing.len()
+    );
+    if !missing.is_empty() {
+        eprintln!("warning: the broker lost the setup's actions {missing:?}");
+    }
+    assert!(
+        stamps.iter().all(|&t| t >= 1_700_000_000_000
+            && (t - 1_700_000_000_000) % 10 == 0
+            && (t - 1_700_000_000_000) / 10 < 3000),
+        "an action in the topic was not set up"
+    );
+    for v in values {
         let pair = (
             v["user_id"].as_i64().unwrap(),
             v["item_id"].as_i64().unwrap(),
