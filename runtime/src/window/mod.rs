@@ -345,6 +345,12 @@ impl<K, A> PaneStore<K, A> {
         &mut self.panes[i - 1].1
     }
 
+    /// The place of the pane ending at `end`, if it exists.
+    fn find(&self, end: u64) -> Option<usize> {
+        let i = self.panes.iter().rposition(|(e, _)| *e <= end)?;
+        (self.panes[i].0 == end).then_some(i)
+    }
+
     /// The panes whose ends lie in `ends`, in order.
     fn range(
         &self,
@@ -445,6 +451,19 @@ trait WindowLogic<I, T, R>: 'static {
         updates: &mut Vec<Timed<R>>,
         late: &mut Vec<Timed<T>>,
     );
+    /// Handles a batch of items that travel at `time`, as [`Self::on_record`] each.
+    fn on_batch(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        items: &mut Vec<I>,
+        updates: &mut Vec<Timed<R>>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        for item in items.drain(..) {
+            self.on_record(cap, time, item, updates, late);
+        }
+    }
     /// The input frontier reached `frontier` (`u64::MAX` once the input is done): fires
     /// complete windows through `fire` and drops expired state.
     fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, R>);
@@ -482,9 +501,7 @@ where
             let mut late = late.activate();
             input.for_each(|cap, data| {
                 let time = *cap.least().expect("a message has a time");
-                for record in data.drain(..) {
-                    logic.on_record(&cap, time, record, &mut updates, &mut too_late);
-                }
+                logic.on_batch(&cap, time, data, &mut updates, &mut too_late);
                 if !updates.is_empty() {
                     results
                         .session(&cap.delayed(&time, 0))
@@ -636,6 +653,49 @@ where
         }
     }
 
+    /// Most records of a batch fall in one pane whose windows are all scheduled and in
+    /// time: those take a short path here, straight to the pane's accumulators (found
+    /// once, not per record); any other record takes [`Self::record`], after which the
+    /// short path's pane is found again.
+    fn on_batch(
+        &mut self,
+        cap: &InputCapability<u64>,
+        time: u64,
+        items: &mut Vec<I>,
+        updates: &mut PaneResults<S, T, A>,
+        late: &mut Vec<Timed<T>>,
+    ) {
+        // The pane of the short path: its bounds and its place in `self.panes`.
+        let mut hot: Option<(u64, u64, usize)> = None;
+        for item in items.drain(..) {
+            let record = match item.into() {
+                Part::Record(record) => record,
+                Part::Partial { key, pane, acc } => {
+                    self.partial(cap, time, key, pane, acc, updates);
+                    hot = None; // panes may have moved
+                    continue;
+                }
+            };
+            if let Some((start, end, at)) = hot {
+                if start <= record.ts && record.ts < end {
+                    let pane = &mut self.panes.panes[at].1;
+                    match state_of(pane, &self.selector, &record) {
+                        Some(acc) => self.agg.add(acc, record.value),
+                        None => {
+                            let key = self.selector.with_key(&record, Clone::clone);
+                            let mut acc = self.agg.init();
+                            self.agg.add(&mut acc, record.value);
+                            pane.insert(key, acc);
+                        }
+                    }
+                    continue;
+                }
+            }
+            self.record(cap, time, record, updates, late);
+            hot = self.hot_pane(time);
+        }
+    }
+
     fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
         self.frontier(frontier, fire);
     }
@@ -714,6 +774,18 @@ where
         if refire {
             self.refire(&key, ends(), updates);
         }
+    }
+
+    /// The pane of the last record, with its place in `self.panes`, if a record at
+    /// `time` in it would take the common path of [`Self::record`]: all its windows in
+    /// time and scheduled, none fired.
+    fn hot_pane(&self, time: u64) -> Option<(u64, u64, usize)> {
+        let bounds = self.last_pane;
+        if bounds.first_end + self.lateness <= time || !self.hot.contains(&bounds.end) {
+            return None;
+        }
+        let at = self.panes.find(bounds.end)?;
+        Some((bounds.start, bounds.end, at))
     }
 
     fn record(
