@@ -19,7 +19,7 @@ use tidemill::prelude::*;
 
 #[path = "common/local_kafka.rs"]
 mod local_kafka;
-use local_kafka::one_per_batch;
+use local_kafka::{one_per_batch, ONE_PER_BATCH};
 
 #[derive(Parser)]
 #[command(
@@ -82,8 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if cli.until_end {
         source = source.until_end();
     }
-    let alerts_topic =
-        one_per_batch(kafka_sink(&cli.brokers, &cli.alerts).key(|a: &Alert| a.transaction_id));
+    let (brokers, alerts_topic) = (&cli.brokers, &cli.alerts);
     let table = postgres::<Alert>(&cli.postgres, &cli.table).upsert();
     tidemill::run(
         cli.tidemill,
@@ -97,7 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     amount: t.amount,
                     timestamp: t.timestamp as i64,
                 });
-            alerts.sink(alerts_topic);
+            // Keyed by transaction: one transaction's alerts go to one partition.
+            alerts.kafka_sink(brokers, alerts_topic, Json, key = |a| a.transaction_id, properties = ONE_PER_BATCH);
             alerts.sink(table);
         },
     )?;

@@ -6,7 +6,7 @@
 mod common;
 #[path = "../examples/common/local_kafka.rs"]
 mod local_kafka;
-use local_kafka::one_per_batch;
+use local_kafka::{one_per_batch, ONE_PER_BATCH};
 
 use std::time::Duration;
 
@@ -78,15 +78,22 @@ fn a_multi_partition_topic_is_read_once_transformed_and_written_once() {
             stream! {
                 let txns = from_source(kafka::<Txn>(&b1, &i).until_end());
                 txns.dead_letters().collect(dead);
+                // The DSL's form: the key closure is typed by the stream.
                 txns.filter(|t| t.amount > 1000.0)
-                    .sink(one_per_batch(kafka_sink(&b2, &o).key(|t: &Txn| t.transaction_id)));
+                    .kafka_sink(&b2, &o, Json, key = |t| t.transaction_id, properties = ONE_PER_BATCH);
             },
         )
         .unwrap();
-        let mut got: Vec<Txn> = common::consume_all(&brokers, &output)
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let mut got: Vec<Txn> = Vec::new();
+        for (key, payload) in common::consume_keyed(&brokers, &output) {
+            let txn: Txn = serde_json::from_str(&payload).unwrap();
+            assert_eq!(
+                key,
+                Some(txn.transaction_id.to_string()),
+                "the record's key"
+            );
+            got.push(txn);
+        }
         got.sort_by_key(|t| t.transaction_id);
         let expected: Vec<Txn> = txns.iter().filter(|t| t.amount > 1000.0).cloned().collect();
         assert!(expected.len() > 100);

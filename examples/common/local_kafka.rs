@@ -9,7 +9,13 @@
 pub fn one_per_batch<T, E, K>(
     sink: tidemill::kafka::KafkaSink<T, E, K>,
 ) -> tidemill::kafka::KafkaSink<T, E, K> {
-    sink.property("batch.num.messages", "1")
-        .property("linger.ms", "0")
-        .property("delivery.timeout.ms", "600000")
+    sink.properties(ONE_PER_BATCH)
 }
+
+/// The properties of [`one_per_batch`], for `kafka_sink(.., properties = ONE_PER_BATCH)`.
+#[allow(dead_code)] // not every user of this file names them
+pub const ONE_PER_BATCH: [(&str, &str); 3] = [
+    ("batch.num.messages", "1"),
+    ("linger.ms", "0"),
+    ("delivery.timeout.ms", "600000"),
+];

@@ -320,10 +320,19 @@ fn check_args(node: &Node, errors: &mut Errors) {
             Expr::Assign(a) => crate::plan::stream_name(&a.left),
             _ => None,
         };
-        match (name, option) {
-            (Some(name), Expr::Assign(a)) if op.options.contains(&name.to_string().as_str()) => {
+        let known = name.and_then(|n| op.options.iter().find(|(o, _)| n == o));
+        match (known, option) {
+            (Some((_, Arg::Duration)), Expr::Assign(a)) => {
                 if let Err((span, message)) = duration_ms(&a.right) {
                     errors.push(span, message);
+                }
+            }
+            (Some((name, form)), Expr::Assign(a)) => {
+                if *form == Arg::Closure && !is_callable(&a.right) {
+                    errors.push(
+                        a.right.span(),
+                        format!("`{name}` takes {}: `{}`", form.describe(), op.usage),
+                    );
                 }
             }
             _ if op.options.is_empty() => errors.push(
@@ -337,7 +346,10 @@ fn check_args(node: &Node, errors: &mut Errors) {
                     op.name,
                     op.options
                         .iter()
-                        .map(|o| format!("`{o} = <duration>`"))
+                        .map(|(o, form)| match form {
+                            Arg::Duration => format!("`{o} = <duration>`"),
+                            _ => format!("`{o} = <{}>`", form.describe()),
+                        })
                         .collect::<Vec<_>>()
                         .join(", "),
                     op.usage

@@ -134,6 +134,15 @@ pub fn postgres_url() -> String {
 /// rdkafka consumer.
 #[allow(dead_code)] // only the Kafka tests use it
 pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
+    consume_keyed(brokers, topic)
+        .into_iter()
+        .map(|(_, payload)| payload)
+        .collect()
+}
+
+/// Every record of `topic` as `(key, payload)`, read to the partitions' current ends.
+#[allow(dead_code)] // not every test binary reads keys
+pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)> {
     use rdkafka::consumer::Consumer;
     use rdkafka::message::Message;
     let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
@@ -171,7 +180,11 @@ pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
             continue;
         };
         let m = message.unwrap();
-        out.push(String::from_utf8(m.payload().unwrap().to_vec()).unwrap());
+        let key = m.key().map(|k| String::from_utf8(k.to_vec()).unwrap());
+        out.push((
+            key,
+            String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
+        ));
         if ends
             .get(&m.partition())
             .is_some_and(|&end| m.offset() + 1 >= end)

@@ -13,7 +13,10 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
     variadic: false,
-    options: &["out_of_orderness", "idle_timeout"],
+    options: &[
+        ("out_of_orderness", Arg::Duration),
+        ("idle_timeout", Arg::Duration),
+    ],
     bounded: false,
     time: Some(Time::Event),
     codegen: Codegen::Op(crate::codegen::timestamped_source),

@@ -20,6 +20,7 @@ mod flat_map;
 mod inspect;
 mod interval_join;
 mod join;
+mod kafka_sink;
 mod key_by;
 mod late;
 mod map;
@@ -76,6 +77,7 @@ pub const ALL: &[&OpSpec] = &[
     &print::DISCARD,
     &write_as_text::SPEC,
     &sink::SPEC,
+    &kafka_sink::SPEC,
     &dead_letters::SPEC,
     &collect::SPEC,
 ];
@@ -215,8 +217,9 @@ pub struct OpSpec {
     pub args: &'static [Arg],
     /// The last argument may repeat (at least once).
     pub variadic: bool,
-    /// Named options that may follow the arguments, each `name = duration`.
-    pub options: &'static [&'static str],
+    /// Named options that may follow the arguments, each `name = value` with a value of
+    /// the given form.
+    pub options: &'static [(&'static str, Arg)],
     /// For sources: whether the input is finite.
     pub bounded: bool,
     /// The time of the records it yields, when the operator sets it (timestamp assigners).

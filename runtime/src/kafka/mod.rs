@@ -13,5 +13,5 @@ pub mod admin;
 mod sink;
 mod source;
 
-pub use sink::{kafka_sink, KafkaSink, KeyFn, KeyOf, NoKey};
+pub use sink::{kafka_sink, keyed_like, KafkaSink, KeyFn, KeyOf, NoKey};
 pub use source::{kafka, KafkaReader, KafkaRecord, KafkaSource, Records, Shape, StartFrom, Values};

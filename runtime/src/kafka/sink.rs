@@ -36,6 +36,28 @@ pub struct KafkaSink<T, E = Json, K = NoKey> {
     _t: PhantomData<fn(T)>,
 }
 
+/// The DSL's `.kafka_sink(brokers, topic, format, key = |r| ..)`: `spec` keyed by `key`,
+/// whose argument is typed by the records of `stream`, so the closure needs no type.
+#[doc(hidden)]
+pub fn keyed_like<T, E: Clone, K, F, V>(
+    _stream: &StreamVec<'_, u64, T>,
+    spec: &KafkaSink<T, E, K>,
+    key: F,
+) -> KafkaSink<T, E, KeyFn<F>>
+where
+    F: Fn(&T) -> V + Clone + 'static,
+    V: std::fmt::Display,
+{
+    KafkaSink {
+        brokers: spec.brokers.clone(),
+        topic: spec.topic.clone(),
+        encoder: spec.encoder.clone(),
+        key: KeyFn(key),
+        properties: spec.properties.clone(),
+        _t: PhantomData,
+    }
+}
+
 /// No key.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoKey;
@@ -117,6 +139,18 @@ impl<T, E, K> KafkaSink<T, E, K> {
     /// Any librdkafka producer property, e.g. `property("linger.ms", "20")`.
     pub fn property(mut self, key: &str, value: &str) -> Self {
         self.properties.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    /// Several producer properties: `properties([("linger.ms", "20"), ("acks", "all")])`.
+    pub fn properties<P, V>(mut self, properties: impl IntoIterator<Item = (P, V)>) -> Self
+    where
+        P: AsRef<str>,
+        V: AsRef<str>,
+    {
+        for (key, value) in properties {
+            self = self.property(key.as_ref(), value.as_ref());
+        }
         self
     }
 }

@@ -1,0 +1,56 @@
+//! `kafka_sink(brokers, topic, format, key = |r| ..)`: records to a Kafka topic in a
+//! format (`Json`, `Csv`, `Text`, `Bytes` or an encoder of your own), keyed by the
+//! closure's result when `key` is given (records of one key go to one partition, in
+//! order), with the producer properties of `properties = [("linger.ms", "20")]` if given.
+//! The same sink as `sink(kafka_sink(brokers, topic).format(f).key(..))`, with the key
+//! closure typed by the stream, so it needs no annotation. The sink's settings are
+//! evaluated once per process; each worker has its own producer.
+use quote::quote_spanned;
+
+use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
+use crate::codegen::Emitter;
+use crate::plan::Node;
+
+pub const SPEC: OpSpec = OpSpec {
+    name: "kafka_sink",
+    usage: "kafka_sink(brokers, topic, Json, key = |r| r.id)",
+    needs: Needs::Stream(&[Kind::Plain]),
+    yields: Yields::Nothing,
+    args: &[Arg::Expr, Arg::Expr, Arg::Expr],
+    variadic: false,
+    options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
+    bounded: false,
+    time: None,
+    codegen: Codegen::Op(gen),
+};
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+    let rt = e.rt();
+    let (brokers, topic, format) = (&node.args[0], &node.args[1], &node.args[2]);
+    let option = |name: &str| {
+        node.args[3..].iter().find_map(|a| match a {
+            syn::Expr::Assign(a)
+                if crate::plan::stream_name(&a.left).is_some_and(|n| n == name) =>
+            {
+                Some(&a.right)
+            }
+            _ => None,
+        })
+    };
+    let mut spec = quote_spanned!(node.span=>
+        #rt::kafka::kafka_sink(&(#brokers), &(#topic)).format(#format));
+    if let Some(properties) = option("properties") {
+        spec = quote_spanned!(node.span=> #spec.properties(#properties));
+    }
+    let key = option("key");
+    let spec = e.setup(node, spec);
+    let (ctx, input) = (e.ctx(), e.value_input(node));
+    match key {
+        None => quote_spanned!(node.span=> #rt::sinks::SinkSpec::build(&#spec, #input, #ctx)),
+        Some(key) => quote_spanned!(node.span=> {
+            let __tm_i = #input;
+            let __tm_k = #rt::kafka::keyed_like(&__tm_i, &#spec, #key);
+            #rt::sinks::SinkSpec::build(&__tm_k, __tm_i, #ctx)
+        }),
+    }
+}
