@@ -322,13 +322,8 @@ fn check_args(node: &Node, errors: &mut Errors) {
         };
         let known = name.and_then(|n| op.options.iter().find(|(o, _)| n == o));
         match (known, option) {
-            (Some((_, Arg::Duration)), Expr::Assign(a)) => {
-                if let Err((span, message)) = duration_ms(&a.right) {
-                    errors.push(span, message);
-                }
-            }
             (Some((name, form)), Expr::Assign(a)) => {
-                if *form == Arg::Closure && !is_callable(&a.right) {
+                if !has_form(&a.right, *form, errors) {
                     errors.push(
                         a.right.span(),
                         format!("`{name}` takes {}: `{}`", form.describe(), op.usage),
@@ -399,22 +394,7 @@ fn check_args(node: &Node, errors: &mut Errors) {
     }
     for (i, arg) in node.args[..positional].iter().enumerate() {
         let kind = op.args.get(i).copied().unwrap_or(Arg::Stream);
-        let ok = match kind {
-            Arg::Expr | Arg::Stream => true, // stream names were resolved by the plan
-            Arg::Closure => is_callable(arg),
-            Arg::Selector => is_callable(arg) || field_index(arg).is_some(),
-            Arg::Window | Arg::Duration => {
-                let parsed = match kind {
-                    Arg::Window => window_spec(arg).map(|_| ()),
-                    _ => duration_ms(arg).map(|_| ()),
-                };
-                if let Err((span, message)) = parsed {
-                    errors.push(span, message);
-                }
-                true
-            }
-        };
-        if !ok {
+        if !has_form(arg, kind, errors) {
             errors.push(
                 arg.span(),
                 format!(
@@ -424,6 +404,26 @@ fn check_args(node: &Node, errors: &mut Errors) {
                     op.usage
                 ),
             );
+        }
+    }
+}
+
+/// Whether `arg` has the form `kind` asks for; a window or duration that does not parse
+/// reports its own error (and counts as having the form).
+fn has_form(arg: &Expr, kind: Arg, errors: &mut Errors) -> bool {
+    match kind {
+        Arg::Expr | Arg::Stream => true, // stream names were resolved by the plan
+        Arg::Closure => is_callable(arg),
+        Arg::Selector => is_callable(arg) || field_index(arg).is_some(),
+        Arg::Window | Arg::Duration => {
+            let parsed = match kind {
+                Arg::Window => window_spec(arg).map(|_| ()),
+                _ => duration_ms(arg).map(|_| ()),
+            };
+            if let Err((span, message)) = parsed {
+                errors.push(span, message);
+            }
+            true
         }
     }
 }

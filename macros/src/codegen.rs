@@ -278,16 +278,7 @@ fn source_with_post(e: &mut Emitter<'_>, node: &Node, post: &[&Node]) -> TokenSt
     let stamper = match node.op.time {
         Some(Time::Event) => {
             let f = &node.args[0];
-            let option = |name: &str| {
-                node.args[1..].iter().find_map(|a| match a {
-                    syn::Expr::Assign(a)
-                        if crate::plan::stream_name(&a.left).is_some_and(|n| n == name) =>
-                    {
-                        duration_ms(&a.right).ok()
-                    }
-                    _ => None,
-                })
-            };
+            let option = |name: &str| node.option(name).and_then(|v| duration_ms(v).ok());
             let bound = option("out_of_orderness").unwrap_or(0);
             let stamper =
                 quote_spanned!(node.span=> #rt::time::bounded(__tm_ty, #f, #bound, #tick));

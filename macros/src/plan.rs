@@ -28,6 +28,16 @@ pub struct Node {
     pub inputs: Vec<(usize, Span)>,
 }
 
+impl Node {
+    /// The value of the named option `name = value` among the arguments, if given.
+    pub fn option(&self, name: &str) -> Option<&Expr> {
+        self.args.iter().find_map(|a| match a {
+            Expr::Assign(a) if stream_name(&a.left).is_some_and(|n| n == name) => Some(&*a.right),
+            _ => None,
+        })
+    }
+}
+
 /// A statement as the checker sees it.
 pub struct StatementInfo {
     pub name: Option<Ident>,

@@ -27,22 +27,12 @@ pub const SPEC: OpSpec = OpSpec {
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let rt = e.rt();
     let (brokers, topic, format) = (&node.args[0], &node.args[1], &node.args[2]);
-    let option = |name: &str| {
-        node.args[3..].iter().find_map(|a| match a {
-            syn::Expr::Assign(a)
-                if crate::plan::stream_name(&a.left).is_some_and(|n| n == name) =>
-            {
-                Some(&a.right)
-            }
-            _ => None,
-        })
-    };
     let mut spec = quote_spanned!(node.span=>
         #rt::kafka::kafka_sink(&(#brokers), &(#topic)).format(#format));
-    if let Some(properties) = option("properties") {
+    if let Some(properties) = node.option("properties") {
         spec = quote_spanned!(node.span=> #spec.properties(#properties));
     }
-    let key = option("key");
+    let key = node.option("key");
     let spec = e.setup(node, spec);
     let (ctx, input) = (e.ctx(), e.value_input(node));
     match key {

@@ -48,14 +48,7 @@ where
     F: Fn(&T) -> V + Clone + 'static,
     V: std::fmt::Display,
 {
-    KafkaSink {
-        brokers: spec.brokers.clone(),
-        topic: spec.topic.clone(),
-        encoder: spec.encoder.clone(),
-        key: KeyFn(key),
-        properties: spec.properties.clone(),
-        _t: PhantomData,
-    }
+    spec.keyed(KeyFn(key))
 }
 
 /// No key.
@@ -125,13 +118,22 @@ impl<T, E, K> KafkaSink<T, E, K> {
     where
         F: Fn(&T) -> V + Clone + 'static,
         V: std::fmt::Display,
+        E: Clone,
+    {
+        self.keyed(KeyFn(key))
+    }
+
+    /// This sink's settings with `key`.
+    fn keyed<K2>(&self, key: K2) -> KafkaSink<T, E, K2>
+    where
+        E: Clone,
     {
         KafkaSink {
-            brokers: self.brokers,
-            topic: self.topic,
-            encoder: self.encoder,
-            key: KeyFn(key),
-            properties: self.properties,
+            brokers: self.brokers.clone(),
+            topic: self.topic.clone(),
+            encoder: self.encoder.clone(),
+            key,
+            properties: self.properties.clone(),
             _t: PhantomData,
         }
     }

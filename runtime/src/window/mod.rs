@@ -678,6 +678,8 @@ where
             };
             if let Some((start, end, at)) = hot {
                 if start <= record.ts && record.ts < end {
+                    // As the common case of `record` (a shared `#[inline(always)]` helper
+                    // for the two measured 13 instructions per event more on q7).
                     let pane = &mut self.panes.panes[at].1;
                     match state_of(pane, &self.selector, &record) {
                         Some(acc) => self.agg.add(acc, record.value),
