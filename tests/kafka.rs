@@ -312,3 +312,25 @@ fn each_partition_keeps_its_own_watermark() {
         assert_eq!(got, expected, "at -w {workers}");
     }
 }
+
+#[test]
+fn the_dsl_sink_without_a_key_writes_each_record_once_unkeyed() {
+    let brokers = common::kafka_brokers();
+    let topic = common::unique("unkeyed");
+    create_topic(&brokers, &topic, 2).unwrap();
+    let lines: Vec<String> = (0..200).map(|i| format!("line {i}")).collect();
+    let (b, t) = (brokers.clone(), topic.clone());
+    tidemill::run(
+        Args::with_workers(2),
+        stream! {
+            from_collection(lines.clone()).kafka_sink(&b, &t, Text, properties = ONE_PER_BATCH);
+        },
+    )
+    .unwrap();
+    let mut got = common::consume_keyed(&brokers, &topic);
+    got.sort();
+    let mut expected: Vec<(Option<String>, String)> =
+        lines.into_iter().map(|l| (None, l)).collect();
+    expected.sort();
+    assert_eq!(got, expected);
+}
