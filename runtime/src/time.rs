@@ -44,9 +44,19 @@ pub fn now_ms() -> u64 {
 pub trait Stamper<U>: 'static {
     /// What the source emits: `U` itself, or `Timed<U>`.
     type Out: 'static;
-    /// The record's output and the timely time it travels at (never below
-    /// [`Stamper::watermark_time`] as it was before the call).
-    fn stamp(&mut self, record: U) -> (u64, Self::Out);
+    /// The timely time `record` travels at (never below [`Stamper::watermark_time`] as it
+    /// was before the call) and its timestamp, which [`Stamper::wrap`] puts on it.
+    fn time(&mut self, record: &U) -> (u64, u64);
+    /// The record as the source emits it, with the timestamp [`Stamper::time`] gave.
+    fn wrap(ts: u64, record: U) -> Self::Out;
+    /// The record's output and the timely time it travels at: [`Stamper::time`], then
+    /// [`Stamper::wrap`]. A source that has somewhere to look up first (its batch for
+    /// the time) calls the two itself, so that the record is moved only once.
+    #[inline]
+    fn stamp(&mut self, record: U) -> (u64, Self::Out) {
+        let (time, ts) = self.time(&record);
+        (time, Self::wrap(ts, record))
+    }
     /// The timely time at which the source holds its capability now.
     fn watermark_time(&mut self) -> u64;
     /// The source has read nothing for `idle_for` (an unbounded source waiting for
@@ -75,8 +85,12 @@ pub struct NoTime;
 impl<U: 'static> Stamper<U> for NoTime {
     type Out = U;
     #[inline]
-    fn stamp(&mut self, record: U) -> (u64, U) {
-        (0, record)
+    fn time(&mut self, _record: &U) -> (u64, u64) {
+        (0, 0)
+    }
+    #[inline]
+    fn wrap(_ts: u64, record: U) -> U {
+        record
     }
     fn watermark_time(&mut self) -> u64 {
         0
@@ -117,6 +131,9 @@ pub struct BoundedOutOfOrderness<F> {
     current: usize,
     /// The least `max_seen - bound` over the live splits (never lowered).
     combined: u64,
+    /// The tick of the last record's time: the next one is usually in it too, and then
+    /// needs no division.
+    last_tick: u64,
 }
 
 /// One split's part of a [`BoundedOutOfOrderness`] watermark.
@@ -147,6 +164,7 @@ impl<F> BoundedOutOfOrderness<F> {
             splits: Vec::new(),
             current: usize::MAX,
             combined: 0,
+            last_tick: 0,
         }
     }
 
@@ -212,9 +230,15 @@ impl<F> BoundedOutOfOrderness<F> {
 impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrderness<F> {
     type Out = Timed<U>;
     #[inline]
-    fn stamp(&mut self, record: U) -> (u64, Timed<U>) {
-        let ts = (self.timestamp)(&record);
-        let time = tick_floor(ts.max(self.not_late_from()), self.tick);
+    fn time(&mut self, record: &U) -> (u64, u64) {
+        let ts = (self.timestamp)(record);
+        let t = ts.max(self.not_late_from());
+        // `last_tick` is a multiple of the tick: it is `t`'s when `t` is less than a
+        // tick past it.
+        if t.wrapping_sub(self.last_tick) >= self.tick {
+            self.last_tick = tick_floor(t, self.tick);
+        }
+        let time = self.last_tick;
         match self.splits.get_mut(self.current) {
             None => self.max_seen = Some(self.max_seen.map_or(ts, |m| m.max(ts))),
             Some(split) => {
@@ -229,7 +253,11 @@ impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrder
                 }
             }
         }
-        (time, Timed { ts, value: record })
+        (time, ts)
+    }
+    #[inline]
+    fn wrap(ts: u64, value: U) -> Timed<U> {
+        Timed { ts, value }
     }
     fn watermark_time(&mut self) -> u64 {
         self.check_idle_splits();
@@ -317,9 +345,13 @@ impl ProcessingTime {
 impl<U: 'static> Stamper<U> for ProcessingTime {
     type Out = Timed<U>;
     #[inline]
-    fn stamp(&mut self, record: U) -> (u64, Timed<U>) {
+    fn time(&mut self, _record: &U) -> (u64, u64) {
         let ts = self.now();
-        (tick_floor(ts, self.tick), Timed { ts, value: record })
+        (tick_floor(ts, self.tick), ts)
+    }
+    #[inline]
+    fn wrap(ts: u64, value: U) -> Timed<U> {
+        Timed { ts, value }
     }
     fn watermark_time(&mut self) -> u64 {
         tick_floor(self.now(), self.tick)
@@ -471,6 +503,28 @@ mod tests {
         assert_eq!(Stamper::<u64>::watermark_time(&mut s), 1000);
         assert_eq!(s.stamp(2000).0, 2000);
         assert_eq!(s.stamp(1500).0, 2000, "late: at the watermark's tick");
+    }
+
+    #[test]
+    fn times_round_down_to_the_tick_going_back_and_forth() {
+        // Out of order, across ticks both ways, late ones included: each time is the
+        // floor of the timestamp (or of the least timestamp that is not late).
+        let (bound, tick) = (2_500, 1_000);
+        let mut s = BoundedOutOfOrderness::new(|t: &u64| *t, bound, tick);
+        let (mut seed, mut max_seen) = (7u64, None::<u64>);
+        for i in 0..10_000u64 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let ts = (i * 3 + (seed >> 33) % 4_000).saturating_sub(2_000);
+            let not_late = max_seen.map_or(0, |m| m.saturating_sub(bound));
+            assert_eq!(
+                s.stamp(ts).0,
+                tick_floor(ts.max(not_late), tick),
+                "record {i}: {ts}"
+            );
+            max_seen = max_seen.max(Some(ts));
+        }
     }
 
     #[test]

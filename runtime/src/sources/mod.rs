@@ -354,7 +354,8 @@ where
 {
     #[inline]
     fn push(&mut self, record: U) {
-        let (time, out) = self.stamper.stamp(record);
+        // The record is wrapped after its batch is found, so that it is moved once.
+        let (time, ts) = self.stamper.time(&record);
         let batch = match self.buckets.iter().rposition(|(t, _)| *t == time) {
             Some(i) => &mut self.buckets[i].1,
             None => {
@@ -362,7 +363,7 @@ where
                 &mut self.buckets.last_mut().expect("just pushed").1
             }
         };
-        (self.post)(out, batch);
+        (self.post)(St::wrap(ts, record), batch);
     }
 }
 
