@@ -27,6 +27,7 @@
 mod generator;
 mod model;
 
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 pub use generator::{EventKind, Generator};
@@ -97,62 +98,97 @@ impl Config {
     }
 }
 
+/// What a [`Source`] yields: every [`Event`], or one kind of them. Known at compile
+/// time, so that the reader hands each event on without a call through a pointer (and
+/// without a copy).
+pub trait View: Sized + 'static {
+    /// The kind of event, if one.
+    const KIND: Option<EventKind>;
+    /// The record of `event`, if it is of this kind.
+    fn of(event: Event) -> Option<Self>;
+}
+
+impl View for Event {
+    const KIND: Option<EventKind> = None;
+    #[inline(always)]
+    fn of(event: Event) -> Option<Event> {
+        Some(event)
+    }
+}
+
+impl View for Person {
+    const KIND: Option<EventKind> = Some(EventKind::Person);
+    #[inline(always)]
+    fn of(event: Event) -> Option<Person> {
+        event.person()
+    }
+}
+
+impl View for Auction {
+    const KIND: Option<EventKind> = Some(EventKind::Auction);
+    #[inline(always)]
+    fn of(event: Event) -> Option<Auction> {
+        event.auction()
+    }
+}
+
+impl View for Bid {
+    const KIND: Option<EventKind> = Some(EventKind::Bid);
+    #[inline(always)]
+    fn of(event: Event) -> Option<Bid> {
+        event.bid()
+    }
+}
+
 /// A Nexmark source: the events of a configuration, or one kind of them.
 #[derive(Debug)]
 pub struct Source<T> {
     generator: Generator,
-    kind: Option<EventKind>,
-    pick: fn(Event) -> Option<T>,
+    view: PhantomData<fn() -> T>,
 }
 
 impl<T> Clone for Source<T> {
     fn clone(&self) -> Self {
         Source {
             generator: self.generator.clone(),
-            kind: self.kind,
-            pick: self.pick,
+            view: PhantomData,
         }
     }
 }
 
 /// Every event of `config`'s sequence.
 pub fn events(config: Config) -> Source<Event> {
-    Source {
-        generator: Generator::new(config),
-        kind: None,
-        pick: Some,
-    }
+    Source::new(config)
 }
 
 /// The people of `config`'s sequence: the events the whole sequence has, without the
 /// others.
 pub fn persons(config: Config) -> Source<Person> {
-    view(config, EventKind::Person, Event::person)
+    Source::new(config)
 }
 
 /// The auctions of `config`'s sequence.
 pub fn auctions(config: Config) -> Source<Auction> {
-    view(config, EventKind::Auction, Event::auction)
+    Source::new(config)
 }
 
 /// The bids of `config`'s sequence.
 pub fn bids(config: Config) -> Source<Bid> {
-    view(config, EventKind::Bid, Event::bid)
+    Source::new(config)
 }
 
-fn view<T>(config: Config, kind: EventKind, pick: fn(Event) -> Option<T>) -> Source<T> {
-    Source {
-        generator: Generator::new(config),
-        kind: Some(kind),
-        pick,
+impl<T: View> Source<T> {
+    fn new(config: Config) -> Self {
+        Source {
+            generator: Generator::new(config),
+            view: PhantomData,
+        }
     }
-}
 
-impl<T> Source<T> {
     /// How many events this source generates over all workers.
     pub fn len(&self) -> u64 {
         let n = self.generator.config().events;
-        self.kind.map_or(n, |k| k.count_below(n))
+        T::KIND.map_or(n, |k| k.count_below(n))
     }
 
     /// Whether the source generates nothing.
@@ -162,7 +198,7 @@ impl<T> Source<T> {
 
     /// The event number of this source's `k`-th event.
     fn number(&self, k: u64) -> u64 {
-        self.kind.map_or(k, |kind| kind.nth(k))
+        T::KIND.map_or(k, |kind| kind.nth(k))
     }
 }
 
@@ -175,7 +211,7 @@ pub struct SourceReader<T> {
     end: u64,
 }
 
-impl<T: 'static> SourceSpec for Source<T> {
+impl<T: View> SourceSpec for Source<T> {
     type Reader = SourceReader<T>;
     fn open(&self, index: usize, peers: usize) -> Result<SourceReader<T>> {
         Ok(SourceReader {
@@ -187,7 +223,7 @@ impl<T: 'static> SourceSpec for Source<T> {
     }
 }
 
-impl<T: 'static> Reader for SourceReader<T> {
+impl<T: View> Reader for SourceReader<T> {
     type Item = T;
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
@@ -196,7 +232,7 @@ impl<T: 'static> Reader for SourceReader<T> {
             }
             let event = self.source.generator.event(self.source.number(self.next));
             self.next += self.step;
-            if let Some(item) = (self.source.pick)(event) {
+            if let Some(item) = T::of(event) {
                 out(item);
             }
         }
@@ -223,7 +259,7 @@ pub struct Pregenerated<T> {
     peers: usize,
 }
 
-impl<T: Send + 'static> Pregenerated<T> {
+impl<T: View + Send> Pregenerated<T> {
     /// Generates the shares of `source` for workers `first..first + local` of `peers`
     /// (the workers of this process), using up to `local` threads.
     pub fn new(source: &Source<T>, first: usize, local: usize, peers: usize) -> Self {
