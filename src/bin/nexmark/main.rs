@@ -76,11 +76,18 @@ fn main() -> Result<()> {
         return generate_only(cli.events);
     }
     let config = Config::with_events(cli.events);
+    let event_rate = config.event_rate;
     let source = nexmark::events(config);
     let mut args = cli.tidemill.clone();
     // The workers' shares of the generator interleave event time: keep their sources in
-    // step (watermark alignment), unless the command line says otherwise.
-    args.max_watermark_drift.get_or_insert(1000);
+    // step (watermark alignment), unless the command line says otherwise. One source
+    // batch of each worker spans `source_batch * peers` events of the sequence, and a
+    // source sees the others' progress a step late, so the bound is four batches of event
+    // time: at one batch (820 ms at -w 2) the sources waited on each other every other
+    // batch, and q1 made 11.7-13.1M events/s at -w 2 against 13.9-14.3M.
+    let peers = args.workers * args.processes.max(1);
+    let batch_ms = args.source_batch * peers * 1000 / event_rate.max(1);
+    args.max_watermark_drift.get_or_insert(4 * batch_ms.max(1));
     let mut baseline_rss = None;
     let measured = if cli.pregenerated {
         let local = args.workers as usize;
