@@ -47,16 +47,10 @@ pub trait Stamper<U>: 'static {
     /// The timely time `record` travels at (never below [`Stamper::watermark_time`] as it
     /// was before the call) and its timestamp, which [`Stamper::wrap`] puts on it.
     fn time(&mut self, record: &U) -> (u64, u64);
-    /// The record as the source emits it, with the timestamp [`Stamper::time`] gave.
+    /// The record as the source emits it, with the timestamp [`Stamper::time`] gave. The
+    /// source calls it once it has found the record's batch for the time, so that the
+    /// record is moved only once.
     fn wrap(ts: u64, record: U) -> Self::Out;
-    /// The record's output and the timely time it travels at: [`Stamper::time`], then
-    /// [`Stamper::wrap`]. A source that has somewhere to look up first (its batch for
-    /// the time) calls the two itself, so that the record is moved only once.
-    #[inline]
-    fn stamp(&mut self, record: U) -> (u64, Self::Out) {
-        let (time, ts) = self.time(&record);
-        (time, Self::wrap(ts, record))
-    }
     /// The timely time at which the source holds its capability now.
     fn watermark_time(&mut self) -> u64;
     /// The source has read nothing for `idle_for` (an unbounded source waiting for
@@ -378,6 +372,16 @@ pub fn at_zero<'scope, T: 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a source does with a record: its time, then the record wrapped.
+    trait Stamp<U>: Stamper<U> {
+        fn stamp(&mut self, record: U) -> (u64, Self::Out) {
+            let (time, ts) = self.time(&record);
+            (time, Self::wrap(ts, record))
+        }
+    }
+
+    impl<U, S: Stamper<U>> Stamp<U> for S {}
 
     #[test]
     fn an_idle_source_follows_the_wall_clock_after_the_timeout() {
