@@ -15,6 +15,7 @@ use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
 use crate::context::JobContext;
+use crate::time::Time;
 
 /// Where a dead letter was read.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -79,7 +80,7 @@ impl fmt::Display for DeadLetter {
 
 /// The sink of a dead-letter output that the pipeline does not route: each dead letter
 /// goes to standard error (they are counted by the source either way).
-pub fn to_stderr(stream: StreamVec<'_, u64, DeadLetter>, _context: &JobContext) {
+pub fn to_stderr(stream: StreamVec<'_, Time, DeadLetter>, _context: &JobContext) {
     stream.sink(Pipeline, "dead letters to stderr", move |(input, _)| {
         input.for_each(|_time, data| {
             for letter in data.drain(..) {

@@ -7,6 +7,7 @@ use timely::dataflow::Scope;
 use crate::args::Args;
 use crate::context::JobContext;
 use crate::error::{Error, Result};
+use crate::time::Time;
 
 /// One operator of a pipeline's plan, as the `stream!` macro saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub struct Pipeline<F> {
 
 impl<F> Pipeline<F>
 where
-    F: for<'scope> Fn(Scope<'scope, u64>, &JobContext) + Send + Sync + 'static,
+    F: for<'scope> Fn(Scope<'scope, Time>, &JobContext) + Send + Sync + 'static,
 {
     /// Wraps the builder that `stream!` generates. Not meant to be called by hand.
     #[doc(hidden)]
@@ -108,7 +109,7 @@ pub struct JobReport {
 /// With `--explain` the plan is printed as Mermaid and nothing runs.
 pub fn run<F>(args: Args, pipeline: Pipeline<F>) -> Result<JobReport>
 where
-    F: for<'scope> Fn(Scope<'scope, u64>, &JobContext) + Send + Sync + 'static,
+    F: for<'scope> Fn(Scope<'scope, Time>, &JobContext) + Send + Sync + 'static,
 {
     if args.explain {
         print!("{}", pipeline.plan.to_mermaid());
@@ -132,7 +133,7 @@ where
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
             let build = &pipeline.build;
-            worker.dataflow::<u64, _, _>(|scope| build(scope, &context));
+            worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
         })
         .map_err(Error::Startup)?;
     let mut report = JobReport::default();

@@ -40,7 +40,7 @@ use timely::dataflow::StreamVec;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeySelector, OnValue};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{tick_floor, Timed};
+use crate::time::{event_frontier, tick_floor, time_of, Time, Timed};
 use crate::window::{self, Window, Windows};
 
 /// A record of one side of a window join.
@@ -132,8 +132,8 @@ where
 
 /// The two sides of a window join: `a.join(b)`.
 pub type Pair<'scope, L, R> = (
-    StreamVec<'scope, u64, Timed<L>>,
-    StreamVec<'scope, u64, Timed<R>>,
+    StreamVec<'scope, Time, Timed<L>>,
+    StreamVec<'scope, Time, Timed<R>>,
 );
 
 /// Pins the argument types of a window join's key selectors to the sides' record types.
@@ -226,8 +226,8 @@ pub fn window<'scope, T, S>(
 
 /// The results of a join and its late records.
 pub type Joined<'scope, O, L, R> = (
-    StreamVec<'scope, u64, Timed<O>>,
-    StreamVec<'scope, u64, Timed<JoinSide<L, R>>>,
+    StreamVec<'scope, Time, Timed<O>>,
+    StreamVec<'scope, Time, Timed<JoinSide<L, R>>>,
 );
 
 /// `.apply(|x, y| out)` on a windowed join: one output per pair of a window's records.
@@ -403,7 +403,7 @@ fn expiry(ts: u64, keep: i64) -> u64 {
 }
 
 /// An output of an interval join.
-type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
+type Out<D> = OutputBuilder<Time, CapacityContainerBuilder<Vec<D>>>;
 
 /// The two keyed sides of an interval join with its bounds.
 pub type IntervalPair<'scope, L, SL, R, SR> = (
@@ -451,13 +451,13 @@ where
         move |frontiers| {
             let frontier = frontiers
                 .iter()
-                .filter_map(|f| f.frontier().first().copied())
+                .map(|f| event_frontier(&f.frontier()))
                 .min()
                 .unwrap_or(u64::MAX);
             let mut results = results.activate();
             let mut late = late.activate();
             left_in.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
+                let time = time_of(&cap).event;
                 for record in data.drain(..) {
                     if is_late(time, record.ts) {
                         too_late.push(Timed {
@@ -488,7 +488,7 @@ where
                 late.session(&cap).give_container(&mut too_late);
             });
             right_in.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
+                let time = time_of(&cap).event;
                 for record in data.drain(..) {
                     if is_late(time, record.ts) {
                         too_late.push(Timed {
@@ -542,8 +542,8 @@ where
 
 /// A stream and a table: `a.lookup_join(table)`.
 pub type TablePair<'scope, T, Row> = (
-    StreamVec<'scope, u64, Timed<T>>,
-    StreamVec<'scope, u64, Row>,
+    StreamVec<'scope, Time, Timed<T>>,
+    StreamVec<'scope, Time, Row>,
 );
 
 /// The stream and table of a table join with their key selectors.
@@ -572,7 +572,7 @@ pub fn lookup_join<'scope, T, Row, K, KB, FA, FB, O, F>(
     ((stream, table), (fa, fb, same)): LookupKeyed<'scope, T, Row, FA, FB, KB, K>,
     name: &str,
     mut f: F,
-) -> StreamVec<'scope, u64, Timed<O>>
+) -> StreamVec<'scope, Time, Timed<O>>
 where
     T: 'static,
     Row: ExchangeData,
@@ -609,8 +609,7 @@ where
                     let mut session = output.session(&cap);
                     join(data, &mut |r| session.give(r));
                 } else {
-                    let time = *cap.least().expect("a message has a time");
-                    waiting.push((cap.delayed(&time, 0), std::mem::take(data)));
+                    waiting.push((cap.delayed(&time_of(&cap), 0), std::mem::take(data)));
                 }
             });
             if loaded {

@@ -24,6 +24,8 @@ pub mod postgres;
 pub mod sinks;
 pub mod sources;
 pub mod state;
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 pub mod window;
 

@@ -18,6 +18,108 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+/// Timely time in Tidemill: a checkpoint epoch and an event time, ordered as a product
+/// (`(e1, t1) <= (e2, t2)` when both parts are), as Bytewax orders its epochs on timely.
+///
+/// The event part is what windows and timers fire by: an input frontier's event time is
+/// the least event part of its elements ([`event_frontier`]). The epoch part is the
+/// checkpoint barrier: sources move it forward at each checkpoint interval, and an
+/// operator whose input frontier has passed epoch `e` has seen every record of epochs up
+/// to `e` (see [`crate::checkpoint`]). Without checkpoints every time is at epoch 0.
+#[derive(Copy, Clone, Hash, Eq, PartialEq, Default, Ord, PartialOrd, Serialize, Deserialize)]
+pub struct Time {
+    /// The checkpoint epoch.
+    pub epoch: u64,
+    /// Event time in milliseconds (rounded down to the pipeline's tick), or 0 on streams
+    /// without timestamps.
+    pub event: u64,
+}
+
+impl Time {
+    /// The same epoch at event time `event`.
+    #[inline]
+    pub fn with_event(self, event: u64) -> Time {
+        Time { event, ..self }
+    }
+}
+
+impl std::fmt::Debug for Time {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "({}, {})", self.epoch, self.event)
+    }
+}
+
+impl timely::order::PartialOrder for Time {
+    #[inline]
+    fn less_equal(&self, other: &Self) -> bool {
+        self.epoch <= other.epoch && self.event <= other.event
+    }
+}
+
+impl timely::progress::Timestamp for Time {
+    type Summary = TimeSummary;
+    fn minimum() -> Self {
+        Time::default()
+    }
+}
+
+/// How a [`Time`] changes along a dataflow path: never (pipelines have no loops).
+#[derive(Copy, Clone, Debug, Default, Hash, Eq, PartialEq, Ord, PartialOrd)]
+pub struct TimeSummary;
+
+impl timely::order::PartialOrder for TimeSummary {
+    #[inline]
+    fn less_equal(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl timely::progress::PathSummary<Time> for TimeSummary {
+    #[inline]
+    fn results_in(&self, src: &Time) -> Option<Time> {
+        Some(*src)
+    }
+    #[inline]
+    fn followed_by(&self, _other: &Self) -> Option<Self> {
+        Some(TimeSummary)
+    }
+}
+
+impl timely::progress::timestamp::Refines<()> for Time {
+    fn to_inner(_: ()) -> Time {
+        Time::default()
+    }
+    fn to_outer(self) {}
+    fn summarize(_: TimeSummary) {}
+}
+
+/// The timely time of event time `event` in epoch `epoch`.
+#[inline]
+pub fn at(epoch: u64, event: u64) -> Time {
+    Time { epoch, event }
+}
+
+/// The time of a message: Tidemill sends every message under one capability, so its
+/// stamp has one element.
+#[inline]
+pub fn time_of(cap: &timely::dataflow::operators::InputCapability<Time>) -> Time {
+    *cap.stamp().expect_singleton()
+}
+
+/// The event time below which no more input can arrive at a frontier: the least event
+/// part of its elements, or `u64::MAX` for an empty frontier (the input is done).
+#[inline]
+pub fn event_frontier(frontier: &[Time]) -> u64 {
+    frontier.iter().map(|t| t.event).min().unwrap_or(u64::MAX)
+}
+
+/// The least epoch that may still arrive at a frontier (`u64::MAX` when it is empty):
+/// every epoch before it is complete there.
+#[inline]
+pub fn epoch_frontier(frontier: &[Time]) -> u64 {
+    frontier.iter().map(|t| t.epoch).min().unwrap_or(u64::MAX)
+}
+
 /// A record of a timestamped stream: the value and its event time in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Timed<T> {
@@ -354,16 +456,16 @@ impl<U: 'static> Stamper<U> for ProcessingTime {
 
 /// Records of a timestamped stream without their timestamps: what a sink writes.
 pub fn values<'scope, T: 'static>(
-    stream: timely::dataflow::StreamVec<'scope, u64, Timed<T>>,
-) -> timely::dataflow::StreamVec<'scope, u64, T> {
+    stream: timely::dataflow::StreamVec<'scope, Time, Timed<T>>,
+) -> timely::dataflow::StreamVec<'scope, Time, T> {
     crate::operators::fused::fused(stream, "values", |r: Timed<T>, out| out.push(r.value))
 }
 
 /// Records of a stream without timestamps, at event time 0: how count windows, which
 /// need no time, take such a stream.
 pub fn at_zero<'scope, T: 'static>(
-    stream: timely::dataflow::StreamVec<'scope, u64, T>,
-) -> timely::dataflow::StreamVec<'scope, u64, Timed<T>> {
+    stream: timely::dataflow::StreamVec<'scope, Time, T>,
+) -> timely::dataflow::StreamVec<'scope, Time, Timed<T>> {
     crate::operators::fused::fused(stream, "at_zero", |value: T, out| {
         out.push(Timed { ts: 0, value })
     })

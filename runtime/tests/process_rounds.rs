@@ -11,9 +11,10 @@ use tidemill_runtime::operators::process::{
     process, Context, KeyedProcessFunction, OutputTag, TimeDomain,
 };
 use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
-use tidemill_runtime::time::Timed;
-use timely::dataflow::operators::{Input, Inspect, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
+use tidemill_runtime::testing::event_input;
+use tidemill_runtime::time::{Time, Timed};
+use timely::dataflow::operators::{Inspect, Probe};
+use timely::dataflow::ProbeHandle;
 
 /// What a test record asks the function to do for its key.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
@@ -124,14 +125,11 @@ type Round<'a> = &'a mut dyn FnMut(&[(u8, u64, Cmd)], Option<u64>) -> Appeared;
 /// map states; side outputs appear in the same list as the main output.
 fn rounds(script: impl FnOnce(Round<'_>) + Send + Sync + 'static) {
     timely::execute_directly(move |worker| {
-        let mut input = Some(InputHandle::new());
         let probe = ProbeHandle::new();
         let seen = Rc::new(RefCell::new(Vec::new()));
         let (main_seen, side_seen) = (Rc::clone(&seen), Rc::clone(&seen));
-        worker.dataflow::<u64, _, _>(|scope| {
-            let stream = scope
-                .input_from(input.as_mut().expect("open"))
-                .container::<Vec<Timed<(u8, Cmd)>>>();
+        let mut input = worker.dataflow::<Time, _, _>(|scope| {
+            let (input, stream) = event_input::<Timed<(u8, Cmd)>>(scope);
             let keyed = key_by_fn_timed(stream, |r: &(u8, Cmd)| r.0);
             let f = Scripted {
                 value: ValueState::with_ttl(Ttl::event_time(Duration::from_millis(10))),
@@ -143,6 +141,7 @@ fn rounds(script: impl FnOnce(Round<'_>) + Send + Sync + 'static) {
                 .probe_with(&probe);
             side.inspect(move |t| side_seen.borrow_mut().push((t.ts, t.value.clone())))
                 .probe_with(&probe);
+            Some(input)
         });
         script(&mut |records, watermark| {
             let handle = input.as_mut().expect("the input is open");
@@ -154,10 +153,9 @@ fn rounds(script: impl FnOnce(Round<'_>) + Send + Sync + 'static) {
             }
             match watermark {
                 Some(w) => {
-                    handle.flush();
                     handle.advance_to(w);
                     worker.step_or_park(Some(Duration::from_millis(20)));
-                    while probe.less_than(&w) {
+                    while probe.less_than(&handle.time()) {
                         worker.step();
                     }
                     // Records sent at a time the input already had are not waited for

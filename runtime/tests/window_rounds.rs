@@ -6,10 +6,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use tidemill_runtime::operators::keyed::key_by_fn_timed;
-use tidemill_runtime::time::Timed;
+use tidemill_runtime::testing::event_input;
+use tidemill_runtime::time::{Time, Timed};
 use tidemill_runtime::window::{self, Assigner, Count, WindowResult, Windows};
-use timely::dataflow::operators::{Input, Inspect, Probe};
-use timely::dataflow::{InputHandle, ProbeHandle};
+use timely::dataflow::operators::{Inspect, Probe};
+use timely::dataflow::ProbeHandle;
 
 /// `(key, start, end, count)` of the results that appeared in a round.
 type Appeared = Vec<(u8, i64, i64, u64)>;
@@ -23,13 +24,12 @@ fn rounds(
     script: impl FnOnce(&mut dyn FnMut(&[(u8, u64)], u64) -> Appeared) + Send + Sync + 'static,
 ) -> Vec<u64> {
     timely::execute_directly(move |worker| {
-        let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
         let results = Rc::new(RefCell::new(Vec::new()));
         let late = Rc::new(RefCell::new(Vec::new()));
         let (r, l) = (Rc::clone(&results), Rc::clone(&late));
-        worker.dataflow::<u64, _, _>(|scope| {
-            let stream = scope.input_from(&mut input).container::<Vec<Timed<u8>>>();
+        let mut input = worker.dataflow::<Time, _, _>(|scope| {
+            let (input, stream) = event_input::<Timed<u8>>(scope);
             let keyed = key_by_fn_timed(stream, |k: &u8| *k);
             let windowed = window::allowed_lateness(window::window(keyed, windows), lateness);
             let (out, too_late) = window::aggregate(windowed, "count", Count);
@@ -38,13 +38,14 @@ fn rounds(
             too_late
                 .inspect(move |t| l.borrow_mut().push(t.ts))
                 .probe_with(&probe);
+            input
         });
         script(&mut |records, watermark| {
             for &(key, ts) in records {
                 input.send(Timed { ts, value: key });
             }
             input.advance_to(watermark);
-            while probe.less_than(input.time()) {
+            while probe.less_than(&input.time()) {
                 worker.step();
             }
             let mut got: Appeared = results
@@ -114,29 +115,29 @@ fn sessions_merge_and_a_late_record_bridges_two_fired_sessions() {
 #[test]
 fn ticked_session_results_travel_at_the_tick_and_keep_their_last_millisecond() {
     let seen = timely::execute_directly(|worker| {
-        let mut input = InputHandle::new();
         let probe = ProbeHandle::new();
         let seen = Rc::new(RefCell::new(Vec::new()));
         let s = Rc::clone(&seen);
-        worker.dataflow::<u64, _, _>(|scope| {
-            let stream = scope.input_from(&mut input).container::<Vec<Timed<u8>>>();
+        let mut input = worker.dataflow::<Time, _, _>(|scope| {
+            let (input, stream) = event_input::<Timed<u8>>(scope);
             let keyed = key_by_fn_timed(stream, |k: &u8| *k);
             let windowed = window::window(keyed, window::session(5).ticked(10));
             let (out, _late) = window::aggregate(windowed, "count", Count);
             out.inspect_core(move |event| {
                 if let Ok((stamp, batch)) = event {
-                    let time = stamp.elements()[0];
+                    let time = stamp.elements()[0].event;
                     let mut s = s.borrow_mut();
                     s.extend(batch.iter().map(|r| (time, r.ts, r.value.end)));
                 }
             })
             .probe_with(&probe);
+            input
         });
         for (key, ts) in [(1, 0), (2, 3), (3, 13)] {
             input.send(Timed { ts, value: key });
         }
         input.advance_to(30);
-        while probe.less_than(input.time()) {
+        while probe.less_than(&input.time()) {
             worker.step();
         }
         let mut seen = seen.borrow().clone();

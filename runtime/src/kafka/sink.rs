@@ -14,6 +14,7 @@ use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::format::{Encode, Json};
 use crate::sinks::{write_with, SinkSpec, Writer, Written};
+use crate::time::Time;
 
 /// A sink writing records to a Kafka topic, encoded with `E` (JSON by default), keyed by
 /// `K` (no key by default: librdkafka spreads the records over the partitions).
@@ -40,7 +41,7 @@ pub struct KafkaSink<T, E = Json, K = NoKey> {
 /// whose argument is typed by the records of `stream`, so the closure needs no type.
 #[doc(hidden)]
 pub fn keyed_like<T, E: Clone, K, F, V>(
-    _stream: &StreamVec<'_, u64, T>,
+    _stream: &StreamVec<'_, Time, T>,
     spec: &KafkaSink<T, E, K>,
     key: F,
 ) -> KafkaSink<T, E, KeyFn<F>>
@@ -210,7 +211,7 @@ const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 impl<T: 'static, E: Encode<T>, K: KeyOf<T>> SinkSpec<T> for KafkaSink<T, E, K> {
     fn build<'scope>(
         &self,
-        stream: StreamVec<'scope, u64, T>,
+        stream: StreamVec<'scope, Time, T>,
         context: &JobContext,
     ) -> Written<'scope> {
         let writer = self.producer().map(|producer| Sender {

@@ -8,6 +8,7 @@
 
 use std::marker::PhantomData;
 
+use crate::time::Time;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
@@ -23,12 +24,12 @@ impl<T> Clone for Ty<T> {
 impl<T> Copy for Ty<T> {}
 
 /// The record type of `stream`.
-pub fn of<T>(_stream: &StreamVec<'_, u64, T>) -> Ty<T> {
+pub fn of<Tm: timely::progress::Timestamp, T>(_stream: &StreamVec<'_, Tm, T>) -> Ty<T> {
     Ty(PhantomData)
 }
 
 /// The value type of a timestamped `stream`.
-pub fn of_timed<T>(_stream: &StreamVec<'_, u64, crate::time::Timed<T>>) -> Ty<T> {
+pub fn of_timed<T>(_stream: &StreamVec<'_, Time, crate::time::Timed<T>>) -> Ty<T> {
     Ty(PhantomData)
 }
 
@@ -73,12 +74,13 @@ impl<T> Push<T> for Vec<T> {
 
 /// Runs `logic` on every record of `stream` within one operator; `logic` pushes its
 /// outputs into the vector it is given, which is shipped whole as the output batch.
-pub fn fused<'scope, T, U, L>(
-    stream: StreamVec<'scope, u64, T>,
+pub fn fused<'scope, Tm, T, U, L>(
+    stream: StreamVec<'scope, Tm, T>,
     name: &str,
     mut logic: L,
-) -> StreamVec<'scope, u64, U>
+) -> StreamVec<'scope, Tm, U>
 where
+    Tm: timely::progress::Timestamp,
     T: 'static,
     U: 'static,
     L: FnMut(T, &mut Vec<U>) + 'static,

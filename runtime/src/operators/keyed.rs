@@ -20,11 +20,11 @@ use crate::args::ExecutionMode;
 use crate::context::JobContext;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeyField, KeyFn, KeySelector, OnValue};
-use crate::time::Timed;
+use crate::time::{time_of, Time, Timed};
 
 /// A stream partitioned by key: the result of `key_by`.
 pub struct KeyedStream<'scope, T, S> {
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     selector: S,
 }
 
@@ -39,7 +39,7 @@ impl<T: Clone + 'static, S: Clone> Clone for KeyedStream<'_, T, S> {
 
 /// `key_by(|r| key)`: the key is computed by a closure.
 pub fn key_by_fn<'scope, T, K, F>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     f: F,
 ) -> KeyedStream<'scope, T, KeyFn<F>>
 where
@@ -54,7 +54,7 @@ where
 
 /// `key_by(N)`: the key is field `N` of a tuple, borrowed in place.
 pub fn key_by_field<'scope, T, K, F>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     f: F,
 ) -> KeyedStream<'scope, T, KeyField<F>>
 where
@@ -69,19 +69,19 @@ where
 
 impl<'scope, T, S> KeyedStream<'scope, T, S> {
     /// A stream partitioned by `selector`.
-    pub fn from_parts(stream: StreamVec<'scope, u64, T>, selector: S) -> Self {
+    pub fn from_parts(stream: StreamVec<'scope, Time, T>, selector: S) -> Self {
         KeyedStream { stream, selector }
     }
 
     /// The stream and its key selector.
-    pub fn into_parts(self) -> (StreamVec<'scope, u64, T>, S) {
+    pub fn into_parts(self) -> (StreamVec<'scope, Time, T>, S) {
         (self.stream, self.selector)
     }
 }
 
 /// `key_by(|r| key)` on a timestamped stream: the closure sees the value.
 pub fn key_by_fn_timed<'scope, T, K, F>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
+    stream: StreamVec<'scope, Time, Timed<T>>,
     f: F,
 ) -> KeyedStream<'scope, Timed<T>, OnValue<KeyFn<F>>>
 where
@@ -96,7 +96,7 @@ where
 
 /// `key_by(N)` on a timestamped stream: field `N` of the value.
 pub fn key_by_field_timed<'scope, T, K, F>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
+    stream: StreamVec<'scope, Time, Timed<T>>,
     f: F,
 ) -> KeyedStream<'scope, Timed<T>, OnValue<KeyField<F>>>
 where
@@ -267,7 +267,7 @@ pub fn rolling<'scope, T, S, A>(
     context: &JobContext,
     name: &str,
     mut agg: A,
-) -> StreamVec<'scope, u64, A::Output>
+) -> StreamVec<'scope, Time, A::Output>
 where
     T: ExchangeData,
     S: KeySelector<T>,
@@ -279,14 +279,12 @@ where
     match context.mode() {
         ExecutionMode::Batch => stream.unary_frontier(pact, name, move |_, _| {
             let mut state: StateMap<S::Key, A::State> = StateMap::default();
-            let mut held: Option<Capability<u64>> = None;
+            let mut held: Option<Capability<Time>> = None;
             move |(input, frontier), output| {
                 input.for_each(|time, data| {
-                    let earlier = time
-                        .least()
-                        .is_some_and(|t| held.as_ref().is_none_or(|c| t < c.time()));
-                    if earlier {
-                        held = time.retain_least(output.output_index());
+                    let t = time_of(&time);
+                    if held.as_ref().is_none_or(|c| t < *c.time()) {
+                        held = Some(time.delayed(&t, output.output_index()));
                     }
                     for record in data.drain(..) {
                         match state_of(&mut state, &selector, &record) {
@@ -342,7 +340,7 @@ pub fn reduce<'scope, T, S, F>(
     keyed: KeyedStream<'scope, T, S>,
     context: &JobContext,
     f: F,
-) -> StreamVec<'scope, u64, T>
+) -> StreamVec<'scope, Time, T>
 where
     T: ExchangeData,
     S: KeySelector<T>,
@@ -355,7 +353,7 @@ where
 pub fn count<'scope, T, S>(
     keyed: KeyedStream<'scope, T, S>,
     context: &JobContext,
-) -> StreamVec<'scope, u64, (S::Key, u64)>
+) -> StreamVec<'scope, Time, (S::Key, u64)>
 where
     T: ExchangeData,
     S: KeySelector<T>,
@@ -368,7 +366,7 @@ pub fn sum_by<'scope, T, S, V, F>(
     keyed: KeyedStream<'scope, T, S>,
     context: &JobContext,
     f: F,
-) -> StreamVec<'scope, u64, (S::Key, V)>
+) -> StreamVec<'scope, Time, (S::Key, V)>
 where
     T: ExchangeData,
     S: KeySelector<T>,
@@ -383,7 +381,7 @@ pub fn sum_field<'scope, T, S, V, F>(
     keyed: KeyedStream<'scope, T, S>,
     context: &JobContext,
     field: F,
-) -> StreamVec<'scope, u64, T>
+) -> StreamVec<'scope, Time, T>
 where
     T: ExchangeData,
     S: KeySelector<T>,
@@ -398,7 +396,7 @@ pub fn reduce_timed<'scope, T, S, F>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     context: &JobContext,
     f: F,
-) -> StreamVec<'scope, u64, Timed<T>>
+) -> StreamVec<'scope, Time, Timed<T>>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
@@ -411,7 +409,7 @@ where
 pub fn count_timed<'scope, T, S>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     context: &JobContext,
-) -> StreamVec<'scope, u64, Timed<(S::Key, u64)>>
+) -> StreamVec<'scope, Time, Timed<(S::Key, u64)>>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
@@ -424,7 +422,7 @@ pub fn sum_by_timed<'scope, T, S, V, F>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     context: &JobContext,
     f: F,
-) -> StreamVec<'scope, u64, Timed<(S::Key, V)>>
+) -> StreamVec<'scope, Time, Timed<(S::Key, V)>>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
@@ -439,7 +437,7 @@ pub fn sum_field_timed<'scope, T, S, V, F>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     context: &JobContext,
     field: F,
-) -> StreamVec<'scope, u64, Timed<T>>
+) -> StreamVec<'scope, Time, Timed<T>>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,

@@ -39,7 +39,7 @@ use timely::progress::operate::FrontierInterest;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeySelector};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{now_ms, tick_floor, Timed};
+use crate::time::{event_frontier, now_ms, tick_floor, time_of, Time, Timed};
 
 /// A function over a keyed stream with per-key state and timers: Flink's
 /// `KeyedProcessFunction`. State handles ([`crate::state::ValueState`] and the others)
@@ -244,15 +244,15 @@ impl<'a, K: Key> Context<'a, K> {
 }
 
 /// One output of the process operator.
-type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
+type Out<D> = OutputBuilder<Time, CapacityContainerBuilder<Vec<D>>>;
 
 /// Where a batch of outputs may go: under the capability of the input message, or under
 /// retained capabilities (one per output port).
 pub enum At<'a> {
     /// The capability of the message being handled (valid for every output).
-    Input(&'a InputCapability<u64>),
+    Input(&'a InputCapability<Time>),
     /// Retained capabilities, one per output port (main output first).
-    Held(&'a [Capability<u64>]),
+    Held(&'a [Capability<Time>]),
 }
 
 /// The side outputs a process function is built with: `()` or a tuple of [`OutputTag`]s.
@@ -266,7 +266,7 @@ pub trait SideTags: 'static {
     /// Adds the side outputs to `builder`.
     fn outputs<'scope>(
         &self,
-        builder: &mut OperatorBuilder<'scope, u64>,
+        builder: &mut OperatorBuilder<'scope, Time>,
     ) -> (Self::Outputs, Self::Buffers, Self::Streams<'scope>);
     /// Ships every buffered side-output record at `at`.
     fn flush(outputs: &mut Self::Outputs, buffers: &mut Self::Buffers, at: &At<'_>);
@@ -278,11 +278,11 @@ pub trait SideTags: 'static {
 type Side<'scope, T> = (
     Out<Timed<T>>,
     (&'static str, Vec<Timed<T>>),
-    StreamVec<'scope, u64, Timed<T>>,
+    StreamVec<'scope, Time, Timed<T>>,
 );
 
 fn side_output<'scope, T: 'static>(
-    builder: &mut OperatorBuilder<'scope, u64>,
+    builder: &mut OperatorBuilder<'scope, Time>,
     tag: &OutputTag<T>,
 ) -> Side<'scope, T> {
     let (output, stream) = builder.new_output();
@@ -320,12 +320,12 @@ macro_rules! side_tags {
         impl<$($T: 'static),*> SideTags for ($(OutputTag<$T>,)*) {
             type Outputs = ($(Out<Timed<$T>>,)*);
             type Buffers = ($((&'static str, Vec<Timed<$T>>),)*);
-            type Streams<'scope> = ($(StreamVec<'scope, u64, Timed<$T>>,)*);
+            type Streams<'scope> = ($(StreamVec<'scope, Time, Timed<$T>>,)*);
 
             #[allow(unused_variables, clippy::unused_unit)]
             fn outputs<'scope>(
                 &self,
-                builder: &mut OperatorBuilder<'scope, u64>,
+                builder: &mut OperatorBuilder<'scope, Time>,
             ) -> (Self::Outputs, Self::Buffers, Self::Streams<'scope>) {
                 let parts = ($(side_output::<$T>(builder, &self.$i),)*);
                 (($(parts.$i.0,)*), ($(parts.$i.1,)*), ($(parts.$i.2,)*))
@@ -353,7 +353,7 @@ side_tags!(A 0, B 1, C 2, D 3, E 4, F 5);
 
 /// The streams of a process function: its main output and its side outputs.
 pub type Processed<'scope, O, G> = (
-    StreamVec<'scope, u64, Timed<O>>,
+    StreamVec<'scope, Time, Timed<O>>,
     <G as SideTags>::Streams<'scope>,
 );
 
@@ -392,15 +392,16 @@ where
     builder.build(move |_initial| {
         let mut timers = Timers::new();
         // Event-time timer capabilities, one per output port, by tick.
-        let mut caps: BTreeMap<u64, Vec<Capability<u64>>> = BTreeMap::new();
+        let mut caps: BTreeMap<u64, Vec<Capability<Time>>> = BTreeMap::new();
         // Held while processing-time timers are pending, at the input frontier.
-        let mut processing_caps: Option<Vec<Capability<u64>>> = None;
+        let mut processing_caps: Option<Vec<Capability<Time>>> = None;
         let mut out = Vec::new();
         let mut main_buffer: Vec<Timed<F::Out>> = Vec::new();
         move |frontiers| {
-            let frontier = frontiers[0].frontier().first().copied().unwrap_or(u64::MAX);
+            let frontier = event_frontier(&frontiers[0].frontier());
             input.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
+                let stamp = time_of(&cap);
+                let time = stamp.event;
                 for record in data.drain(..) {
                     let key = selector.with_key(&record, S::Key::clone);
                     let ts = record.ts;
@@ -417,7 +418,7 @@ where
                     if ctx.timers.processing.is_empty() || processing_caps.is_some() {
                         continue;
                     }
-                    processing_caps = Some(port_caps(&cap, time, 1 + names.len()));
+                    processing_caps = Some(port_caps(&cap, stamp, 1 + names.len()));
                 }
                 if !main_buffer.is_empty() {
                     main.activate()
@@ -427,8 +428,9 @@ where
                 G::flush(&mut sides, &mut side_buffers, &At::Input(&cap));
                 for t in timers.added.drain(..) {
                     let bucket = tick_floor(t, tick);
+                    let at = stamp.with_event(bucket.max(time));
                     caps.entry(bucket)
-                        .or_insert_with(|| port_caps(&cap, bucket.max(time), 1 + names.len()));
+                        .or_insert_with(|| port_caps(&cap, at, 1 + names.len()));
                 }
             });
             // Event-time timers the watermark has passed, in time order; a timer may
@@ -468,10 +470,13 @@ where
             // Processing-time timers the wall clock has reached (all, once the input ended).
             let now = now_ms();
             if let Some(held) = processing_caps.as_mut() {
-                if frontier != u64::MAX && frontier > *held[0].time() {
-                    held.iter_mut().for_each(|c| c.downgrade(&frontier));
+                if frontier != u64::MAX && frontier > held[0].time().event {
+                    for c in held.iter_mut() {
+                        let to = c.time().with_event(frontier);
+                        c.downgrade(&to);
+                    }
                 }
-                let at = *held[0].time();
+                let at = held[0].time().event;
                 while let Some(entry) = timers.processing.first_entry() {
                     let t = *entry.key();
                     if t > now && frontier != u64::MAX {
@@ -523,29 +528,29 @@ where
 /// Holds capabilities (from `held`, one per port) for the ticks of the event-time timers
 /// just `added` that have none yet.
 fn hold_for_added(
-    caps: &mut BTreeMap<u64, Vec<Capability<u64>>>,
+    caps: &mut BTreeMap<u64, Vec<Capability<Time>>>,
     added: &mut Vec<u64>,
     tick: u64,
-    held: &[Capability<u64>],
+    held: &[Capability<Time>],
 ) {
     for t in added.drain(..) {
         let bucket = tick_floor(t, tick);
         caps.entry(bucket).or_insert_with(|| {
-            let at = bucket.max(*held[0].time());
+            let at = held[0].time().with_event(bucket.max(held[0].time().event));
             held.iter().map(|c| c.delayed(&at)).collect()
         });
     }
 }
 
 /// A capability at `time` for each of `ports` output ports.
-fn port_caps(cap: &InputCapability<u64>, time: u64, ports: usize) -> Vec<Capability<u64>> {
+fn port_caps(cap: &InputCapability<Time>, time: Time, ports: usize) -> Vec<Capability<Time>> {
     (0..ports).map(|port| cap.delayed(&time, port)).collect()
 }
 
 fn flush_held<O: 'static>(
     main: &mut Out<Timed<O>>,
     buffer: &mut Vec<Timed<O>>,
-    held: &[Capability<u64>],
+    held: &[Capability<Time>],
 ) {
     if !buffer.is_empty() {
         main.activate().session(&held[0]).give_container(buffer);

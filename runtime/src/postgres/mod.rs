@@ -58,6 +58,7 @@ use self::table::{describe, ident, plan, Mode};
 use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::sinks::{write_with, SinkSpec, Writer, Written};
+use crate::time::Time;
 
 /// A sink writing records of type `T` as rows of a PostgreSQL table.
 pub struct PostgresSink<T> {
@@ -130,7 +131,7 @@ impl<T> PostgresSink<T> {
 impl<T: Serialize + DeserializeOwned + 'static> SinkSpec<T> for PostgresSink<T> {
     fn build<'scope>(
         &self,
-        stream: StreamVec<'scope, u64, T>,
+        stream: StreamVec<'scope, Time, T>,
         context: &JobContext,
     ) -> Written<'scope> {
         let writer = RowWriter::open(self);

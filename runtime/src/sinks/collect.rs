@@ -10,7 +10,7 @@ use timely::dataflow::StreamVec;
 use super::{write_with, Writer, Written};
 use crate::context::JobContext;
 use crate::error::Result;
-use crate::time::Timed;
+use crate::time::{Time, Timed};
 
 /// Gathers the records that reach a `collect` sink, for the caller of `run` to read.
 ///
@@ -123,7 +123,7 @@ impl<T> Collector<T> {
 
 /// Sends every record of `stream` to `collector`.
 pub fn collect<'scope, T: 'static>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     collector: &Collector<T>,
     context: &JobContext,
 ) -> Written<'scope> {
@@ -134,7 +134,7 @@ pub fn collect<'scope, T: 'static>(
 /// Sends the values of every record of a timestamped `stream` to `collector`, without a
 /// separate operator to drop the timestamps.
 pub fn collect_timed<'scope, T: 'static>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
+    stream: StreamVec<'scope, Time, Timed<T>>,
     collector: &Collector<T>,
     context: &JobContext,
 ) -> Written<'scope> {

@@ -8,10 +8,11 @@ use timely::dataflow::StreamVec;
 use super::{write_with, Writer, Written};
 use crate::context::JobContext;
 use crate::error::Result;
+use crate::time::Time;
 
 /// Drops every record of `stream`, adding their number to the job's count.
 pub fn discard<'scope, T: 'static>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     context: &JobContext,
 ) -> Written<'scope> {
     let writer = Discarder(context.clone());

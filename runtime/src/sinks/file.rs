@@ -16,6 +16,7 @@ use super::{part_file, write_with, SinkSpec, Writer, Written};
 use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::format::{Csv, Encode, Json};
+use crate::time::Time;
 
 /// A sink writing the records of a stream, encoded as `E`, into part files.
 pub struct FileSink<T, E> {
@@ -52,10 +53,10 @@ pub fn write_file<T, E: Encode<T>>(dir: impl AsRef<Path>, encoder: E) -> FileSin
 impl<T: 'static, E: Encode<T>> SinkSpec<T> for FileSink<T, E> {
     fn build<'scope>(
         &self,
-        stream: StreamVec<'scope, u64, T>,
+        stream: StreamVec<'scope, Time, T>,
         context: &JobContext,
     ) -> Written<'scope> {
-        let scope: Scope<'_, u64> = stream.scope();
+        let scope: Scope<'_, Time> = stream.scope();
         let (index, peers) = (scope.index(), scope.peers());
         let writer = open_part(&self.dir, index, peers).map(|file| PartWriter {
             file,

@@ -14,11 +14,12 @@ use std::time::{Duration, Instant};
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::{CapabilitySet, Operator};
 use timely::dataflow::{Scope, StreamVec};
 
 use crate::context::JobContext;
 use crate::error::Result;
+use crate::time::{time_of, Time};
 
 pub use collect::{collect, collect_timed, Collector};
 pub use discard::discard;
@@ -30,7 +31,7 @@ pub use text_file::{part_file, TextFileSink};
 /// everything the sink took at that time is durable (flushed to its file, acknowledged by
 /// the broker, committed by the database). Sources that commit what they read (Kafka's
 /// offsets) wait for it; see [`crate::sources::Completion`].
-pub type Written<'scope> = StreamVec<'scope, u64, ()>;
+pub type Written<'scope> = StreamVec<'scope, Time, ()>;
 
 /// A sink as the pipeline names it (`sink(spec)`): evaluated once per process, built on
 /// every worker.
@@ -40,7 +41,7 @@ pub trait SinkSpec<T> {
     /// ends.
     fn build<'scope>(
         &self,
-        stream: StreamVec<'scope, u64, T>,
+        stream: StreamVec<'scope, Time, T>,
         context: &JobContext,
     ) -> Written<'scope>;
 }
@@ -64,7 +65,7 @@ pub trait Writer<T> {
 /// oldest record it has not flushed, and when its input ends; until a record is flushed,
 /// the operator holds its time back in the [`Written`] stream.
 pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     name: &str,
     context: &JobContext,
     writer: Result<W>,
@@ -72,14 +73,14 @@ pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
 ) -> Written<'scope> {
     let context = context.clone();
     let mut writer = writer.map_err(|e| context.fail(e)).ok();
-    let scope: Scope<'scope, u64> = stream.scope();
+    let scope: Scope<'scope, Time> = stream.scope();
     stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
         Pipeline,
         name,
         move |_, info| {
             let activator = scope.activator_for(info.address);
-            // The least time taken and not yet flushed, and since when it is held.
-            let mut held: Option<(Capability<u64>, Instant)> = None;
+            // The least times taken and not yet flushed, and since when they are held.
+            let mut held: Option<(CapabilitySet<Time>, Instant)> = None;
             let mut woken_at: Option<Instant> = None;
             move |(input, frontier), _output| {
                 let Some(w) = writer.as_mut() else {
@@ -93,12 +94,11 @@ pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
                         data.clear();
                         return;
                     }
-                    if let Some(&t) = time.least() {
-                        if held.as_ref().is_none_or(|(cap, _)| t < *cap.time()) {
-                            let since = held.take().map_or_else(Instant::now, |(_, since)| since);
-                            held = time.retain_least(0).map(|cap| (cap, since));
-                        }
-                    }
+                    // Times are partly ordered: hold every least time taken.
+                    let cap = time.delayed(&time_of(&time), 0);
+                    held.get_or_insert_with(|| (CapabilitySet::new(), Instant::now()))
+                        .0
+                        .insert(cap);
                     result = w.write(data);
                     data.clear();
                 });
@@ -130,11 +130,12 @@ pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use timely::dataflow::operators::{Input, Probe};
+    use timely::dataflow::operators::Probe;
     use timely::dataflow::ProbeHandle;
 
     use super::*;
     use crate::args::ExecutionMode;
+    use crate::time::at;
 
     /// Records what reaches it; flushes only when told to by `write_with`.
     struct Log(Arc<Mutex<Vec<String>>>);
@@ -158,8 +159,8 @@ mod tests {
         timely::execute_directly(move |worker| {
             let context = JobContext::new(ExecutionMode::Streaming, 64);
             let probe = ProbeHandle::new();
-            let mut input = worker.dataflow::<u64, _, _>(|scope| {
-                let (input, stream) = scope.new_input();
+            let mut input = worker.dataflow::<Time, _, _>(|scope| {
+                let (input, stream) = crate::testing::event_input(scope);
                 let writer = Log(Arc::clone(&for_worker));
                 // An interval no test waits for: only the input's end flushes.
                 let written = write_with(
@@ -178,7 +179,7 @@ mod tests {
                 worker.step();
             }
             assert!(
-                probe.less_than(&1),
+                probe.less_than(&at(0, 1)),
                 "time 0 is held: its record is not flushed"
             );
             assert_eq!(*for_worker.lock().unwrap(), ["write 7"]);
@@ -186,8 +187,11 @@ mod tests {
             for _ in 0..50 {
                 worker.step();
             }
-            assert!(probe.less_than(&1), "still held while the input moves on");
-            drop(input);
+            assert!(
+                probe.less_than(&at(0, 1)),
+                "still held while the input moves on"
+            );
+            input.close();
             while !probe.done() {
                 worker.step();
             }

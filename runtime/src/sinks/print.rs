@@ -9,11 +9,12 @@ use timely::dataflow::StreamVec;
 use super::{write_with, Writer, Written};
 use crate::context::JobContext;
 use crate::error::{Error, Result};
+use crate::time::Time;
 
 /// Prints every record of `stream`; a worker writes a whole batch at once, so lines of
 /// different workers interleave but never mix.
 pub fn print<'scope, T: Display + 'static>(
-    stream: StreamVec<'scope, u64, T>,
+    stream: StreamVec<'scope, Time, T>,
     context: &JobContext,
 ) -> Written<'scope> {
     write_with(

@@ -15,6 +15,7 @@ use timely::dataflow::StreamVec;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
+use crate::time::Time;
 
 /// A sink writing text part files into a directory.
 pub struct TextFileSink {
@@ -62,7 +63,7 @@ impl TextFileSink {
     /// Writes this worker's records of `stream` to its part file.
     pub fn build<'scope, T: Display + 'static>(
         &self,
-        stream: StreamVec<'scope, u64, T>,
+        stream: StreamVec<'scope, Time, T>,
         context: &JobContext,
     ) -> super::Written<'scope> {
         use super::SinkSpec;

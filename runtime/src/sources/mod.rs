@@ -21,7 +21,7 @@ use crate::context::JobContext;
 use crate::dead_letter::DeadLetter;
 use crate::error::Result;
 use crate::operators::fused::Push;
-use crate::time::Stamper;
+use crate::time::{at, event_frontier, Stamper, Time};
 
 pub use collection::Collection;
 pub use file::{csv_file, json_lines, read_file, FileReader, FileSource};
@@ -138,7 +138,7 @@ pub trait SourceSpec {
 /// not move for 100 ms (`STALL`) no longer holds the others back until it moves again.
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
 pub fn build<'scope, S, U, V, L, St, P>(
-    scope: Scope<'scope, u64>,
+    scope: Scope<'scope, Time>,
     context: &JobContext,
     completion: &Completion,
     name: &str,
@@ -147,8 +147,8 @@ pub fn build<'scope, S, U, V, L, St, P>(
     stamper: St,
     post: P,
 ) -> (
-    StreamVec<'scope, u64, V>,
-    StreamVec<'scope, u64, DeadLetter>,
+    StreamVec<'scope, Time, V>,
+    StreamVec<'scope, Time, DeadLetter>,
 )
 where
     S: SourceSpec,
@@ -196,7 +196,7 @@ where
         let mut dead = Vec::new();
         let mut idle_since: Option<Instant> = None;
         // While ahead: since when, and the slowest source's watermark then.
-        let mut waiting: Option<(Instant, Option<u64>)> = None;
+        let mut waiting: Option<(Instant, u64)> = None;
         // The greatest timely time of anything emitted so far.
         let mut emitted = 0;
         move |_frontiers| {
@@ -206,7 +206,7 @@ where
                 let Some(Ok(r)) = reader.as_mut() else {
                     return false;
                 };
-                let frontier = done.with_frontier(|f| f.first().copied());
+                let frontier = done.with_frontier(|f| sinks_done(&f));
                 r.completed(frontier);
                 if frontier.is_none() || context.is_cancelled() {
                     reader = None;
@@ -216,8 +216,8 @@ where
                 return true;
             };
             if skew > 0 && !context.is_cancelled() {
-                if slowest.less_than(&cap.time().saturating_sub(skew)) {
-                    let behind = slowest.with_frontier(|f| f.first().copied());
+                let behind = slowest.with_frontier(|f| event_frontier(&f));
+                if behind < cap.time().event.saturating_sub(skew) {
                     // A new wait whenever the slowest source has moved since the last look.
                     let since = match waiting {
                         Some((since, seen)) if seen == behind => since,
@@ -277,11 +277,11 @@ where
                 total += batch.len();
                 emitted = emitted.max(time);
                 output
-                    .session(&cap.delayed(&time))
+                    .session(&cap.delayed(&at(cap.time().epoch, time)))
                     .give_container(&mut batch);
             }
             if !dead.is_empty() {
-                emitted = emitted.max(*dead_cap.time());
+                emitted = emitted.max(dead_cap.time().event);
                 // One count per run of letters from one source (a reader has one).
                 for run in dead.chunk_by(|a, b| a.source == b.source) {
                     context.count_dead_letters(&run[0].source, run.len() as u64);
@@ -296,7 +296,7 @@ where
                     if emitted != emitted_before || total > 0 {
                         r.emitted(emitted);
                     }
-                    r.completed(done.with_frontier(|f| f.first().copied()));
+                    r.completed(done.with_frontier(|f| sinks_done(&f)));
                 }
             }
             // The next activation's buckets start at about this one's size.
@@ -313,9 +313,10 @@ where
                 }
                 Status::More | Status::Idle => {
                     let watermark = stage.stamper.watermark_time();
-                    if watermark > *cap.time() {
-                        cap.downgrade(&watermark);
-                        dead_cap.downgrade(&watermark);
+                    if watermark > cap.time().event {
+                        let time = at(cap.time().epoch, watermark);
+                        cap.downgrade(&time);
+                        dead_cap.downgrade(&time);
                     }
                     if status == Status::More {
                         activator.activate();
@@ -367,6 +368,12 @@ where
     }
 }
 
+/// What the sinks have finished, for [`Reader::completed`]: every event time before the
+/// frontier's (`None` once they are done).
+fn sinks_done(frontier: &[Time]) -> Option<u64> {
+    (!frontier.is_empty()).then(|| event_frontier(frontier))
+}
+
 /// The record type of a source, for binding the closures that follow it.
 pub fn item_ty<S: SourceSpec>(
     _spec: &S,
@@ -379,7 +386,7 @@ pub fn item_ty<S: SourceSpec>(
 /// code; sinks are probed only when a source asks for it.
 #[derive(Clone, Default)]
 pub struct Completion {
-    probe: ProbeHandle<u64>,
+    probe: ProbeHandle<Time>,
     wanted: std::rc::Rc<std::cell::Cell<bool>>,
 }
 
@@ -474,7 +481,7 @@ mod tests {
         timely::execute(timely::Config::process(2), move |worker| {
             let context = JobContext::new(ExecutionMode::Streaming, 64);
             let spec = spec.clone();
-            worker.dataflow::<u64, _, _>(|scope| {
+            worker.dataflow::<Time, _, _>(|scope| {
                 let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);
                 let stamper = match idle_timeout {
                     Some(ms) => stamper.with_idle_timeout(ms),
@@ -582,7 +589,7 @@ mod tests {
         timely::execute(timely::Config::process(2), move |worker| {
             let context = JobContext::new(ExecutionMode::Streaming, 64).with_max_drift(skew);
             let spec = spec.clone();
-            worker.dataflow::<u64, _, _>(|scope| {
+            worker.dataflow::<Time, _, _>(|scope| {
                 let stamper = BoundedOutOfOrderness::new(|t: &u64| *t, 0, 1);
                 build(
                     scope,

@@ -22,7 +22,7 @@ use super::{Aggregator, Assigner};
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::state_of;
-use crate::time::Timed;
+use crate::time::{time_of, Time, Timed};
 
 /// What crosses the exchange into a combined window operator.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -51,16 +51,16 @@ impl<T, K, Acc> From<Timed<T>> for Part<T, K, Acc> {
 type Panes<K, Acc> = BTreeMap<u64, StateMap<K, Acc>>;
 
 /// Per time not yet complete, its capability and its panes.
-type Open<K, Acc> = BTreeMap<u64, (Capability<u64>, Panes<K, Acc>)>;
+type Open<K, Acc> = BTreeMap<Time, (Capability<Time>, Panes<K, Acc>)>;
 
 /// Pre-aggregates `stream` per key and pane (see the module docs).
 pub(super) fn combiner<'scope, T, S, A>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
+    stream: StreamVec<'scope, Time, Timed<T>>,
     selector: S,
     assigner: Assigner,
     lateness: u64,
     agg: A,
-) -> StreamVec<'scope, u64, Part<T, S::Key, A::Acc>>
+) -> StreamVec<'scope, Time, Part<T, S::Key, A::Acc>>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
@@ -72,10 +72,11 @@ where
         let mut raw = Vec::new();
         move |(input, frontier), output| {
             input.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
+                let stamp = time_of(&cap);
+                let time = stamp.event;
                 let (_, panes) = open
-                    .entry(time)
-                    .or_insert_with(|| (cap.delayed(&time, 0), BTreeMap::new()));
+                    .entry(stamp)
+                    .or_insert_with(|| (cap.delayed(&stamp, 0), BTreeMap::new()));
                 for record in data.drain(..) {
                     if assigner.first_end(record.ts) + lateness <= time {
                         raw.push(Part::Record(record));

@@ -31,7 +31,7 @@ use super::{
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::Timed;
+use crate::time::{Time, Timed};
 
 /// A pane of a key's count windows: the accumulator and the latest event time in it.
 struct Pane<Acc> {
@@ -95,7 +95,7 @@ where
 {
     fn on_record(
         &mut self,
-        _cap: &InputCapability<u64>,
+        _cap: &InputCapability<Time>,
         _time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,

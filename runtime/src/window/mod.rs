@@ -46,7 +46,7 @@ use combine::Part;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::Timed;
+use crate::time::{event_frontier, time_of, Time, Timed};
 
 /// The window a result belongs to: `[start, end)` in milliseconds of event time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -266,7 +266,7 @@ pub type AllKey<T> = KeyFn<fn(&Timed<T>)>;
 /// `stream.window_all(assigner)`: one window over the whole stream, computed on one
 /// worker (Flink's `windowAll` runs with parallelism 1).
 pub fn window_all<'scope, T: 'static>(
-    stream: StreamVec<'scope, u64, Timed<T>>,
+    stream: StreamVec<'scope, Time, Timed<T>>,
     windows: impl Into<Windows>,
 ) -> WindowedStream<'scope, T, AllKey<T>> {
     fn no_key<T>(_: &Timed<T>) {}
@@ -305,12 +305,12 @@ pub fn reduce_fn<T, S, F: Fn(T, T) -> T>(_: &WindowedStream<'_, T, S>, f: F) -> 
 
 /// A window aggregation's outputs: the results, and the records that came too late.
 pub type Aggregated<'scope, K, O, T> = (
-    StreamVec<'scope, u64, Timed<WindowResult<K, O>>>,
-    StreamVec<'scope, u64, Timed<T>>,
+    StreamVec<'scope, Time, Timed<WindowResult<K, O>>>,
+    StreamVec<'scope, Time, Timed<T>>,
 );
 
 /// An output of a window operator.
-type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
+type Out<D> = OutputBuilder<Time, CapacityContainerBuilder<Vec<D>>>;
 
 /// Per-key accumulators of one window, for partly late records, by window end.
 type Panes<K, A> = BTreeMap<u64, StateMap<K, A>>;
@@ -405,8 +405,8 @@ pub fn process<'scope, T, S, O, F>(
     name: &str,
     mut f: F,
 ) -> (
-    StreamVec<'scope, u64, Timed<O>>,
-    StreamVec<'scope, u64, Timed<T>>,
+    StreamVec<'scope, Time, Timed<O>>,
+    StreamVec<'scope, Time, Timed<T>>,
 )
 where
     T: ExchangeData,
@@ -434,7 +434,7 @@ where
 }
 
 /// Where a window operator's logic sends the results of windows that fire.
-type Fire<'a, R> = dyn FnMut(&Capability<u64>, Timed<R>) + 'a;
+type Fire<'a, R> = dyn FnMut(&Capability<Time>, Timed<R>) + 'a;
 
 /// What a window operator does with records and with progress; the operator around it
 /// (the exchange by key, the two outputs, batching) is [`window_operator`]. Its input
@@ -445,7 +445,7 @@ trait WindowLogic<I, T, R>: 'static {
     /// keeps capabilities (from `cap`, output 0) for windows that will fire.
     fn on_record(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         item: I,
         updates: &mut Vec<Timed<R>>,
@@ -454,7 +454,7 @@ trait WindowLogic<I, T, R>: 'static {
     /// Handles a batch of items that travel at `time`, as [`Self::on_record`] each.
     fn on_batch(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         items: &mut Vec<I>,
         updates: &mut Vec<Timed<R>>,
@@ -472,13 +472,13 @@ trait WindowLogic<I, T, R>: 'static {
 /// A window operator: items exchanged by `route` (the key's hash) into `logic`, results
 /// and late records out.
 fn window_operator<'scope, I, T, R, L>(
-    stream: StreamVec<'scope, u64, I>,
+    stream: StreamVec<'scope, Time, I>,
     route: impl Fn(&I) -> u64 + 'static,
     name: &str,
     mut logic: L,
 ) -> (
-    StreamVec<'scope, u64, Timed<R>>,
-    StreamVec<'scope, u64, Timed<T>>,
+    StreamVec<'scope, Time, Timed<R>>,
+    StreamVec<'scope, Time, Timed<T>>,
 )
 where
     I: ExchangeData,
@@ -500,22 +500,22 @@ where
             let mut results = results.activate();
             let mut late = late.activate();
             input.for_each(|cap, data| {
-                let time = *cap.least().expect("a message has a time");
-                logic.on_batch(&cap, time, data, &mut updates, &mut too_late);
+                let stamp = time_of(&cap);
+                logic.on_batch(&cap, stamp.event, data, &mut updates, &mut too_late);
                 if !updates.is_empty() {
                     results
-                        .session(&cap.delayed(&time, 0))
+                        .session(&cap.delayed(&stamp, 0))
                         .give_container(&mut updates);
                 }
                 if !too_late.is_empty() {
-                    late.session(&cap.delayed(&time, 1))
+                    late.session(&cap.delayed(&stamp, 1))
                         .give_container(&mut too_late);
                 }
             });
-            let frontier = frontiers[0].frontier().first().copied().unwrap_or(u64::MAX);
+            let frontier = event_frontier(&frontiers[0].frontier());
             // Results of one capability ship as one batch: a session per result would
             // allocate a whole buffer for each.
-            let mut batch_cap: Option<Capability<u64>> = None;
+            let mut batch_cap: Option<Capability<Time>> = None;
             logic.on_frontier(frontier, &mut |cap, result| {
                 if batch_cap.as_ref().is_some_and(|c| c.time() != cap.time()) {
                     let c = batch_cap.take().expect("checked");
@@ -545,7 +545,7 @@ struct PaneLogic<K, S, A: Aggregator<T>, T> {
     /// windows): they count for the windows still open, by window end.
     partial: Panes<K, A::Acc>,
     /// A capability per window end that has state and has not fired yet.
-    pending: BTreeMap<u64, Capability<u64>>,
+    pending: BTreeMap<u64, Capability<Time>>,
     /// Windows ending at or before this have fired.
     fired: u64,
     /// Panes whose windows all hold a capability in `pending` and none fired: a record
@@ -641,7 +641,7 @@ where
 {
     fn on_record(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         item: I,
         updates: &mut PaneResults<S, T, A>,
@@ -659,7 +659,7 @@ where
     /// short path's pane is found again.
     fn on_batch(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         items: &mut Vec<I>,
         updates: &mut PaneResults<S, T, A>,
@@ -713,7 +713,7 @@ where
     /// returns whether any of them already fired.
     fn schedule(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         ends: impl Iterator<Item = u64>,
     ) -> bool {
@@ -724,7 +724,7 @@ where
             } else {
                 self.pending
                     .entry(end)
-                    .or_insert_with(|| cap.delayed(&time.max(end - 1), 0));
+                    .or_insert_with(|| cap.delayed(&time_of(cap).with_event(time.max(end - 1)), 0));
             }
         }
         refire
@@ -751,7 +751,7 @@ where
     /// the same `time` as [`Self::record`] would).
     fn partial(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         key: S::Key,
         pane: u64,
@@ -792,7 +792,7 @@ where
 
     fn record(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         record: Timed<T>,
         updates: &mut PaneResults<S, T, A>,
@@ -889,7 +889,7 @@ where
 /// Counts the late records of a window that the pipeline does not route, for the report
 /// at the end of the job (`at` names the window, e.g. `"window at line 12"`).
 pub fn count_late<T: 'static>(
-    late: StreamVec<'_, u64, Timed<T>>,
+    late: StreamVec<'_, Time, Timed<T>>,
     context: &crate::context::JobContext,
     at: &'static str,
 ) {

@@ -26,7 +26,7 @@ use super::{
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::KeyedStream;
-use crate::time::Timed;
+use crate::time::{time_of, Time, Timed};
 
 /// The frontier at which a session ending at `end` is complete: past `end` itself.
 fn closes(end: u64) -> u64 {
@@ -58,7 +58,7 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
     /// when its timer does; a session that grows later than the key's timer does not add
     /// one (an in-order stream would add one per record): the timer re-arms at the key's
     /// next close instead.
-    timers: BTreeMap<u64, (Capability<u64>, Vec<K>)>,
+    timers: BTreeMap<u64, (Capability<Time>, Vec<K>)>,
     /// Each key's earliest pending timer; a key in `timers` at another time is stale there.
     armed: StateMap<K, u64>,
     /// Keys whose sessions may expire at this time (`closes(end)` + allowed lateness).
@@ -121,7 +121,7 @@ where
 {
     fn on_record(
         &mut self,
-        cap: &InputCapability<u64>,
+        cap: &InputCapability<Time>,
         time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
@@ -168,7 +168,7 @@ where
             let timer = self
                 .timers
                 .entry(closes(end))
-                .or_insert_with(|| (cap.delayed(&at, 0), Vec::new()));
+                .or_insert_with(|| (cap.delayed(&time_of(cap).with_event(at), 0), Vec::new()));
             timer.1.push(key.clone());
             self.armed.insert(key, closes(end));
         }
@@ -201,12 +201,12 @@ where
                     if close > frontier {
                         next_end = Some(next_end.map_or(s.end, |e| e.min(s.end)));
                     } else if close > fired_before {
-                        let at = result_time(s.end, tick, *cap.time());
+                        let at = result_time(s.end, tick, cap.time().event);
                         let result = session_result(&self.agg, key.clone(), s);
-                        if at == *cap.time() {
+                        if at == cap.time().event {
                             fire(&cap, result);
                         } else {
-                            fire(&cap.delayed(&at), result);
+                            fire(&cap.delayed(&cap.time().with_event(at)), result);
                         }
                         self.cleanups
                             .entry(close + self.lateness)
@@ -215,11 +215,11 @@ where
                     }
                 }
                 if let Some(end) = next_end {
-                    let at = result_time(end, tick, *cap.time());
+                    let at = result_time(end, tick, cap.time().event);
                     let timer = self
                         .timers
                         .entry(closes(end))
-                        .or_insert_with(|| (cap.delayed(&at), Vec::new()));
+                        .or_insert_with(|| (cap.delayed(&cap.time().with_event(at)), Vec::new()));
                     timer.1.push(key.clone());
                     self.armed.insert(key, closes(end));
                 }
