@@ -504,6 +504,7 @@ pub fn generate(graph: &Graph, times: &[Time]) -> TokenStream {
             #rt::Pipeline::new(#plan, move |#scope, #ctx| {
                 let __tm_done = #rt::sources::Completion::new();
                 #(#body)*
+                #rt::sources::finish(__tm_done);
             })
         }
     }

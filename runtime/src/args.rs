@@ -75,6 +75,20 @@ pub struct Args {
     /// partitions, the Nexmark generator) keep less data in flight with it.
     #[arg(long = "max-watermark-drift", value_name = "MS")]
     pub max_watermark_drift: Option<u64>,
+    /// Take checkpoints into this directory: consistent cuts of every operator's state
+    /// and every source's position, from which `--restore` resumes the job.
+    #[arg(long = "checkpoint-dir", value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How often to take a checkpoint, e.g. `10s`, `500ms`, `1min`.
+    #[arg(long = "checkpoint-interval", value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub checkpoint_interval: std::time::Duration,
+    /// How many complete checkpoints to keep.
+    #[arg(long = "checkpoints-retained", value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoints_retained: u64,
+    /// Resume from a checkpoint: `latest` (the newest intact one in --checkpoint-dir,
+    /// or none: start afresh) or the path of a checkpoint's manifest (`chk-N.json`).
+    #[arg(long = "restore", value_name = "latest|PATH")]
+    pub restore: Option<crate::checkpoint::Restore>,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -122,8 +136,50 @@ impl Args {
             explain: false,
             source_batch: 4096,
             max_watermark_drift: None,
+            checkpoint_dir: None,
+            checkpoint_interval: std::time::Duration::from_secs(10),
+            checkpoints_retained: 3,
+            restore: None,
             help: None,
         }
+    }
+
+    /// The checkpoint settings, if the job checkpoints. `--restore` needs a
+    /// `--checkpoint-dir`, unless it names a manifest.
+    pub fn checkpoint_settings(&self) -> Result<Option<crate::checkpoint::Settings>> {
+        use crate::checkpoint::{Restore, Settings};
+        let dir = match (&self.checkpoint_dir, &self.restore) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(Restore::Manifest(path))) => path
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default(),
+            (None, Some(Restore::Latest)) => {
+                return Err(Error::Config(
+                    "--restore latest needs --checkpoint-dir".into(),
+                ))
+            }
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(Settings {
+            dir,
+            interval: self.checkpoint_interval,
+            retained: self.checkpoints_retained as usize,
+            restore: self.restore.clone(),
+        }))
+    }
+
+    /// The same flags, checkpointing into `dir` every `interval`.
+    pub fn checkpoints(mut self, dir: impl Into<PathBuf>, interval: std::time::Duration) -> Self {
+        self.checkpoint_dir = Some(dir.into());
+        self.checkpoint_interval = interval;
+        self
+    }
+
+    /// The same flags, restoring the latest checkpoint.
+    pub fn restore_latest(mut self) -> Self {
+        self.restore = Some(crate::checkpoint::Restore::Latest);
+        self
     }
 
     /// The same flags with another execution mode.
@@ -268,4 +324,21 @@ mod tests {
             .resolve_mode(false)
             .is_err());
     }
+}
+
+/// A duration as the DSL writes them: `10s`, `500ms`, `1min`, `2h`.
+fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 10s, 500ms or 1min"))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "min" | "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("`{s}`: the unit must be ms, s, min or h")),
+    };
+    Ok(std::time::Duration::from_millis(n * ms))
 }

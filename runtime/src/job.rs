@@ -126,13 +126,24 @@ where
         } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
         local => local.try_build().map_err(Error::Startup)?,
     };
+    let peers = (args.workers * args.processes) as usize;
+    let checkpointing = match args.checkpoint_settings()? {
+        Some(settings) => Some(std::sync::Arc::new(crate::checkpoint::Checkpointing::open(
+            &settings,
+            crate::checkpoint::fingerprint(&pipeline.plan),
+            peers,
+        )?)),
+        None => None,
+    };
     let context = JobContext::new(mode, args.source_batch as usize)
-        .with_max_drift(args.max_watermark_drift.unwrap_or(0));
+        .with_max_drift(args.max_watermark_drift.unwrap_or(0))
+        .with_checkpointing(checkpointing);
     let worker_context = context.clone();
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
             let build = &pipeline.build;
+            crate::checkpoint::enter(&context, worker.index(), worker.peers());
             worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
         })
         .map_err(Error::Startup)?;

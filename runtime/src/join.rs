@@ -433,6 +433,9 @@ where
 {
     let (left, left_key) = left.into_parts();
     let (right, right_key) = right.into_parts();
+    if let Some(worker) = crate::checkpoint::worker() {
+        worker.unsupported(&format!("the interval join `{name}`"));
+    }
     let mut builder = OperatorBuilder::new(name.to_owned(), left.scope());
     let (lk, rk) = (left_key.clone(), right_key.clone());
     let mut left_in = builder.new_input(left, Exchange::new(move |r: &Timed<L>| lk.route(r)));
@@ -583,6 +586,9 @@ where
     O: 'static,
     F: FnMut(&T, &Row) -> O + 'static,
 {
+    if let Some(worker) = crate::checkpoint::worker() {
+        worker.unsupported(&format!("the table join `{name}`"));
+    }
     let table = table.broadcast();
     stream.binary_frontier(table, Pipeline, Pipeline, name, move |_, _| {
         let mut rows: StateMap<K, Vec<Row>> = StateMap::default();

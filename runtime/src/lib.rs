@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod checkpoint;
 mod cluster;
 pub mod context;
 pub mod dead_letter;

@@ -36,6 +36,12 @@ pub struct Time {
 }
 
 impl Time {
+    /// The same event time in epoch `epoch`.
+    #[inline]
+    pub fn with_epoch(self, epoch: u64) -> Time {
+        Time { epoch, ..self }
+    }
+
     /// The same epoch at event time `event`.
     #[inline]
     pub fn with_event(self, event: u64) -> Time {
@@ -159,6 +165,15 @@ pub trait Stamper<U>: 'static {
     /// input): a stamper with an idle timeout may advance its watermark.
     fn on_idle(&mut self, idle_for: std::time::Duration) {
         let _ = idle_for;
+    }
+    /// For checkpoints: the least event time that is not late now (0 without a
+    /// watermark), which [`Stamper::restore`] gives back to a restored source.
+    fn checkpoint(&self) -> u64 {
+        0
+    }
+    /// A restored source's stamper: nothing before `not_late_from` is in time any more.
+    fn restore(&mut self, not_late_from: u64) {
+        let _ = not_late_from;
     }
     /// The records that follow come from split `split` (a Kafka partition) until the
     /// next call. A stamper with a watermark keeps one per split, and the source's is
@@ -393,6 +408,12 @@ impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrder
             s.done = true;
             self.recombine();
         }
+    }
+    fn checkpoint(&self) -> u64 {
+        self.not_late_from()
+    }
+    fn restore(&mut self, not_late_from: u64) {
+        self.floor = self.floor.max(not_late_from);
     }
 }
 

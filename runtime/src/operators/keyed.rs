@@ -273,6 +273,9 @@ where
     S: KeySelector<T>,
     A: RollingAggregate<S::Key, T>,
 {
+    if let Some(worker) = crate::checkpoint::worker() {
+        worker.unsupported(&format!("the rolling aggregation `{name}`"));
+    }
     let KeyedStream { stream, selector } = keyed;
     let router = selector.clone();
     let pact = Exchange::new(move |r: &T| router.route(r));

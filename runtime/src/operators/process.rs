@@ -379,6 +379,9 @@ where
             "two side outputs of one process function are named `{name}`: give each OutputTag its own name"
         );
     }
+    if let Some(worker) = crate::checkpoint::worker() {
+        worker.unsupported(&format!("the process function `{name}`"));
+    }
     let (stream, selector) = keyed.into_parts();
     let scope = stream.scope();
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);

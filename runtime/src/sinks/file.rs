@@ -2,6 +2,7 @@
 //! encoded on its own line, one part file per worker (as `write_as_text`: worker `i`
 //! writes `dir/part-0000i`). A record that cannot be encoded fails the job, naming it.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use timely::dataflow::{Scope, StreamVec};
 
+use super::exactly_once::{write_transactional, Transactional};
 use super::text_file::open_part;
 use super::{part_file, write_with, SinkSpec, Writer, Written};
 use crate::context::JobContext;
@@ -58,6 +60,20 @@ impl<T: 'static, E: Encode<T>> SinkSpec<T> for FileSink<T, E> {
     ) -> Written<'scope> {
         let scope: Scope<'_, Time> = stream.scope();
         let (index, peers) = (scope.index(), scope.peers());
+        if crate::checkpoint::worker().is_some() {
+            let files = EpochFiles {
+                dir: self.dir.clone(),
+                index,
+                encoder: self.encoder.clone(),
+                open: BTreeMap::new(),
+                pending: Vec::new(),
+                line: Vec::new(),
+            };
+            let files = std::fs::create_dir_all(&self.dir)
+                .map(|()| files)
+                .map_err(|e| Error::io("cannot create output directory", &self.dir, e));
+            return write_transactional(stream, "write_file", context, files);
+        }
         let writer = open_part(&self.dir, index, peers).map(|file| PartWriter {
             file,
             path: part_file(&self.dir, index),
@@ -104,5 +120,136 @@ impl<T, E: Encode<T>> Writer<T> for PartWriter<E> {
         self.file
             .flush()
             .map_err(|e| Error::io("cannot write output file", &self.path, e))
+    }
+}
+
+/// With checkpoints, a worker writes each epoch's records to its own in-progress file,
+/// `dir/.part-{worker}-{epoch}.inprogress`, and renames it to `dir/part-{worker}-{epoch}`
+/// when the checkpoint covering the epoch completes (Flink's `FileSink`). A restored job
+/// renames what the restored checkpoint had prepared and removes what later epochs
+/// left, so the directory holds each record once.
+struct EpochFiles<E> {
+    dir: PathBuf,
+    index: usize,
+    encoder: E,
+    /// Files of epochs still being written.
+    open: BTreeMap<u64, (BufWriter<File>, PathBuf)>,
+    /// Epochs prepared (synced) and not yet committed.
+    pending: Vec<u64>,
+    line: Vec<u8>,
+}
+
+impl<E> EpochFiles<E> {
+    fn in_progress(&self, epoch: u64) -> PathBuf {
+        self.dir
+            .join(format!(".part-{:05}-{epoch}.inprogress", self.index))
+    }
+
+    fn committed(&self, epoch: u64) -> PathBuf {
+        self.dir.join(format!("part-{:05}-{epoch}", self.index))
+    }
+
+    /// This worker's files in the directory: `(epoch, in progress)`.
+    fn files(&self) -> Result<Vec<(u64, bool)>> {
+        let entries = std::fs::read_dir(&self.dir)
+            .map_err(|e| Error::io("cannot list output directory", &self.dir, e))?;
+        let prefix = format!("part-{:05}-", self.index);
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if let Some(rest) = name.strip_prefix('.').and_then(|n| n.strip_prefix(&prefix)) {
+                if let Some(Ok(epoch)) = rest.strip_suffix(".inprogress").map(str::parse) {
+                    files.push((epoch, true));
+                }
+            } else if let Some(Ok(epoch)) = name.strip_prefix(&prefix).map(str::parse) {
+                files.push((epoch, false));
+            }
+        }
+        Ok(files)
+    }
+}
+
+impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
+    fn write(&mut self, epoch: u64, batch: &mut Vec<T>) -> Result<()> {
+        if !self.open.contains_key(&epoch) {
+            let path = self.in_progress(epoch);
+            let file =
+                File::create(&path).map_err(|e| Error::io("cannot create output file", &path, e))?;
+            self.open
+                .insert(epoch, (BufWriter::with_capacity(256 * 1024, file), path));
+        }
+        let (file, path) = self.open.get_mut(&epoch).expect("just opened");
+        for record in batch.drain(..) {
+            self.line.clear();
+            self.encoder
+                .encode(&record, &mut self.line)
+                .map_err(|reason| {
+                    Error::Config(format!(
+                        "cannot write a record to {}: {reason}",
+                        path.display()
+                    ))
+                })?;
+            self.line.push(b'\n');
+            file.write_all(&self.line)
+                .map_err(|e| Error::io("cannot write output file", &*path, e))?;
+        }
+        Ok(())
+    }
+
+    fn prepare(&mut self, before: u64) -> Result<Vec<u8>> {
+        let later = match before {
+            u64::MAX => BTreeMap::new(),
+            _ => self.open.split_off(&before),
+        };
+        for (epoch, (file, path)) in std::mem::replace(&mut self.open, later) {
+            let file = file
+                .into_inner()
+                .map_err(|e| Error::io("cannot write output file", &path, e.into_error()))?;
+            file.sync_all()
+                .map_err(|e| Error::io("cannot sync output file", &path, e))?;
+            self.pending.push(epoch);
+        }
+        Ok(crate::checkpoint::encode(&self.pending))
+    }
+
+    fn commit(&mut self, checkpoint: u64) -> Result<()> {
+        let mut kept = Vec::new();
+        for epoch in std::mem::take(&mut self.pending) {
+            if epoch > checkpoint {
+                kept.push(epoch);
+                continue;
+            }
+            let (from, to) = (self.in_progress(epoch), self.committed(epoch));
+            std::fs::rename(&from, &to)
+                .map_err(|e| Error::io("cannot commit output file", &from, e))?;
+        }
+        self.pending = kept;
+        Ok(())
+    }
+
+    fn recover(&mut self, pending: Option<&[u8]>, checkpoint: Option<u64>) -> Result<()> {
+        let prepared: Vec<u64> = pending
+            .and_then(|bytes| bincode::deserialize(bytes).ok())
+            .unwrap_or_default();
+        for (epoch, in_progress) in self.files()? {
+            let restored = checkpoint.is_some_and(|c| epoch <= c);
+            let path = if in_progress {
+                self.in_progress(epoch)
+            } else {
+                self.committed(epoch)
+            };
+            if in_progress && restored && prepared.contains(&epoch) {
+                let to = self.committed(epoch);
+                std::fs::rename(&path, &to)
+                    .map_err(|e| Error::io("cannot commit output file", &path, e))?;
+            } else if in_progress || !restored {
+                // Not prepared by the restored checkpoint, or written after it.
+                std::fs::remove_file(&path)
+                    .map_err(|e| Error::io("cannot remove output file", &path, e))?;
+            }
+        }
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 
 mod collect;
 mod discard;
+pub mod exactly_once;
 mod file;
 mod print;
 mod text_file;

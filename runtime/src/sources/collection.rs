@@ -61,4 +61,15 @@ impl<T: Clone + 'static> Reader for CollectionReader<T> {
             Status::Done
         })
     }
+
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        Some(vec![(0, self.next as u64)])
+    }
+
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        if let Some(&(_, next)) = position.first() {
+            self.next = next as usize;
+        }
+        Ok(())
+    }
 }

@@ -136,6 +136,14 @@ impl<T: 'static, D: Decode<T>> Reader for FileReader<T, D> {
         Ok(Status::More)
     }
 
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        Some(self.lines.offset())
+    }
+
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        self.lines.seek_to(position)
+    }
+
     fn take_dead_letters(&mut self, out: &mut Vec<DeadLetter>) {
         out.append(&mut self.dead);
     }

@@ -78,6 +78,19 @@ pub trait Reader: 'static {
     /// `out`. Readers of decoded formats keep such input as [`DeadLetter`]s.
     fn take_dead_letters(&mut self, _out: &mut Vec<DeadLetter>) {}
 
+    /// For checkpoints: where the reader is, as `(split, offset)` pairs that
+    /// [`Reader::seek`] resumes from (a collection's index, a file's byte offset, a
+    /// Kafka partition's next offset). `None`: the reader cannot be checkpointed.
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        None
+    }
+
+    /// Resumes from a position that [`Reader::position`] gave in an earlier run.
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        let _ = position;
+        Ok(())
+    }
+
     /// Whether the reader wants to know when the sinks have finished what it read
     /// ([`Reader::emitted`], [`Reader::completed`]): a Kafka reader commits offsets then.
     /// Such a source stays until the sinks are done, after its input ends.
@@ -140,7 +153,7 @@ pub trait SourceSpec {
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, Time>,
     context: &JobContext,
-    completion: &Completion,
+    completion: &Completion<'scope>,
     name: &str,
     spec: &S,
     mut logic: L,
@@ -175,7 +188,18 @@ where
     let slowest = ProbeHandle::new();
     let probe = slowest.clone();
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
-    let activator = scope.activator_for(builder.operator_info().address);
+    let address = builder.operator_info().address;
+    let activator = scope.activator_for(address.clone());
+    // Checkpoints: the source moves to the next epoch once per interval, after writing
+    // its position.
+    let checkpoints = crate::checkpoint::worker().and_then(|worker| {
+        if matches!(&reader, Some(Ok(r)) if r.position().is_none()) {
+            worker.unsupported(&format!("the source `{name}`"));
+            return None;
+        }
+        let part = worker.register("source", &address);
+        Some((worker, part))
+    });
     let (output, stream) = builder.new_output();
     let (dead_output, dead_stream) = builder.new_output();
     let mut output =
@@ -193,6 +217,32 @@ where
             buckets: Vec::new(),
             capacity: 16,
         };
+        let mut epoch = 0;
+        let mut next_epoch_at = Instant::now();
+        if let Some((worker, part)) = &checkpoints {
+            epoch = worker.first_epoch();
+            next_epoch_at += worker.interval();
+            let restored: Option<crate::checkpoint::SourceState> = worker
+                .restored(part)
+                .and_then(|bytes| crate::checkpoint::decode(worker, part, bytes));
+            let mut watermark = 0;
+            if let Some(state) = restored {
+                if state.done {
+                    reader = None;
+                    capability = None;
+                    dead_capability = None;
+                } else if let Some(Ok(r)) = reader.as_mut() {
+                    if let Err(e) = r.seek(&state.position) {
+                        context.fail(e);
+                    }
+                    stage.stamper.restore(state.not_late_from);
+                    watermark = state.watermark;
+                }
+            }
+            for cap in capability.iter_mut().chain(dead_capability.iter_mut()) {
+                cap.downgrade(&at(epoch, watermark));
+            }
+        }
         let mut dead = Vec::new();
         let mut idle_since: Option<Instant> = None;
         // While ahead: since when, and the slowest source's watermark then.
@@ -301,6 +351,27 @@ where
             }
             // The next activation's buckets start at about this one's size.
             stage.capacity = total.clamp(16, context.source_batch().max(16));
+            if let (Some((worker, part)), Some(Ok(r))) = (&checkpoints, reader.as_ref()) {
+                let done = status == Status::Done;
+                if (done || Instant::now() >= next_epoch_at) && !context.is_cancelled() {
+                    let state = crate::checkpoint::SourceState {
+                        position: r.position().unwrap_or_default(),
+                        watermark: cap.time().event,
+                        not_late_from: stage.stamper.checkpoint(),
+                        done,
+                    };
+                    let last = if done { crate::checkpoint::store::OPEN_END } else { epoch };
+                    worker.write(part, epoch, last, &crate::checkpoint::encode(&state));
+                    epoch += 1;
+                    next_epoch_at = Instant::now() + worker.interval();
+                    let time = cap.time().with_epoch(epoch);
+                    cap.downgrade(&time);
+                    dead_cap.downgrade(&time);
+                }
+                if !done {
+                    activator.activate_after(next_epoch_at.saturating_duration_since(Instant::now()));
+                }
+            }
             match status {
                 Status::Done => {
                     capability = None;
@@ -384,13 +455,15 @@ pub fn item_ty<S: SourceSpec>(
 /// What the sinks of a worker's dataflow have finished, for sources that commit what
 /// they read (Kafka offsets) once it is written. Built once per worker by the generated
 /// code; sinks are probed only when a source asks for it.
-#[derive(Clone, Default)]
-pub struct Completion {
+#[derive(Default)]
+pub struct Completion<'scope> {
     probe: ProbeHandle<Time>,
     wanted: std::rc::Rc<std::cell::Cell<bool>>,
+    /// What every sink has written, for the checkpoint coordinator.
+    written: std::cell::RefCell<Vec<crate::sinks::Written<'scope>>>,
 }
 
-impl Completion {
+impl Completion<'_> {
     /// Nothing probed yet.
     pub fn new() -> Self {
         Completion::default()
@@ -398,11 +471,23 @@ impl Completion {
 }
 
 /// What a sink has written, probed for [`Completion`] if a source of the worker's
-/// dataflow tracks completion (sources are built before sinks).
-pub fn written(written: crate::sinks::Written<'_>, completion: &Completion) {
-    if completion.wanted.get() {
-        written.probe_with(&completion.probe);
+/// dataflow tracks completion (sources are built before sinks), and kept for the
+/// checkpoint coordinator if the job checkpoints.
+pub fn written<'scope>(written: crate::sinks::Written<'scope>, completion: &Completion<'scope>) {
+    let written = if completion.wanted.get() {
+        written.probe_with(&completion.probe)
+    } else {
+        written
+    };
+    if crate::checkpoint::worker().is_some() {
+        completion.written.borrow_mut().push(written);
     }
+}
+
+/// After the last sink: builds the worker's checkpoint coordinator over what the sinks
+/// wrote, if the job checkpoints.
+pub fn finish(completion: Completion<'_>) {
+    crate::checkpoint::coordinate(completion.written.into_inner());
 }
 
 /// The identity chain: nothing fused between a source and what follows it.

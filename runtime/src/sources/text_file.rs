@@ -97,6 +97,26 @@ impl RangeReader {
         Ok(true)
     }
 
+    /// For checkpoints: the byte offset of the next line to read.
+    pub(crate) fn offset(&self) -> Vec<(u32, u64)> {
+        vec![(0, self.position)]
+    }
+
+    /// Resumes at the line starting at byte `offset` of this range (from [`Self::offset`]).
+    pub(crate) fn seek_to(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        let Some(&(_, offset)) = position.first() else {
+            return Ok(());
+        };
+        self.reader
+            .seek(SeekFrom::Start(offset))
+            .map_err(|e| Error::io("cannot seek in input file", &self.path, e))?;
+        self.position = offset;
+        self.first_offset = offset;
+        self.first_line = None;
+        self.lines_read = 0;
+        Ok(())
+    }
+
     /// The line [`RangeReader::advance`] read last.
     pub(crate) fn line(&self) -> &[u8] {
         &self.buffer
@@ -182,6 +202,14 @@ impl Reader for RangeReader {
             }
         }
         Ok(Status::More)
+    }
+
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        Some(self.offset())
+    }
+
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        self.seek_to(position)
     }
 }
 

@@ -22,16 +22,16 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-use timely::dataflow::operators::InputCapability;
 
 use super::{
     gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
     WindowResult,
 };
+use crate::checkpoint::Caps;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::{Time, Timed};
+use crate::time::Timed;
 
 /// A pane of a key's count windows: the accumulator and the latest event time in it.
 struct Pane<Acc> {
@@ -93,9 +93,11 @@ where
     S: KeySelector<Timed<T>>,
     A: Aggregator<T>,
 {
-    fn on_record(
+    const KIND: &'static str = "count window";
+
+    fn on_record<C: Caps + ?Sized>(
         &mut self,
-        _cap: &InputCapability<Time>,
+        _cap: &C,
         _time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,

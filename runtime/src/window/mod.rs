@@ -35,7 +35,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
-use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::operators::Capability;
 use timely::dataflow::StreamVec;
 
 pub use aggregate::{
@@ -43,10 +43,12 @@ pub use aggregate::{
 };
 use combine::Part;
 
+use crate::checkpoint::Caps;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::{event_frontier, time_of, Time, Timed};
+use crate::checkpoint::EpochGate;
+use crate::time::{epoch_frontier, event_frontier, time_of, Time, Timed};
 
 /// The window a result belongs to: `[start, end)` in milliseconds of event time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -443,18 +445,18 @@ trait WindowLogic<I, T, R>: 'static {
     /// Handles one item that travels at `time`: updates state, pushes updated results
     /// of windows that already fired into `updates` and late records into `late`, and
     /// keeps capabilities (from `cap`, output 0) for windows that will fire.
-    fn on_record(
+    fn on_record<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         item: I,
         updates: &mut Vec<Timed<R>>,
         late: &mut Vec<Timed<T>>,
     );
     /// Handles a batch of items that travel at `time`, as [`Self::on_record`] each.
-    fn on_batch(
+    fn on_batch<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         items: &mut Vec<I>,
         updates: &mut Vec<Timed<R>>,
@@ -467,6 +469,24 @@ trait WindowLogic<I, T, R>: 'static {
     /// The input frontier reached `frontier` (`u64::MAX` once the input is done): fires
     /// complete windows through `fire` and drops expired state.
     fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, R>);
+
+    /// What the logic computes, for messages.
+    const KIND: &'static str = "pane window";
+    /// Whether the logic's state can be checkpointed (see [`crate::checkpoint`]).
+    const CHECKPOINTS: bool = false;
+    /// The state, for a checkpoint part.
+    fn snapshot(&self) -> Vec<u8> {
+        Vec::new()
+    }
+    /// Takes the state of the restored checkpoint from `gate`, holding capabilities
+    /// (delayed from `initial`, output 0's) in the gate's current epoch.
+    fn restore(&mut self, gate: &EpochGate<I>, initial: &Capability<Time>) {
+        let _ = (gate, initial);
+    }
+    /// Moves the capabilities held for windows to epoch `epoch`.
+    fn retime(&mut self, epoch: u64) {
+        let _ = epoch;
+    }
 }
 
 /// A window operator: items exchanged by `route` (the key's hash) into `logic`, results
@@ -486,13 +506,22 @@ where
     R: 'static,
     L: WindowLogic<I, T, R>,
 {
-    let mut builder = OperatorBuilder::new(name.to_owned(), stream.scope());
+    let name = name.to_owned();
+    let mut builder = OperatorBuilder::new(name.clone(), stream.scope());
+    let address = builder.operator_info().address;
     let mut input = builder.new_input(stream, Exchange::new(route));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
     let mut results: Out<Timed<R>> = OutputBuilder::from(results);
     let mut late: Out<Timed<T>> = OutputBuilder::from(late);
-    builder.build(move |_initial| {
+    builder.build(move |initial| {
+        let kind = format!("the {} aggregation `{name}`", L::KIND);
+        let mut gate = EpochGate::new("window", &address, L::CHECKPOINTS, &kind);
+        if gate.restored().is_some() {
+            logic.restore(&gate, &initial[0]);
+        }
+        gate.hold(&initial[0]);
+        drop(initial);
         let mut updates = Vec::new();
         let mut too_late = Vec::new();
         let mut fired = Vec::new();
@@ -501,6 +530,12 @@ where
             let mut late = late.activate();
             input.for_each(|cap, data| {
                 let stamp = time_of(&cap);
+                if gate.is_later(&stamp) {
+                    // A later epoch than the one open: it waits for the checkpoint.
+                    let caps = vec![cap.delayed(&stamp, 0), cap.delayed(&stamp, 1)];
+                    gate.stash(stamp, caps, std::mem::take(data));
+                    return;
+                }
                 logic.on_batch(&cap, stamp.event, data, &mut updates, &mut too_late);
                 if !updates.is_empty() {
                     results
@@ -512,22 +547,42 @@ where
                         .give_container(&mut too_late);
                 }
             });
-            let frontier = event_frontier(&frontiers[0].frontier());
-            // Results of one capability ship as one batch: a session per result would
-            // allocate a whole buffer for each.
-            let mut batch_cap: Option<Capability<Time>> = None;
-            logic.on_frontier(frontier, &mut |cap, result| {
-                if batch_cap.as_ref().is_some_and(|c| c.time() != cap.time()) {
-                    let c = batch_cap.take().expect("checked");
+            loop {
+                let input_frontier = frontiers[0].frontier();
+                // What waits in the stash is in already: no window fires past it.
+                let frontier = event_frontier(&input_frontier).min(gate.event_floor());
+                // Results of one capability ship as one batch: a session per result
+                // would allocate a whole buffer for each.
+                let mut batch_cap: Option<Capability<Time>> = None;
+                logic.on_frontier(frontier, &mut |cap, result| {
+                    if batch_cap.as_ref().is_some_and(|c| c.time() != cap.time()) {
+                        let c = batch_cap.take().expect("checked");
+                        results.session(&c).give_container(&mut fired);
+                    }
+                    if batch_cap.is_none() {
+                        batch_cap = Some(cap.clone());
+                    }
+                    fired.push(result);
+                });
+                if let Some(c) = batch_cap {
                     results.session(&c).give_container(&mut fired);
                 }
-                if batch_cap.is_none() {
-                    batch_cap = Some(cap.clone());
+                // An epoch closed: write the state, move on, take what waited for it.
+                let Some(next) = gate.next(epoch_frontier(&input_frontier)) else {
+                    gate.follow(&input_frontier);
+                    break;
+                };
+                let ready = gate.close(&logic.snapshot(), next);
+                logic.retime(next);
+                for (stamp, caps, mut data) in ready {
+                    logic.on_batch(&caps[..], stamp.event, &mut data, &mut updates, &mut too_late);
+                    if !updates.is_empty() {
+                        results.session(&caps[0]).give_container(&mut updates);
+                    }
+                    if !too_late.is_empty() {
+                        late.session(&caps[1]).give_container(&mut too_late);
+                    }
                 }
-                fired.push(result);
-            });
-            if let Some(c) = batch_cap {
-                results.session(&c).give_container(&mut fired);
             }
         }
     });
@@ -639,9 +694,9 @@ where
     S: KeySelector<Timed<T>>,
     A: Aggregator<T>,
 {
-    fn on_record(
+    fn on_record<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         item: I,
         updates: &mut PaneResults<S, T, A>,
@@ -657,9 +712,9 @@ where
     /// time: those take a short path here, straight to the pane's accumulators (found
     /// once, not per record); any other record takes [`Self::record`], after which the
     /// short path's pane is found again.
-    fn on_batch(
+    fn on_batch<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         items: &mut Vec<I>,
         updates: &mut PaneResults<S, T, A>,
@@ -701,6 +756,42 @@ where
     fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
         self.frontier(frontier, fire);
     }
+
+    const CHECKPOINTS: bool = true;
+
+    fn snapshot(&self) -> Vec<u8> {
+        let pending: Vec<(u64, u64)> =
+            self.pending.iter().map(|(end, cap)| (*end, cap.time().event)).collect();
+        crate::checkpoint::encode(&(&self.panes.panes, &self.partial, pending, self.fired))
+    }
+
+    fn restore(&mut self, gate: &EpochGate<I>, initial: &Capability<Time>) {
+        type State<K, A> = (
+            VecDeque<(u64, StateMap<K, A>)>,
+            Panes<K, A>,
+            Vec<(u64, u64)>,
+            u64,
+        );
+        let Some((panes, partial, pending, fired)) = gate.restored_state::<State<S::Key, A::Acc>>()
+        else {
+            return;
+        };
+        let epoch = gate.current();
+        self.panes.panes = panes;
+        self.partial = partial;
+        self.pending = pending
+            .into_iter()
+            .map(|(end, at)| (end, initial.delayed(&crate::time::at(epoch, at))))
+            .collect();
+        self.fired = fired;
+    }
+
+    fn retime(&mut self, epoch: u64) {
+        for cap in self.pending.values_mut() {
+            let time = cap.time().with_epoch(epoch);
+            cap.downgrade(&time);
+        }
+    }
 }
 
 impl<T, S, A> PaneLogic<S::Key, S, A, T>
@@ -711,9 +802,9 @@ where
 {
     /// Holds a capability for each window ending at one of `ends` that is still to fire;
     /// returns whether any of them already fired.
-    fn schedule(
+    fn schedule<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         ends: impl Iterator<Item = u64>,
     ) -> bool {
@@ -724,7 +815,7 @@ where
             } else {
                 self.pending
                     .entry(end)
-                    .or_insert_with(|| cap.delayed(&time_of(cap).with_event(time.max(end - 1)), 0));
+                    .or_insert_with(|| cap.delayed(&cap.time().with_event(time.max(end - 1)), 0));
             }
         }
         refire
@@ -749,9 +840,9 @@ where
     /// A partial aggregate from a combiner: the records of `key` in the pane ending at
     /// `pane`, all in time for every window of the pane (the combiner decided so from
     /// the same `time` as [`Self::record`] would).
-    fn partial(
+    fn partial<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         key: S::Key,
         pane: u64,
@@ -790,9 +881,9 @@ where
         Some((bounds.start, bounds.end, at))
     }
 
-    fn record(
+    fn record<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         record: Timed<T>,
         updates: &mut PaneResults<S, T, A>,

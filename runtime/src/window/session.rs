@@ -18,15 +18,16 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::operators::Capability;
 
 use super::{
     window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic, WindowResult,
 };
+use crate::checkpoint::Caps;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{time_of, Time, Timed};
+use crate::time::{Time, Timed};
 
 /// The frontier at which a session ending at `end` is complete: past `end` itself.
 fn closes(end: u64) -> u64 {
@@ -119,9 +120,11 @@ where
     S: KeySelector<Timed<T>>,
     A: Aggregator<T>,
 {
-    fn on_record(
+    const KIND: &'static str = "session window";
+
+    fn on_record<C: Caps + ?Sized>(
         &mut self,
-        cap: &InputCapability<Time>,
+        cap: &C,
         time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
@@ -168,7 +171,7 @@ where
             let timer = self
                 .timers
                 .entry(closes(end))
-                .or_insert_with(|| (cap.delayed(&time_of(cap).with_event(at), 0), Vec::new()));
+                .or_insert_with(|| (cap.delayed(&cap.time().with_event(at), 0), Vec::new()));
             timer.1.push(key.clone());
             self.armed.insert(key, closes(end));
         }

@@ -1,0 +1,544 @@
+//! Checkpoints: consistent cuts of a running job, and restoring a job from one.
+//!
+//! # Design
+//! Timely time is [`Time`]: an epoch and an event time, ordered as a product. The epoch
+//! is the checkpoint barrier, as in Bytewax: every source moves to the next epoch once
+//! per `--checkpoint-interval`, after writing its position (what it has emitted so far).
+//! Timely's progress tracking then tells each operator when it has seen every record of
+//! an epoch: its input frontier's least epoch ([`epoch_frontier`]) has passed it. At that
+//! moment the operator writes its state as a *part* of the checkpoint, moves the
+//! capabilities it holds (pending windows) to the next epoch, and only then handles the
+//! records of the next epoch that arrived early, which wait in a stash ([`EpochGate`]) so
+//! that the part holds exactly the epochs before the cut. The event part of the time is
+//! untouched, so checkpoints never wait for the watermark: a silent Kafka partition holds
+//! windows back, not checkpoints.
+//!
+//! A checkpoint `c` is complete once the frontier of every sink's output has passed epoch
+//! `c`: every operator on every worker has then written its part. Each worker's
+//! coordinator (an operator reading all the sinks' [`Written`] streams) then writes the
+//! manifest, which names the parts (by an atomic rename; every worker writes the same
+//! one), and tells the exactly-once sinks of its worker to make the records of epochs up
+//! to `c` visible. See `docs/checkpoints.md` for the reasons and the alternatives.
+//!
+//! An operator's state for an epoch is the same as for the next epochs until its input
+//! frontier moves, so a part covers a range of epochs (`first..=last`), and the last part
+//! an operator writes once its input has ended covers all later epochs.
+//!
+//! The operators of a worker reach its checkpoint state through [`worker`], which the job
+//! sets for the worker's thread while it builds the dataflow; operators register under
+//! their timely address, which is the same in every run of the same pipeline.
+
+pub mod store;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::channels::pact::Pipeline;
+
+use crate::context::JobContext;
+use crate::error::{Error, Result};
+use crate::sinks::Written;
+use crate::time::{epoch_frontier, Time};
+use store::{Parts, PartName, Store, OPEN_END};
+
+/// Where checkpoints are written, how often, and what to restore.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The checkpoint directory (`--checkpoint-dir`).
+    pub dir: PathBuf,
+    /// How often sources start a new epoch (`--checkpoint-interval`).
+    pub interval: Duration,
+    /// How many complete checkpoints to keep (`--checkpoints-retained`).
+    pub retained: usize,
+    /// What to restore at start-up (`--restore`).
+    pub restore: Option<Restore>,
+}
+
+/// Which checkpoint a job resumes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// The newest complete and intact checkpoint in the directory; none: start afresh.
+    Latest,
+    /// The checkpoint whose manifest is this file.
+    Manifest(PathBuf),
+}
+
+impl std::str::FromStr for Restore {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(if s == "latest" {
+            Restore::Latest
+        } else {
+            Restore::Manifest(PathBuf::from(s))
+        })
+    }
+}
+
+/// The checkpointing of one process of a job: shared by its workers.
+pub struct Checkpointing {
+    store: Store,
+    interval: Duration,
+    retained: usize,
+    fingerprint: u64,
+    /// The checkpoint restored, and its parts.
+    restored: Option<(u64, Parts)>,
+}
+
+impl Checkpointing {
+    /// Opens the checkpoint directory and, if asked, loads the checkpoint to restore: the
+    /// newest intact one (a damaged one is skipped with a message naming it). A
+    /// checkpoint of another pipeline, or of another number of workers, is refused.
+    pub fn open(settings: &Settings, fingerprint: u64, peers: usize) -> Result<Checkpointing> {
+        if settings.interval.is_zero() {
+            return Err(Error::Config("--checkpoint-interval must be positive".into()));
+        }
+        let mut store = Store::open(&settings.dir)?;
+        let candidates = match &settings.restore {
+            None => Vec::new(),
+            Some(Restore::Latest) => store.checkpoints()?.into_iter().rev().collect(),
+            Some(Restore::Manifest(path)) => {
+                let id = path
+                    .file_name()
+                    .and_then(|f| f.to_str())
+                    .and_then(|f| f.strip_prefix("chk-")?.strip_suffix(".json")?.parse().ok())
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "--restore {}: not a checkpoint manifest (chk-N.json)",
+                            path.display()
+                        ))
+                    })?;
+                let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+                store = Store::open(dir.map_or(settings.dir.clone(), |d| d.to_path_buf()))?;
+                vec![id]
+            }
+        };
+        let mut restored = None;
+        for id in candidates {
+            match store.load(id) {
+                Ok((manifest, parts)) => {
+                    if manifest.fingerprint != fingerprint {
+                        return Err(Error::Config(format!(
+                            "checkpoint {id} in {} was written by another pipeline (its operators differ); refusing to restore it",
+                            store.dir().display()
+                        )));
+                    }
+                    if manifest.peers != peers {
+                        return Err(Error::Config(format!(
+                            "checkpoint {id} was taken with {} workers; restoring it with {peers} is not supported yet",
+                            manifest.peers
+                        )));
+                    }
+                    restored = Some((id, parts));
+                    break;
+                }
+                Err(e) if settings.restore == Some(Restore::Latest) => {
+                    eprintln!("tidemill: skipping checkpoint {id}: {e}");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        match &restored {
+            Some((id, _)) => {
+                eprintln!(
+                    "tidemill: restoring checkpoint {id} from {}",
+                    store.dir().display()
+                );
+                store.forget_after(*id)?;
+            }
+            None if settings.restore.is_some() => {
+                eprintln!(
+                    "tidemill: no complete checkpoint in {}; starting from the beginning",
+                    store.dir().display()
+                );
+                store.forget_after(0).ok();
+            }
+            None => {}
+        }
+        if restored.is_none() {
+            // A fresh start: what an earlier run left would be mistaken for this one's.
+            let _ = std::fs::remove_dir_all(store.dir().join("parts"));
+            for id in store.checkpoints()? {
+                let _ = std::fs::remove_file(store.dir().join(format!("chk-{id:020}.json")));
+            }
+            store = Store::open(store.dir().to_path_buf())?;
+        }
+        Ok(Checkpointing {
+            store,
+            interval: settings.interval,
+            retained: settings.retained,
+            fingerprint,
+            restored,
+        })
+    }
+
+    /// The id of the checkpoint restored, if any.
+    pub fn restored_id(&self) -> Option<u64> {
+        self.restored.as_ref().map(|(id, _)| *id)
+    }
+}
+
+/// One worker's view of checkpointing: what its operators register and restore.
+pub struct Worker {
+    shared: Arc<Checkpointing>,
+    context: JobContext,
+    index: usize,
+    peers: usize,
+    operators: RefCell<Vec<String>>,
+    committers: RefCell<Vec<Box<dyn FnMut(u64)>>>,
+}
+
+thread_local! {
+    static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
+}
+
+/// The checkpointing of the worker whose dataflow is being built on this thread, if the
+/// job checkpoints.
+pub fn worker() -> Option<Rc<Worker>> {
+    WORKER.with(|w| w.borrow().clone())
+}
+
+/// Sets the worker's checkpointing for the dataflow built on this thread (the job does
+/// this before building each worker's dataflow).
+pub(crate) fn enter(context: &JobContext, index: usize, peers: usize) {
+    let worker = context.checkpointing().map(|shared| {
+        Rc::new(Worker {
+            shared,
+            context: context.clone(),
+            index,
+            peers,
+            operators: RefCell::new(Vec::new()),
+            committers: RefCell::new(Vec::new()),
+        })
+    });
+    WORKER.with(|w| *w.borrow_mut() = worker);
+}
+
+impl Worker {
+    /// Registers an operator with state; returns its name in checkpoints.
+    pub fn register(&self, kind: &str, address: &[usize]) -> String {
+        let address: Vec<String> = address.iter().map(usize::to_string).collect();
+        let name = format!("{kind}@{}", address.join("_"));
+        self.operators.borrow_mut().push(name.clone());
+        name
+    }
+
+    /// Fails the job: `what` cannot take part in checkpoints yet.
+    pub fn unsupported(&self, what: &str) {
+        self.context.fail(Error::Config(format!(
+            "{what} cannot be checkpointed yet: run this pipeline without --checkpoint-dir"
+        )));
+    }
+
+    /// The first epoch of this run: 0, or the one after the restored checkpoint.
+    pub fn first_epoch(&self) -> u64 {
+        self.shared.restored_id().map_or(0, |id| id.saturating_add(1))
+    }
+
+    /// How often sources start a new epoch.
+    pub fn interval(&self) -> Duration {
+        self.shared.interval
+    }
+
+    /// This worker's index among all workers of all processes.
+    pub fn index(&self) -> usize {
+        self.index
+    }
+
+    /// The state this worker's operator `name` had in the restored checkpoint.
+    pub fn restored(&self, name: &str) -> Option<&[u8]> {
+        let (_, parts) = self.shared.restored.as_ref()?;
+        let parts = parts.get(name)?;
+        parts
+            .iter()
+            .find(|(w, _)| *w == self.index)
+            .map(|(_, bytes)| bytes.as_slice())
+    }
+
+    /// Writes operator `name`'s state for epochs `first..=last`; a failure fails the job.
+    pub fn write(&self, name: &str, first: u64, last: u64, payload: &[u8]) {
+        let part = PartName {
+            operator: name.to_string(),
+            worker: self.index,
+            first,
+            last,
+        };
+        if let Err(e) = self.shared.store.write_part(&part, payload) {
+            self.context.fail(e);
+        }
+    }
+
+    /// Calls `commit(c)` once checkpoint `c` is complete (`u64::MAX`: the job's last).
+    pub fn on_commit(&self, commit: impl FnMut(u64) + 'static) {
+        self.committers.borrow_mut().push(Box::new(commit));
+    }
+
+    fn complete(&self, id: u64) -> Result<()> {
+        let operators = self.operators.borrow();
+        let shared = &self.shared;
+        shared
+            .store
+            .complete(id, shared.fingerprint, self.peers, &operators)?;
+        if self.index == 0 {
+            shared.store.retain(shared.retained)?;
+        }
+        for commit in self.committers.borrow_mut().iter_mut() {
+            commit(id);
+        }
+        Ok(())
+    }
+}
+
+/// Encodes operator state for a part.
+pub fn encode<T: serde::Serialize>(state: &T) -> Vec<u8> {
+    bincode::serialize(state).expect("operator state serializes")
+}
+
+/// Decodes operator state from a part; a part that does not decode fails the job.
+pub fn decode<T: serde::de::DeserializeOwned>(worker: &Worker, name: &str, bytes: &[u8]) -> Option<T> {
+    match bincode::deserialize(bytes) {
+        Ok(state) => Some(state),
+        Err(e) => {
+            worker.context.fail(Error::Config(format!(
+                "checkpoint: the state of {name} does not decode ({e}): it was written by another version of the pipeline"
+            )));
+            None
+        }
+    }
+}
+
+/// Where an operator's logic gets capabilities: the input message's, or ones it held
+/// for a batch that waited in the stash (one per output port).
+pub trait Caps {
+    /// The time of the records being handled.
+    fn time(&self) -> Time;
+    /// A capability for output `port` at `time` (not before [`Caps::time`]).
+    fn delayed(&self, time: &Time, port: usize) -> Capability<Time>;
+}
+
+impl Caps for InputCapability<Time> {
+    #[inline]
+    fn time(&self) -> Time {
+        crate::time::time_of(self)
+    }
+    #[inline]
+    fn delayed(&self, time: &Time, port: usize) -> Capability<Time> {
+        InputCapability::delayed(self, time, port)
+    }
+}
+
+impl Caps for [Capability<Time>] {
+    #[inline]
+    fn time(&self) -> Time {
+        *self[0].time()
+    }
+    #[inline]
+    fn delayed(&self, time: &Time, port: usize) -> Capability<Time> {
+        self[port].delayed(time)
+    }
+}
+
+/// A batch that arrived before its epoch: its time, a capability per output port, and
+/// the records.
+pub type Stashed<D> = (Time, Vec<Capability<Time>>, Vec<D>);
+
+/// The epoch bookkeeping of an operator with state and one input: which epoch is open,
+/// the batches of later epochs that wait, and the parts written as epochs close.
+pub struct EpochGate<D> {
+    worker: Option<Rc<Worker>>,
+    name: String,
+    barrier: Barrier,
+    /// The epoch whose records the operator handles now; earlier ones are closed.
+    current: u64,
+    stash: Vec<Stashed<D>>,
+}
+
+impl<D> EpochGate<D> {
+    /// The gate of an operator of kind `kind` at `address`, registered when the job
+    /// checkpoints. `supported`: whether its state can be checkpointed at all (if not, a
+    /// checkpointing job fails at start-up, naming `what`).
+    pub fn new(kind: &str, address: &[usize], supported: bool, what: &str) -> Self {
+        let worker = worker();
+        let mut name = String::new();
+        let mut current = 0;
+        if let Some(w) = &worker {
+            if supported {
+                name = w.register(kind, address);
+                current = w.first_epoch();
+            } else {
+                w.unsupported(what);
+            }
+        }
+        EpochGate {
+            worker,
+            name,
+            barrier: Barrier::default(),
+            current,
+            stash: Vec::new(),
+        }
+    }
+
+    /// Holds `cap` (an output's initial capability) as the barrier: see [`Barrier`].
+    pub fn hold(&mut self, cap: &Capability<Time>) {
+        if self.worker.is_some() && !self.name.is_empty() {
+            self.barrier = Barrier::new(cap, self.current);
+        }
+    }
+
+    /// Follows the input frontier with the barrier (after [`Self::close`]).
+    pub fn follow(&mut self, frontier: &[Time]) {
+        self.barrier.follow(self.current, frontier);
+    }
+
+    /// The state the operator had in the restored checkpoint, if any.
+    pub fn restored(&self) -> Option<&[u8]> {
+        self.worker.as_ref()?.restored(&self.name)
+    }
+
+    /// Decodes the restored state.
+    pub fn restored_state<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+        let worker = self.worker.as_ref()?;
+        decode(worker, &self.name, self.restored()?)
+    }
+
+    /// The epoch open now: capabilities the operator holds belong to it.
+    pub fn current(&self) -> u64 {
+        self.current
+    }
+
+    /// Whether records at `time` belong to a later epoch and must wait.
+    #[inline]
+    pub fn is_later(&self, time: &Time) -> bool {
+        time.epoch > self.current
+    }
+
+    /// Keeps a batch of a later epoch until its epoch opens.
+    pub fn stash(&mut self, time: Time, caps: Vec<Capability<Time>>, records: Vec<D>) {
+        self.stash.push((time, caps, records));
+    }
+
+    /// The least event time of what waits (`u64::MAX`: nothing): the operator must not
+    /// fire past it, as the records are already in and would not be late otherwise.
+    pub fn event_floor(&self) -> u64 {
+        self.stash.iter().map(|(t, _, _)| t.event).min().unwrap_or(u64::MAX)
+    }
+
+    /// The epoch to move to, if the input frontier's least epoch (`frontier_epoch`) has
+    /// passed the current one: the next epoch with stashed records, or the frontier's.
+    pub fn next(&self, frontier_epoch: u64) -> Option<u64> {
+        if self.worker.is_none() || frontier_epoch <= self.current || self.current == OPEN_END {
+            return None;
+        }
+        let stashed = self.stash.iter().map(|(t, _, _)| t.epoch).min();
+        Some(stashed.map_or(frontier_epoch, |s| s.min(frontier_epoch)))
+    }
+
+    /// Closes the epochs from the current one to before `next` with `state` (the
+    /// operator's state now) and opens `next`; returns the stashed batches of `next`.
+    pub fn close(&mut self, state: &[u8], next: u64) -> Vec<Stashed<D>> {
+        if let Some(worker) = &self.worker {
+            let last = if next == OPEN_END { OPEN_END } else { next - 1 };
+            worker.write(&self.name, self.current, last, state);
+        }
+        self.current = next;
+        let (ready, later) = std::mem::take(&mut self.stash)
+            .into_iter()
+            .partition(|(t, _, _)| t.epoch <= next);
+        self.stash = later;
+        ready
+    }
+}
+
+/// A capability that an operator with state holds in its open epoch until it has
+/// written its part for that epoch: without it, an operator holding nothing else would
+/// let the epoch pass downstream as soon as its input does, before its part is written.
+/// Its event time follows the input frontier's, so it never holds windows back.
+#[derive(Default)]
+pub struct Barrier {
+    cap: Option<Capability<Time>>,
+}
+
+impl Barrier {
+    /// A barrier in epoch `epoch`, delayed from `cap`.
+    pub fn new(cap: &Capability<Time>, epoch: u64) -> Self {
+        Barrier {
+            cap: Some(cap.delayed(&cap.time().with_epoch(epoch))),
+        }
+    }
+
+    /// Moves the barrier to epoch `epoch` (once its part is written) and to the least
+    /// event time of `frontier`; drops it when the input has ended.
+    pub fn follow(&mut self, epoch: u64, frontier: &[Time]) {
+        let Some(cap) = self.cap.as_mut() else { return };
+        if frontier.is_empty() || epoch == OPEN_END {
+            self.cap = None;
+            return;
+        }
+        let event = crate::time::event_frontier(frontier).max(cap.time().event);
+        let time = Time { epoch: epoch.max(cap.time().epoch), event };
+        if time != *cap.time() {
+            cap.downgrade(&time);
+        }
+    }
+}
+
+/// The coordinator of a worker: reads what every sink has written and, as each epoch
+/// passes there, completes that checkpoint (the manifest) and commits the exactly-once
+/// sinks. Called by the generated code after the sinks, only when the job checkpoints.
+pub fn coordinate(written: Vec<Written<'_>>) {
+    let Some(worker) = worker() else { return };
+    let Some(first) = written.first() else { return };
+    let scope = first.scope();
+    let all = if written.len() == 1 {
+        written.into_iter().next().expect("one")
+    } else {
+        timely::dataflow::operators::Concatenate::concatenate(&scope, written)
+    };
+    let mut completed = worker.first_epoch();
+    all.sink(Pipeline, "checkpoints", move |(input, frontier)| {
+        input.for_each(|_, data| data.clear());
+        let passed = epoch_frontier(&frontier.frontier());
+        // Checkpoint c is complete once the frontier is past epoch c.
+        let last = if passed == u64::MAX { u64::MAX } else { passed.saturating_sub(1) };
+        if passed > completed && completed != u64::MAX {
+            let id = if passed == u64::MAX { u64::MAX } else { last };
+            if let Err(e) = worker.complete(id) {
+                worker.context.fail(e);
+            }
+            completed = passed;
+        }
+    });
+}
+
+/// A stable fingerprint of a plan's operators and edges, so that a checkpoint is only
+/// restored into the pipeline that wrote it.
+pub fn fingerprint(plan: &crate::job::Plan) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::hash::KeyHasher::default();
+    for n in plan.nodes {
+        (n.id, n.operator, n.op, n.inputs, n.exchange).hash(&mut h);
+    }
+    h.finish()
+}
+
+/// Positions of sources and other small state, by name: see [`SourceState`].
+pub type Positions = BTreeMap<u32, u64>;
+
+/// What a source writes at each epoch: where its reader is, its watermark, and whether
+/// its input has ended.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SourceState {
+    /// The reader's position ([`crate::sources::Reader::position`]).
+    pub position: Vec<(u32, u64)>,
+    /// The event time the source's capability was at.
+    pub watermark: u64,
+    /// Its stamper's least timestamp that was not late ([`crate::time::Stamper::checkpoint`]).
+    pub not_late_from: u64,
+    /// Whether the input had ended.
+    pub done: bool,
+}
