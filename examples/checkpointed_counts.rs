@@ -22,7 +22,10 @@ use tidemill::clap::{self, Parser};
 use tidemill::prelude::*;
 
 #[derive(Parser)]
-#[command(disable_help_flag = true, about = "Checkpointed per-sensor window counts")]
+#[command(
+    disable_help_flag = true,
+    about = "Checkpointed per-sensor window counts"
+)]
 struct Cli {
     #[command(flatten)]
     tidemill: tidemill::Args,
@@ -58,7 +61,11 @@ fn generate(path: &PathBuf, n: u64) -> std::io::Result<()> {
             ts: 1_700_000_000_000 + i + (seed >> 8) % 150,
             value: (seed >> 20) % 100,
         };
-        writeln!(out, "{}", serde_json::to_string(&reading).expect("serializes"))?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&reading).expect("serializes")
+        )?;
     }
     out.flush()
 }

@@ -294,9 +294,9 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 pub use tidemill_runtime::{
-    args, dead_letter, format, hash, join, kafka, nexmark, postgres, run, sinks, sources, state,
-    time, window, Args, Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan,
-    PlanNode, Result,
+    args, checkpoint, dead_letter, format, hash, join, kafka, nexmark, postgres, run, sinks,
+    sources, state, time, window, Args, Collector, Error, ExecutionMode, JobContext, JobReport,
+    Pipeline, Plan, PlanNode, Result,
 };
 
 /// What a pipeline program needs in scope.

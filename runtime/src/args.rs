@@ -150,10 +150,9 @@ impl Args {
         use crate::checkpoint::{Restore, Settings};
         let dir = match (&self.checkpoint_dir, &self.restore) {
             (Some(dir), _) => dir.clone(),
-            (None, Some(Restore::Manifest(path))) => path
-                .parent()
-                .map(|p| p.to_path_buf())
-                .unwrap_or_default(),
+            (None, Some(Restore::Manifest(path))) => {
+                path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
+            }
             (None, Some(Restore::Latest)) => {
                 return Err(Error::Config(
                     "--restore latest needs --checkpoint-dir".into(),
@@ -279,6 +278,23 @@ fn read_hostfile(path: &std::path::Path, processes: usize) -> Result<Vec<String>
     Ok(addresses)
 }
 
+/// A duration as the DSL writes them: `10s`, `500ms`, `1min`, `2h`.
+fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 10s, 500ms or 1min"))?;
+    let ms = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "min" | "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return Err(format!("`{s}`: the unit must be ms, s, min or h")),
+    };
+    Ok(std::time::Duration::from_millis(n * ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,21 +340,4 @@ mod tests {
             .resolve_mode(false)
             .is_err());
     }
-}
-
-/// A duration as the DSL writes them: `10s`, `500ms`, `1min`, `2h`.
-fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration such as 10s, 500ms or 1min"))?;
-    let ms = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "min" | "m" => 60_000,
-        "h" => 3_600_000,
-        _ => return Err(format!("`{s}`: the unit must be ms, s, min or h")),
-    };
-    Ok(std::time::Duration::from_millis(n * ms))
 }

@@ -37,15 +37,15 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Capability, InputCapability};
-use timely::dataflow::channels::pact::Pipeline;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::sinks::Written;
 use crate::time::{epoch_frontier, Time};
-use store::{Parts, PartName, Store, OPEN_END};
+use store::{PartName, Parts, Store, OPEN_END};
 
 /// Where checkpoints are written, how often, and what to restore.
 #[derive(Clone, Debug)]
@@ -96,7 +96,9 @@ impl Checkpointing {
     /// checkpoint of another pipeline, or of another number of workers, is refused.
     pub fn open(settings: &Settings, fingerprint: u64, peers: usize) -> Result<Checkpointing> {
         if settings.interval.is_zero() {
-            return Err(Error::Config("--checkpoint-interval must be positive".into()));
+            return Err(Error::Config(
+                "--checkpoint-interval must be positive".into(),
+            ));
         }
         let mut store = Store::open(&settings.dir)?;
         let candidates = match &settings.restore {
@@ -190,8 +192,11 @@ pub struct Worker {
     index: usize,
     peers: usize,
     operators: RefCell<Vec<String>>,
-    committers: RefCell<Vec<Box<dyn FnMut(u64)>>>,
+    committers: RefCell<Vec<Committer>>,
 }
+
+/// What an exactly-once sink does when a checkpoint completes.
+type Committer = Box<dyn FnMut(u64)>;
 
 thread_local! {
     static WORKER: RefCell<Option<Rc<Worker>>> = const { RefCell::new(None) };
@@ -237,7 +242,9 @@ impl Worker {
 
     /// The first epoch of this run: 0, or the one after the restored checkpoint.
     pub fn first_epoch(&self) -> u64 {
-        self.shared.restored_id().map_or(0, |id| id.saturating_add(1))
+        self.shared
+            .restored_id()
+            .map_or(0, |id| id.saturating_add(1))
     }
 
     /// How often sources start a new epoch.
@@ -300,7 +307,11 @@ pub fn encode<T: serde::Serialize>(state: &T) -> Vec<u8> {
 }
 
 /// Decodes operator state from a part; a part that does not decode fails the job.
-pub fn decode<T: serde::de::DeserializeOwned>(worker: &Worker, name: &str, bytes: &[u8]) -> Option<T> {
+pub fn decode<T: serde::de::DeserializeOwned>(
+    worker: &Worker,
+    name: &str,
+    bytes: &[u8],
+) -> Option<T> {
     match bincode::deserialize(bytes) {
         Ok(state) => Some(state),
         Err(e) => {
@@ -425,7 +436,11 @@ impl<D> EpochGate<D> {
     /// The least event time of what waits (`u64::MAX`: nothing): the operator must not
     /// fire past it, as the records are already in and would not be late otherwise.
     pub fn event_floor(&self) -> u64 {
-        self.stash.iter().map(|(t, _, _)| t.event).min().unwrap_or(u64::MAX)
+        self.stash
+            .iter()
+            .map(|(t, _, _)| t.event)
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     /// The epoch to move to, if the input frontier's least epoch (`frontier_epoch`) has
@@ -480,7 +495,10 @@ impl Barrier {
             return;
         }
         let event = crate::time::event_frontier(frontier).max(cap.time().event);
-        let time = Time { epoch: epoch.max(cap.time().epoch), event };
+        let time = Time {
+            epoch: epoch.max(cap.time().epoch),
+            event,
+        };
         if time != *cap.time() {
             cap.downgrade(&time);
         }
@@ -504,7 +522,11 @@ pub fn coordinate(written: Vec<Written<'_>>) {
         input.for_each(|_, data| data.clear());
         let passed = epoch_frontier(&frontier.frontier());
         // Checkpoint c is complete once the frontier is past epoch c.
-        let last = if passed == u64::MAX { u64::MAX } else { passed.saturating_sub(1) };
+        let last = if passed == u64::MAX {
+            u64::MAX
+        } else {
+            passed.saturating_sub(1)
+        };
         if passed > completed && completed != u64::MAX {
             let id = if passed == u64::MAX { u64::MAX } else { last };
             if let Err(e) = worker.complete(id) {

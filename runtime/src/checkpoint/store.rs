@@ -317,7 +317,8 @@ mod tests {
     use super::*;
 
     fn temp(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tidemill-store-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("tidemill-store-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -343,7 +344,9 @@ mod tests {
         let store = Store::open(&dir).unwrap();
         let ops = vec!["a".to_string()];
         store.write_part(&part("a", 0, 0, 0), b"zero").unwrap();
-        store.write_part(&part("a", 0, 1, 3), b"one-to-three").unwrap();
+        store
+            .write_part(&part("a", 0, 1, 3), b"one-to-three")
+            .unwrap();
         // Worker 1's part for epoch 2 is missing: the checkpoint cannot complete.
         assert!(store.complete(2, 9, 2, &ops).is_err());
         store.write_part(&part("a", 1, 2, OPEN_END), b"w1").unwrap();

@@ -98,7 +98,11 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
                 if result.is_ok() && passed > current && current != OPEN_END {
                     match sink.prepare(passed) {
                         Ok(pending) => {
-                            let last = if passed == OPEN_END { OPEN_END } else { passed - 1 };
+                            let last = if passed == OPEN_END {
+                                OPEN_END
+                            } else {
+                                passed - 1
+                            };
                             worker.write(&part, current, last, &pending);
                             current = passed;
                             held.retain(|&epoch, _| epoch >= passed);

@@ -175,8 +175,8 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
     fn write(&mut self, epoch: u64, batch: &mut Vec<T>) -> Result<()> {
         if !self.open.contains_key(&epoch) {
             let path = self.in_progress(epoch);
-            let file =
-                File::create(&path).map_err(|e| Error::io("cannot create output file", &path, e))?;
+            let file = File::create(&path)
+                .map_err(|e| Error::io("cannot create output file", &path, e))?;
             self.open
                 .insert(epoch, (BufWriter::with_capacity(256 * 1024, file), path));
         }

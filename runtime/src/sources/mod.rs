@@ -360,7 +360,11 @@ where
                         not_late_from: stage.stamper.checkpoint(),
                         done,
                     };
-                    let last = if done { crate::checkpoint::store::OPEN_END } else { epoch };
+                    let last = if done {
+                        crate::checkpoint::store::OPEN_END
+                    } else {
+                        epoch
+                    };
                     worker.write(part, epoch, last, &crate::checkpoint::encode(&state));
                     epoch += 1;
                     next_epoch_at = Instant::now() + worker.interval();
@@ -369,7 +373,8 @@ where
                     dead_cap.downgrade(&time);
                 }
                 if !done {
-                    activator.activate_after(next_epoch_at.saturating_duration_since(Instant::now()));
+                    activator
+                        .activate_after(next_epoch_at.saturating_duration_since(Instant::now()));
                 }
             }
             match status {

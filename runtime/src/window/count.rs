@@ -22,7 +22,6 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-
 use super::{
     gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
     WindowResult,

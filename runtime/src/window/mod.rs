@@ -44,10 +44,10 @@ pub use aggregate::{
 use combine::Part;
 
 use crate::checkpoint::Caps;
+use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::checkpoint::EpochGate;
 use crate::time::{epoch_frontier, event_frontier, time_of, Time, Timed};
 
 /// The window a result belongs to: `[start, end)` in milliseconds of event time.
@@ -575,7 +575,13 @@ where
                 let ready = gate.close(&logic.snapshot(), next);
                 logic.retime(next);
                 for (stamp, caps, mut data) in ready {
-                    logic.on_batch(&caps[..], stamp.event, &mut data, &mut updates, &mut too_late);
+                    logic.on_batch(
+                        &caps[..],
+                        stamp.event,
+                        &mut data,
+                        &mut updates,
+                        &mut too_late,
+                    );
                     if !updates.is_empty() {
                         results.session(&caps[0]).give_container(&mut updates);
                     }
@@ -760,8 +766,11 @@ where
     const CHECKPOINTS: bool = true;
 
     fn snapshot(&self) -> Vec<u8> {
-        let pending: Vec<(u64, u64)> =
-            self.pending.iter().map(|(end, cap)| (*end, cap.time().event)).collect();
+        let pending: Vec<(u64, u64)> = self
+            .pending
+            .iter()
+            .map(|(end, cap)| (*end, cap.time().event))
+            .collect();
         crate::checkpoint::encode(&(&self.panes.panes, &self.partial, pending, self.fired))
     }
 
@@ -788,7 +797,7 @@ where
 
     fn retime(&mut self, epoch: u64) {
         for cap in self.pending.values_mut() {
-            let time = cap.time().with_epoch(epoch);
+            let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
             cap.downgrade(&time);
         }
     }

@@ -1,0 +1,417 @@
+//! Checkpoints and recovery.
+//!
+//! - Real processes killed with SIGKILL at random points (during checkpoint writes too)
+//!   and restarted with `--restore latest` give exactly the output of an uninterrupted
+//!   run, which is checked against a brute-force count.
+//! - In process: a windowed job over random out-of-order input, restored from every
+//!   checkpoint it took, at 1, 2 and 4 workers, ends with the uninterrupted output.
+//! - A damaged or partial checkpoint is skipped for the previous one; one of another
+//!   pipeline is refused; a pipeline with an operator that cannot be checkpointed yet
+//!   fails at start-up.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use tidemill::checkpoint::Restore;
+use tidemill::prelude::*;
+
+mod common;
+
+/// A fresh, empty temporary directory.
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(common::unique(&format!("tidemill-ckpt-{name}")));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The committed lines of an output directory, sorted; fails on in-progress files left
+/// behind by a finished job.
+fn committed_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        assert!(
+            !name.ends_with(".inprogress"),
+            "a finished job left {name} in {}",
+            dir.display()
+        );
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        lines.extend(text.lines().map(str::to_string));
+    }
+    lines.sort();
+    lines
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+struct Reading {
+    sensor: u64,
+    ts: u64,
+    value: u64,
+}
+
+/// `{"key", "start", "end", "value": [count, sum]}` lines of one-second windows, by brute
+/// force.
+fn reference(readings: &[Reading]) -> Vec<String> {
+    let mut windows: BTreeMap<(u64, u64), (u64, u64)> = BTreeMap::new();
+    for r in readings {
+        let w = windows.entry((r.sensor, r.ts / 1000 * 1000)).or_default();
+        w.0 += 1;
+        w.1 += r.value;
+    }
+    let mut lines: Vec<String> = windows
+        .iter()
+        .map(|((key, start), (n, sum))| {
+            format!(
+                r#"{{"key":{key},"start":{start},"end":{},"value":[{n},{sum}]}}"#,
+                start + 1000
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+fn read_readings(path: &Path) -> Vec<Reading> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Runs `cmd` to its end, collecting its output; fails the test if it runs for more than
+/// two minutes (a job that hangs), killing it.
+fn output(mut cmd: Command) -> std::process::Output {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the job did not end within two minutes: {cmd:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// A xorshift generator for kill times.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("kill");
+    let input = dir.join("readings.jsonl");
+    let status = Command::new(&example)
+        .args(["--generate", "20000"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = reference(&read_readings(&input));
+    let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg(out)
+            .args(["-w", workers, "--source-batch", "100", "--pace", "10"])
+            .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+            .arg(ckpt)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        cmd
+    };
+    // Uninterrupted, with checkpoints: the reference, and how long a run takes.
+    let (out, ckpt) = (dir.join("whole"), dir.join("whole-ckpt"));
+    let started = Instant::now();
+    let whole = output(job(&out, &ckpt, "2", false));
+    let duration = started.elapsed().as_millis() as u64;
+    assert!(whole.status.success(), "{whole:?}");
+    assert_eq!(committed_lines(&out), want, "the uninterrupted run");
+    // Ten jobs, each killed twice at random points, then run to the end.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut kills = 0;
+    for run in 0..10 {
+        let workers = if run % 2 == 0 { "1" } else { "2" };
+        let (out, ckpt) = (
+            dir.join(format!("out{run}")),
+            dir.join(format!("ckpt{run}")),
+        );
+        for attempt in 0..2 {
+            let mut child = job(&out, &ckpt, workers, attempt > 0).spawn().unwrap();
+            let at = 20 + rng.below(duration.max(40));
+            std::thread::sleep(Duration::from_millis(at));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                kills += 1;
+            }
+            child.wait().unwrap();
+        }
+        let last = output(job(&out, &ckpt, workers, true));
+        assert!(last.status.success(), "run {run}: {last:?}");
+        assert_eq!(
+            committed_lines(&out),
+            want,
+            "run {run} at -w {workers}: {}",
+            String::from_utf8_lossy(&last.stderr)
+        );
+    }
+    assert!(kills >= 15, "only {kills} of 20 kills hit a running job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the windowed count over `readings` (written to a file) at `workers`, with
+/// checkpoints into `ckpt` every millisecond, restoring `restore` if given.
+fn run_counts(
+    readings: &Path,
+    out: &Path,
+    ckpt: &Path,
+    workers: u64,
+    restore: Option<Restore>,
+) -> tidemill::Result<tidemill::JobReport> {
+    let mut args = Args::with_workers(workers)
+        .source_batch(7)
+        .checkpoints(ckpt, Duration::from_millis(1));
+    args.checkpoints_retained = 10_000;
+    args.restore = restore;
+    let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
+    tidemill::run(
+        args,
+        stream! {
+            from_source(json_lines::<Reading>(readings))
+                .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                .key_by(|r| r.sensor)
+                .window(tumbling(1s))
+                .aggregate(CountSum)
+                .sink(json_lines_sink(out));
+        },
+    )
+}
+
+struct CountSum;
+
+impl Aggregator<Reading> for CountSum {
+    type Acc = (u64, u64);
+    type Out = (u64, u64);
+    fn init(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn add(&self, acc: &mut (u64, u64), r: Reading) {
+        acc.0 += 1;
+        acc.1 += r.value;
+    }
+    fn merge(&self, acc: &mut (u64, u64), other: &(u64, u64)) {
+        acc.0 += other.0;
+        acc.1 += other.1;
+    }
+    fn finish(&self, acc: &(u64, u64)) -> (u64, u64) {
+        *acc
+    }
+}
+
+/// Readings of a few sensors, in order of `ts` but up to 300 ms out of order.
+fn readings() -> impl Strategy<Value = Vec<Reading>> {
+    prop::collection::vec((0u64..5, 0u64..40, 0u64..300, 0u64..100), 50..400).prop_map(|raw| {
+        let mut t = 1_000_000;
+        raw.into_iter()
+            .map(|(sensor, step, back, value)| {
+                t += step;
+                Reading {
+                    sensor,
+                    ts: t - back.min(t - 1_000_000),
+                    value,
+                }
+            })
+            .collect()
+    })
+}
+
+fn write_readings(path: &Path, readings: &[Reading]) {
+    let text: String = readings
+        .iter()
+        .map(|r| serde_json::to_string(r).unwrap() + "\n")
+        .collect();
+    std::fs::write(path, text).unwrap();
+}
+
+/// The manifests in a checkpoint directory, oldest first.
+fn manifests(ckpt: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(ckpt)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    found.sort();
+    found
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    #[test]
+    fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
+        readings in readings(),
+        workers in prop::sample::select(vec![1u64, 2, 4]),
+    ) {
+        let dir = temp_dir("cuts");
+        let input = dir.join("readings.jsonl");
+        write_readings(&input, &readings);
+        let want = reference(&readings);
+        let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
+        run_counts(&input, &out, &ckpt, workers, None).unwrap();
+        prop_assert_eq!(committed_lines(&out), want.clone());
+        let all = manifests(&ckpt);
+        prop_assert!(!all.is_empty());
+        // Restore every checkpoint (newest first: restoring one forgets the later ones).
+        for manifest in all.iter().rev() {
+            let copy = dir.join("restore-ckpt");
+            let _ = std::fs::remove_dir_all(&copy);
+            copy_dir(&ckpt, &copy);
+            let restore = Restore::Manifest(copy.join(manifest.file_name().unwrap()));
+            let out = dir.join("restored");
+            let _ = std::fs::remove_dir_all(&out);
+            copy_dir(&dir.join("out"), &out);
+            run_counts(&input, &out, &copy, workers, Some(restore)).unwrap();
+            prop_assert_eq!(committed_lines(&out), want.clone(), "restored {}", manifest.display());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused() {
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("bad");
+    let input = dir.join("readings.jsonl");
+    let status = Command::new(&example)
+        .args(["--generate", "5000"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = reference(&read_readings(&input));
+    let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
+    let job = |restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg(&out)
+            .args(["-w", "2", "--source-batch", "50", "--pace", "5"])
+            .args([
+                "--checkpoint-interval",
+                "10ms",
+                "--checkpoints-retained",
+                "4",
+            ])
+            .arg("--checkpoint-dir")
+            .arg(&ckpt);
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        output(cmd)
+    };
+    assert!(job(false).status.success());
+    let all = manifests(&ckpt);
+    assert_eq!(all.len(), 4, "{all:?}");
+    let parts = |manifest: &Path| -> Vec<PathBuf> {
+        let m: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(manifest).unwrap()).unwrap();
+        m["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| ckpt.join("parts").join(p["file"].as_str().unwrap()))
+            .collect()
+    };
+    // The newest: one of its parts truncated. The one before: a part missing.
+    let truncated = parts(&all[3])
+        .into_iter()
+        .find(|p| p.to_str().unwrap().contains("window"))
+        .unwrap();
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    let missing = parts(&all[2])
+        .into_iter()
+        .find(|p| p.to_str().unwrap().contains("source") && !parts(&all[1]).contains(p))
+        .expect("a part of its own");
+    std::fs::remove_file(&missing).unwrap();
+    let restored = job(true);
+    let stderr = String::from_utf8_lossy(&restored.stderr);
+    assert!(restored.status.success(), "{stderr}");
+    let name = |p: &Path| p.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        stderr.contains("skipping checkpoint") && stderr.contains(&name(&truncated)),
+        "the truncated part is named: {stderr}"
+    );
+    assert!(
+        stderr.contains(&name(&missing)),
+        "the missing part is named: {stderr}"
+    );
+    let id = name(&all[1]);
+    let id: u64 = id[4..id.len() - 5].parse().unwrap();
+    assert!(
+        stderr.contains(&format!("restoring checkpoint {id} ")),
+        "the intact one before them is used: {stderr}"
+    );
+    assert_eq!(committed_lines(&out), want);
+
+    // Another pipeline's checkpoint is refused, and nothing is written.
+    let mut other = Command::new(common::example_binary("windowed_wordcount"));
+    other
+        .arg("--checkpoint-dir")
+        .arg(&ckpt)
+        .args(["--restore", "latest"]);
+    let other = output(other);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert!(!other.status.success());
+    assert!(stderr.contains("another pipeline"), "{stderr}");
+    assert!(other.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_operator_that_cannot_be_checkpointed_yet_fails_the_job_at_start_up() {
+    let dir = temp_dir("unsupported");
+    let mut wordcount = Command::new(common::example_binary("wordcount"));
+    wordcount.arg("--checkpoint-dir").arg(&dir);
+    let output = output(wordcount);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("rolling aggregation") && stderr.contains("cannot be checkpointed yet"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty(), "nothing ran");
+    let _ = std::fs::remove_dir_all(&dir);
+}
