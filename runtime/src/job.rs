@@ -145,6 +145,9 @@ where
             let build = &pipeline.build;
             crate::checkpoint::enter(&context, worker.index(), worker.peers());
             worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
+            // Operators hold what they need; the thread's slot would outlive the
+            // runtime of clients (PostgreSQL's) that sinks hold.
+            crate::checkpoint::leave();
         })
         .map_err(Error::Startup)?;
     let mut report = JobReport::default();

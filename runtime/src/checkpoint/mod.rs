@@ -224,6 +224,11 @@ pub(crate) fn enter(context: &JobContext, index: usize, peers: usize) {
     WORKER.with(|w| *w.borrow_mut() = worker);
 }
 
+/// Clears the slot [`enter`] set, once the worker's dataflow is built.
+pub(crate) fn leave() {
+    WORKER.with(|w| w.borrow_mut().take());
+}
+
 impl Worker {
     /// Registers an operator with state; returns its name in checkpoints.
     pub fn register(&self, kind: &str, address: &[usize]) -> String {

@@ -235,6 +235,9 @@ pub struct KafkaReader<T, D, S> {
     _t: PhantomData<fn() -> (T, S)>,
 }
 
+/// Marks a partition's end offset in a checkpointed position.
+const END_MARK: u32 = 1 << 31;
+
 /// How often offsets are committed at most.
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
@@ -564,6 +567,61 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
 
     fn take_dead_letters(&mut self, out: &mut Vec<DeadLetter>) {
         out.append(&mut self.dead);
+    }
+
+    /// Each partition's next offset, and in bounded mode its end offset (marked with the
+    /// high bit of the split), so that a restored bounded job stops where this one would.
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        let mut position = Vec::with_capacity(self.partitions.len() * 2);
+        for p in &self.partitions {
+            position.push((p.id as u32, p.next as u64));
+            if let Some(end) = p.end {
+                position.push((p.id as u32 | END_MARK, end as u64));
+            }
+        }
+        Some(position)
+    }
+
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        let find = |id: u32| {
+            position
+                .iter()
+                .find(|(s, _)| *s == id)
+                .map(|(_, o)| *o as i64)
+        };
+        let mut assignment = TopicPartitionList::new();
+        for p in &mut self.partitions {
+            if let Some(next) = find(p.id as u32) {
+                p.next = next;
+            }
+            if p.end.is_some() {
+                p.end = find(p.id as u32 | END_MARK).or(p.end);
+            }
+            p.done = p.end.is_some_and(|end| p.next >= end);
+            if !p.done {
+                assignment
+                    .add_partition_offset(&self.settings.topic, p.id, Offset::Offset(p.next))
+                    .map_err(|e| kafka_error(&self.settings, "cannot assign partitions", e))?;
+            }
+        }
+        self.open = self.partitions.iter().filter(|p| !p.done).count();
+        self.consumer
+            .assign(&assignment)
+            .map_err(|e| kafka_error(&self.settings, "cannot assign partitions", e))
+    }
+
+    fn checkpoint_complete(&mut self, position: &[(u32, u64)], last: bool) {
+        let offsets = position
+            .iter()
+            .filter(|(split, _)| split & END_MARK == 0)
+            .map(|&(split, next)| (split as i32, next as i64))
+            .collect();
+        let mode = if last {
+            CommitMode::Sync
+        } else {
+            CommitMode::Async
+        };
+        self.commit(offsets, mode);
     }
 
     fn tracks_completion(&self) -> bool {

@@ -43,7 +43,7 @@
 mod rows;
 mod table;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,7 @@ use self::rows::{struct_fields, RowEncoder};
 use self::table::{describe, ident, plan, Mode};
 use crate::context::JobContext;
 use crate::error::{Error, Result};
+use crate::sinks::exactly_once::{write_transactional, Transactional};
 use crate::sinks::{write_with, SinkSpec, Writer, Written};
 use crate::time::Time;
 
@@ -135,6 +136,17 @@ impl<T: Serialize + DeserializeOwned + 'static> SinkSpec<T> for PostgresSink<T> 
         context: &JobContext,
     ) -> Written<'scope> {
         let writer = RowWriter::open(self);
+        if crate::checkpoint::worker().is_some() {
+            let index = stream.scope().index();
+            let rows = writer.map(|writer| EpochRows {
+                writer,
+                worker: index as i32,
+                sink: String::new(),
+                open: BTreeMap::new(),
+                pending: Vec::new(),
+            });
+            return write_transactional(stream, "postgres", context, rows);
+        }
         write_with(stream, "postgres", context, writer, self.flush_interval)
     }
 }
@@ -452,11 +464,16 @@ fn retryable(e: &Failure) -> bool {
         .contains(code)
 }
 
-impl<T: Serialize> Writer<T> for RowWriter {
-    fn write(&mut self, records: &mut Vec<T>) -> Result<()> {
+impl RowWriter {
+    /// Encodes `records` into `batch` (by default the writer's own), the last row of a
+    /// key superseding earlier ones (upsert).
+    fn add<T: Serialize>(&mut self, batch: Option<&mut Batch>, records: &mut Vec<T>) -> Result<()> {
         let upsert = self.merge.is_some();
+        let batch = match batch {
+            Some(batch) => batch,
+            None => &mut self.batch,
+        };
         for record in records.drain(..) {
-            let batch = &mut self.batch;
             let start = batch.lines.len();
             self.key.clear();
             if let Err(reason) = self
@@ -464,7 +481,10 @@ impl<T: Serialize> Writer<T> for RowWriter {
                 .encode(&record, &mut batch.lines, &mut self.key)
             {
                 batch.lines.truncate(start);
-                return Err(self.error("cannot write a record", &reason));
+                return Err(Error::Connector(format!(
+                    "postgres sink to {}: cannot write a record: {reason}",
+                    self.conn.at
+                )));
             }
             let row = batch.starts.len();
             batch.starts.push(start);
@@ -475,6 +495,13 @@ impl<T: Serialize> Writer<T> for RowWriter {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+impl<T: Serialize> Writer<T> for RowWriter {
+    fn write(&mut self, records: &mut Vec<T>) -> Result<()> {
+        self.add(None, records)?;
         if self.batch.len() >= self.batch_size {
             Writer::<T>::flush(self)?;
         }
@@ -505,6 +532,128 @@ impl<T: Serialize> Writer<T> for RowWriter {
 
     fn wants_flush(&self) -> bool {
         self.batch.len() >= self.batch_size
+    }
+}
+
+/// The table where exactly-once sinks record the epochs they have written: a replayed
+/// epoch found there is not written again.
+const PROGRESS: &str = "tidemill_progress";
+
+/// With checkpoints, a worker keeps each epoch's rows and writes them when the
+/// checkpoint covering the epoch completes, in one transaction with the epoch's row in
+/// [`PROGRESS`]: an epoch replayed after a restore (its rows are in the checkpoint) and
+/// already there is skipped, so insert mode is exactly-once too.
+struct EpochRows {
+    writer: RowWriter,
+    worker: i32,
+    /// The sink's name in the progress table: the table and the sink's operator.
+    sink: String,
+    open: BTreeMap<u64, Batch>,
+    /// Epochs prepared, with their COPY lines (only the last row of a key for upserts).
+    pending: Vec<(u64, Vec<u8>)>,
+}
+
+/// An epoch in the progress table (`bigint`).
+fn epoch_value(epoch: u64) -> i64 {
+    i64::try_from(epoch).unwrap_or(i64::MAX)
+}
+
+impl EpochRows {
+    /// Writes one epoch's `lines` and its progress row in one transaction, unless the
+    /// progress row is there already.
+    fn write_epoch(&mut self, epoch: u64, lines: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let (copy, merge) = (&self.writer.copy, self.writer.merge.as_deref());
+        let (sink, worker, epoch_v) = (&self.sink, self.worker, epoch_value(epoch));
+        let what = format!("epoch {epoch}'s rows");
+        let written = self.writer.conn.run(&what, |client| {
+            let mut transaction = client.transaction()?;
+            let done = transaction.query_opt(
+                &format!("SELECT 1 FROM {PROGRESS} WHERE sink = $1 AND worker = $2 AND epoch = $3"),
+                &[sink, &worker, &epoch_v],
+            )?;
+            if done.is_some() {
+                return Ok(());
+            }
+            if !lines.is_empty() {
+                let mut writer = transaction.copy_in(copy)?;
+                writer.write_all(lines)?;
+                writer.finish()?;
+                if let Some(merge) = merge {
+                    transaction.execute(merge, &[])?;
+                }
+            }
+            transaction.execute(
+                &format!("INSERT INTO {PROGRESS} (sink, worker, epoch) VALUES ($1, $2, $3)"),
+                &[sink, &worker, &epoch_v],
+            )?;
+            Ok(transaction.commit()?)
+        });
+        written.map_err(|e| self.writer.error(&format!("cannot write {what}"), &e))
+    }
+}
+
+impl<T: Serialize> Transactional<T> for EpochRows {
+    fn write(&mut self, epoch: u64, batch: &mut Vec<T>) -> Result<()> {
+        let rows = self.open.entry(epoch).or_default();
+        self.writer.add(Some(rows), batch)
+    }
+
+    fn prepare(&mut self, before: u64) -> Result<Vec<u8>> {
+        let later = match before {
+            u64::MAX => BTreeMap::new(),
+            _ => self.open.split_off(&before),
+        };
+        let upsert = self.writer.merge.is_some();
+        for (epoch, batch) in std::mem::replace(&mut self.open, later) {
+            let lines: Vec<u8> = batch.written(upsert).flatten().copied().collect();
+            self.pending.push((epoch, lines));
+        }
+        Ok(crate::checkpoint::encode(&self.pending))
+    }
+
+    fn commit(&mut self, checkpoint: u64) -> Result<()> {
+        let (due, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|(epoch, _)| *epoch <= checkpoint);
+        self.pending = kept;
+        for (epoch, lines) in due {
+            self.write_epoch(epoch, &lines)?;
+        }
+        Ok(())
+    }
+
+    fn recover(
+        &mut self,
+        sink: &str,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
+        self.sink = format!("{}:{sink}", self.writer.conn.at);
+        let (sink, worker) = (&self.sink, self.worker);
+        let after = epoch_value(checkpoint.map_or(0, |c| c.saturating_add(1)));
+        // Epochs after the restored checkpoint are written anew by this run.
+        self.writer
+            .conn
+            .run("recording progress", |client| {
+                client.batch_execute(&format!(
+                    "CREATE TABLE IF NOT EXISTS {PROGRESS} (sink text NOT NULL, worker integer NOT NULL, \
+                     epoch bigint NOT NULL, PRIMARY KEY (sink, worker, epoch))"
+                ))?;
+                client.execute(
+                    &format!("DELETE FROM {PROGRESS} WHERE sink = $1 AND worker = $2 AND epoch >= $3"),
+                    &[sink, &worker, &after],
+                )?;
+                Ok(())
+            })
+            .map_err(|e| self.writer.error("cannot prepare the progress table", &e))?;
+        self.pending = pending
+            .and_then(|bytes| bincode::deserialize::<Vec<(u64, Vec<u8>)>>(bytes).ok())
+            .unwrap_or_default();
+        match checkpoint {
+            Some(c) => Transactional::<T>::commit(self, c),
+            None => Ok(()),
+        }
     }
 }
 

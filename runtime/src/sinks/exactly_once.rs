@@ -29,10 +29,16 @@ pub trait Transactional<T>: 'static {
     fn prepare(&mut self, before: u64) -> Result<Vec<u8>>;
     /// Makes every prepared epoch up to `checkpoint` visible.
     fn commit(&mut self, checkpoint: u64) -> Result<()>;
-    /// At the start of a run: `pending` is what the restored checkpoint `checkpoint` had
-    /// pending (`None`: nothing restored); commits its epochs up to the checkpoint and
-    /// discards what later epochs left.
-    fn recover(&mut self, pending: Option<&[u8]>, checkpoint: Option<u64>) -> Result<()>;
+    /// At the start of a run of the sink named `sink` (the same in every run of the
+    /// pipeline): `pending` is what the restored checkpoint `checkpoint` had pending
+    /// (`None`: nothing restored); commits its epochs up to the checkpoint and discards
+    /// what later epochs left.
+    fn recover(
+        &mut self,
+        sink: &str,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()>;
 }
 
 /// The sink operator around `sink` (or the error that stopped it from being made); only
@@ -56,7 +62,7 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
             drop(initial);
             let restored = worker.first_epoch().checked_sub(1);
             let sink = sink.and_then(|mut sink| {
-                sink.recover(worker.restored(&part), restored)?;
+                sink.recover(&part, worker.restored(&part), restored)?;
                 Ok(sink)
             });
             let sink = match sink {

@@ -229,7 +229,12 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
         Ok(())
     }
 
-    fn recover(&mut self, pending: Option<&[u8]>, checkpoint: Option<u64>) -> Result<()> {
+    fn recover(
+        &mut self,
+        _sink: &str,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
         let prepared: Vec<u64> = pending
             .and_then(|bytes| bincode::deserialize(bytes).ok())
             .unwrap_or_default();

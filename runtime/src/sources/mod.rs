@@ -10,6 +10,7 @@ mod collection;
 mod file;
 mod text_file;
 
+use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
@@ -89,6 +90,13 @@ pub trait Reader: 'static {
     fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
         let _ = position;
         Ok(())
+    }
+
+    /// A checkpoint covering everything up to `position` (from [`Reader::position`]) is
+    /// complete; `last`: the job's final one. A Kafka reader commits the offsets to its
+    /// group then, so that monitoring tools see the progress (as Flink does).
+    fn checkpoint_complete(&mut self, position: &[(u32, u64)], last: bool) {
+        let _ = (position, last);
     }
 
     /// Whether the reader wants to know when the sinks have finished what it read
@@ -174,9 +182,13 @@ where
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
+    let checkpointing = crate::checkpoint::worker().is_some();
+    // With checkpoints, a reader that commits what it read (Kafka) does so when a
+    // checkpoint completes; otherwise once the sinks have finished it.
     let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
+    let probes = tracks && !checkpointing;
     let splits = matches!(&reader, Some(Ok(r)) if r.has_splits());
-    if tracks {
+    if probes {
         completion.wanted.set(true);
     }
     let done = completion.probe.clone();
@@ -198,7 +210,14 @@ where
             return None;
         }
         let part = worker.register("source", &address);
-        Some((worker, part))
+        // The last checkpoint completed, for the reader's commits.
+        let completed = Rc::new(std::cell::Cell::new(None));
+        let (cell, wake) = (Rc::clone(&completed), scope.activator_for(address.clone()));
+        worker.on_commit(move |id| {
+            cell.set(Some(id));
+            wake.activate();
+        });
+        Some((worker, part, completed))
     });
     let (output, stream) = builder.new_output();
     let (dead_output, dead_stream) = builder.new_output();
@@ -219,7 +238,11 @@ where
         };
         let mut epoch = 0;
         let mut next_epoch_at = Instant::now();
-        if let Some((worker, part)) = &checkpoints {
+        // Positions written for epochs whose checkpoints have not completed yet.
+        let mut positions: std::collections::BTreeMap<u64, Vec<(u32, u64)>> = Default::default();
+        // Whether the job's last checkpoint has completed.
+        let mut finished = false;
+        if let Some((worker, part, _)) = &checkpoints {
             epoch = worker.first_epoch();
             next_epoch_at += worker.interval();
             let restored: Option<crate::checkpoint::SourceState> = worker
@@ -250,12 +273,32 @@ where
         // The greatest timely time of anything emitted so far.
         let mut emitted = 0;
         move |_frontiers| {
+            if let Some((_, _, completed)) = &checkpoints {
+                if let Some(id) = completed.take() {
+                    let last = id == crate::checkpoint::store::OPEN_END;
+                    if let (Some((_, position)), Some(Ok(r))) =
+                        (positions.range(..=id).next_back(), reader.as_mut())
+                    {
+                        r.checkpoint_complete(position, last);
+                    }
+                    positions = positions.split_off(&id.saturating_add(1));
+                    finished |= last;
+                }
+            }
             let (Some(cap), Some(dead_cap)) = (capability.as_mut(), dead_capability.as_mut())
             else {
-                // Input done: a reader that tracks completion stays until the sinks are.
+                // Input done: a reader that tracks completion stays until the sinks are
+                // (with checkpoints: until the last checkpoint has completed).
                 let Some(Ok(r)) = reader.as_mut() else {
                     return false;
                 };
+                if checkpointing {
+                    if finished || context.is_cancelled() {
+                        reader = None;
+                        return false;
+                    }
+                    return true;
+                }
                 let frontier = done.with_frontier(|f| sinks_done(&f));
                 r.completed(frontier);
                 if frontier.is_none() || context.is_cancelled() {
@@ -341,7 +384,7 @@ where
                     .session(&*dead_cap)
                     .give_container(&mut dead);
             }
-            if tracks {
+            if probes {
                 if let Some(Ok(r)) = reader.as_mut() {
                     if emitted != emitted_before || total > 0 {
                         r.emitted(emitted);
@@ -351,11 +394,13 @@ where
             }
             // The next activation's buckets start at about this one's size.
             stage.capacity = total.clamp(16, context.source_batch().max(16));
-            if let (Some((worker, part)), Some(Ok(r))) = (&checkpoints, reader.as_ref()) {
+            if let (Some((worker, part, _)), Some(Ok(r))) = (&checkpoints, reader.as_ref()) {
                 let done = status == Status::Done;
                 if (done || Instant::now() >= next_epoch_at) && !context.is_cancelled() {
+                    let position = r.position().unwrap_or_default();
+                    positions.insert(epoch, position.clone());
                     let state = crate::checkpoint::SourceState {
-                        position: r.position().unwrap_or_default(),
+                        position,
                         watermark: cap.time().event,
                         not_late_from: stage.stamper.checkpoint(),
                         done,
