@@ -3,8 +3,9 @@
 //! - Real processes killed with SIGKILL at random points (during checkpoint writes too)
 //!   and restarted with `--restore latest` give exactly the output of an uninterrupted
 //!   run, which is checked against a brute-force count.
-//! - In process: a windowed job over random out-of-order input, restored from every
-//!   checkpoint it took, at 1, 2 and 4 workers, ends with the uninterrupted output.
+//! - In process: a job with tumbling, sliding, session or count windows over random
+//!   out-of-order input, restored from every checkpoint it took, at 1, 2 and 4 workers,
+//!   ends with the uninterrupted output, which brute force computes.
 //! - A damaged or partial checkpoint is skipped for the previous one; one of another
 //!   pipeline is refused; a pipeline with an operator that cannot be checkpointed yet
 //!   fails at start-up.
@@ -179,9 +180,21 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Runs the windowed count over `readings` (written to a file) at `workers`, with
-/// checkpoints into `ckpt` every millisecond, restoring `restore` if given.
+/// The window kinds the in-process tests restore.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Tumbling,
+    Sliding,
+    Session,
+    /// Count windows of 3 records (per key, in arrival order: one worker only).
+    Count,
+}
+
+/// Runs a per-sensor count and sum over `readings` (a JSON-lines file) in windows of
+/// `kind` at `workers`, with checkpoints into `ckpt` every millisecond, restoring
+/// `restore` if given.
 fn run_counts(
+    kind: Kind,
     readings: &Path,
     out: &Path,
     ckpt: &Path,
@@ -194,17 +207,117 @@ fn run_counts(
     args.checkpoints_retained = 10_000;
     args.restore = restore;
     let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
-    tidemill::run(
-        args,
-        stream! {
-            from_source(json_lines::<Reading>(readings))
-                .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
-                .key_by(|r| r.sensor)
-                .window(tumbling(1s))
-                .aggregate(CountSum)
-                .sink(json_lines_sink(out));
-        },
-    )
+    match kind {
+        Kind::Tumbling => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .window(tumbling(1s))
+                    .aggregate(CountSum)
+                    .sink(json_lines_sink(out));
+            },
+        ),
+        Kind::Sliding => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .window(sliding(1s, 500ms))
+                    .aggregate(CountSum)
+                    .sink(json_lines_sink(out));
+            },
+        ),
+        Kind::Session => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .window(session(60ms))
+                    .aggregate(CountSum)
+                    .sink(json_lines_sink(out));
+            },
+        ),
+        Kind::Count => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .count_window(3)
+                    .aggregate(CountSum)
+                    .sink(json_lines_sink(out));
+            },
+        ),
+    }
+}
+
+/// A reading, 100 µs later: a run lasts tens of milliseconds, so a checkpoint every
+/// millisecond cuts it in many places.
+fn slowly(r: Reading) -> Reading {
+    std::thread::sleep(Duration::from_micros(100));
+    r
+}
+
+/// The result lines of windows of `kind` over `readings`, by brute force.
+fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
+    // (key, start, end) -> (count, sum)
+    let mut windows: BTreeMap<(u64, i64, i64), (u64, u64)> = BTreeMap::new();
+    let mut add = |key: u64, start: i64, end: i64, r: &Reading| {
+        let w = windows.entry((key, start, end)).or_default();
+        w.0 += 1;
+        w.1 += r.value;
+    };
+    match kind {
+        Kind::Tumbling => return reference(readings),
+        Kind::Sliding => {
+            for r in readings {
+                let last = (r.ts / 500 * 500) as i64;
+                for start in [last - 500, last] {
+                    add(r.sensor, start, start + 1000, r);
+                }
+            }
+        }
+        Kind::Session => {
+            let mut by_key: BTreeMap<u64, Vec<&Reading>> = BTreeMap::new();
+            for r in readings {
+                by_key.entry(r.sensor).or_default().push(r);
+            }
+            for (key, mut rs) in by_key {
+                rs.sort_by_key(|r| r.ts);
+                let mut members: Vec<&Reading> = Vec::new();
+                let mut flush = |members: &mut Vec<&Reading>| {
+                    let (start, end) = (members[0].ts, members.last().unwrap().ts + 60);
+                    for r in members.drain(..) {
+                        add(key, start as i64, end as i64, r);
+                    }
+                };
+                for r in rs {
+                    if members.last().is_some_and(|last| r.ts > last.ts + 60) {
+                        flush(&mut members);
+                    }
+                    members.push(r);
+                }
+                flush(&mut members);
+            }
+        }
+        Kind::Count => unreachable!("count windows are compared with the uninterrupted run"),
+    }
+    let mut lines: Vec<String> = windows
+        .iter()
+        .map(|((key, start, end), (n, sum))| {
+            format!(r#"{{"key":{key},"start":{start},"end":{end},"value":[{n},{sum}]}}"#)
+        })
+        .collect();
+    lines.sort();
+    lines
 }
 
 struct CountSum;
@@ -265,23 +378,31 @@ fn manifests(ckpt: &Path) -> Vec<PathBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(6))]
+    #![proptest_config(ProptestConfig::with_cases(8))]
 
     #[test]
     fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
         readings in readings(),
         workers in prop::sample::select(vec![1u64, 2, 4]),
+        kind in prop::sample::select(vec![Kind::Tumbling, Kind::Sliding, Kind::Session, Kind::Count]),
     ) {
+        // Count windows follow each key's arrival order, which more workers interleave.
+        let workers = if matches!(kind, Kind::Count) { 1 } else { workers };
         let dir = temp_dir("cuts");
         let input = dir.join("readings.jsonl");
         write_readings(&input, &readings);
-        let want = reference(&readings);
         let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
-        run_counts(&input, &out, &ckpt, workers, None).unwrap();
-        prop_assert_eq!(committed_lines(&out), want.clone());
+        run_counts(kind, &input, &out, &ckpt, workers, None).unwrap();
+        let want = committed_lines(&out);
+        // Count windows follow arrival order, which the source's batches by time shape:
+        // restored runs are compared with the uninterrupted one only.
+        if !matches!(kind, Kind::Count) {
+            prop_assert_eq!(&want, &reference_of(kind, &readings));
+        }
         let all = manifests(&ckpt);
-        prop_assert!(!all.is_empty());
-        // Restore every checkpoint (newest first: restoring one forgets the later ones).
+        prop_assert!(all.len() >= 3, "{} checkpoints", all.len());
+        // Restore every checkpoint, into a copy of the directory each time (restoring
+        // one forgets the later ones), over the output the whole run left.
         for manifest in all.iter().rev() {
             let copy = dir.join("restore-ckpt");
             let _ = std::fs::remove_dir_all(&copy);
@@ -290,8 +411,15 @@ proptest! {
             let out = dir.join("restored");
             let _ = std::fs::remove_dir_all(&out);
             copy_dir(&dir.join("out"), &out);
-            run_counts(&input, &out, &copy, workers, Some(restore)).unwrap();
-            prop_assert_eq!(committed_lines(&out), want.clone(), "restored {}", manifest.display());
+            run_counts(kind, &input, &out, &copy, workers, Some(restore)).unwrap();
+            prop_assert_eq!(
+                committed_lines(&out),
+                want.clone(),
+                "{:?} at -w {} restored {}",
+                kind,
+                workers,
+                manifest.display()
+            );
         }
         let _ = std::fs::remove_dir_all(&dir);
     }

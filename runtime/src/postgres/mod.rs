@@ -538,6 +538,8 @@ impl<T: Serialize> Writer<T> for RowWriter {
 /// The table where exactly-once sinks record the epochs they have written: a replayed
 /// epoch found there is not written again.
 const PROGRESS: &str = "tidemill_progress";
+/// The advisory lock taken while the progress table is created ("tidemill").
+const PROGRESS_LOCK: i64 = 0x7469_6465_6d69_6c6c;
 
 /// With checkpoints, a worker keeps each epoch's rows and writes them when the
 /// checkpoint covering the epoch completes, in one transaction with the epoch's row in
@@ -636,8 +638,11 @@ impl<T: Serialize> Transactional<T> for EpochRows {
         self.writer
             .conn
             .run("recording progress", |client| {
+                // One statement batch is one transaction: the lock keeps workers that
+                // start together from racing to create the table.
                 client.batch_execute(&format!(
-                    "CREATE TABLE IF NOT EXISTS {PROGRESS} (sink text NOT NULL, worker integer NOT NULL, \
+                    "SELECT pg_advisory_xact_lock({PROGRESS_LOCK}); \
+                     CREATE TABLE IF NOT EXISTS {PROGRESS} (sink text NOT NULL, worker integer NOT NULL, \
                      epoch bigint NOT NULL, PRIMARY KEY (sink, worker, epoch))"
                 ))?;
                 client.execute(

@@ -26,19 +26,23 @@ use super::{
     gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
     WindowResult,
 };
-use crate::checkpoint::Caps;
+use timely::dataflow::operators::Capability;
+
+use crate::checkpoint::{Caps, EpochGate};
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::Timed;
+use crate::time::{Time, Timed};
 
 /// A pane of a key's count windows: the accumulator and the latest event time in it.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Pane<Acc> {
     acc: Acc,
     max_ts: u64,
 }
 
 /// One key's count-window state.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct KeyCount<Acc> {
     /// Records of the key so far.
     seen: u64,
@@ -154,4 +158,16 @@ where
     }
 
     fn on_frontier(&mut self, _frontier: u64, _fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {}
+
+    const CHECKPOINTS: bool = true;
+
+    fn snapshot(&self) -> Vec<u8> {
+        crate::checkpoint::encode(&self.keys)
+    }
+
+    fn restore(&mut self, gate: &EpochGate<Timed<T>>, _initial: &Capability<Time>) {
+        if let Some(keys) = gate.restored_state() {
+            self.keys = keys;
+        }
+    }
 }

@@ -23,7 +23,7 @@ use timely::dataflow::operators::Capability;
 use super::{
     window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic, WindowResult,
 };
-use crate::checkpoint::Caps;
+use crate::checkpoint::{Caps, EpochGate};
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::KeyedStream;
@@ -40,6 +40,7 @@ fn result_time(end: u64, tick: u64, not_before: u64) -> u64 {
     crate::time::tick_floor(end - 1, tick).max(not_before)
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Session<Acc> {
     start: u64,
     end: u64,
@@ -241,6 +242,54 @@ where
                     }
                 }
             }
+        }
+    }
+
+    const CHECKPOINTS: bool = true;
+
+    fn snapshot(&self) -> Vec<u8> {
+        let timers: Vec<(u64, u64, &Vec<S::Key>)> = self
+            .timers
+            .iter()
+            .map(|(t, (cap, keys))| (*t, cap.time().event, keys))
+            .collect();
+        crate::checkpoint::encode(&(
+            &self.sessions,
+            timers,
+            &self.armed,
+            &self.cleanups,
+            self.fired,
+        ))
+    }
+
+    fn restore(&mut self, gate: &EpochGate<Timed<T>>, initial: &Capability<Time>) {
+        type State<K, Acc> = (
+            StateMap<K, Vec<Session<Acc>>>,
+            Vec<(u64, u64, Vec<K>)>,
+            StateMap<K, u64>,
+            BTreeMap<u64, Vec<K>>,
+            u64,
+        );
+        let Some((sessions, timers, armed, cleanups, fired)) =
+            gate.restored_state::<State<S::Key, A::Acc>>()
+        else {
+            return;
+        };
+        let epoch = gate.current();
+        self.sessions = sessions;
+        self.timers = timers
+            .into_iter()
+            .map(|(t, at, keys)| (t, (initial.delayed(&crate::time::at(epoch, at)), keys)))
+            .collect();
+        self.armed = armed;
+        self.cleanups = cleanups;
+        self.fired = fired;
+    }
+
+    fn retime(&mut self, epoch: u64) {
+        for (cap, _) in self.timers.values_mut() {
+            let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
+            cap.downgrade(&time);
         }
     }
 }
