@@ -188,6 +188,10 @@ enum Kind {
     Session,
     /// Count windows of 3 records (per key, in arrival order: one worker only).
     Count,
+    /// A rolling sum per key in batch mode: each key's final sum.
+    Rolling,
+    /// The same in streaming mode: every update (in arrival order: one worker only).
+    RollingUpdates,
 }
 
 /// Runs a per-sensor count and sum over `readings` (a JSON-lines file) in windows of
@@ -206,8 +210,21 @@ fn run_counts(
         .checkpoints(ckpt, Duration::from_millis(1));
     args.checkpoints_retained = 10_000;
     args.restore = restore;
+    if matches!(kind, Kind::RollingUpdates) {
+        args = args.execution_mode(ExecutionMode::Streaming);
+    }
     let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
     match kind {
+        Kind::Rolling | Kind::RollingUpdates => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .key_by(|r| r.sensor)
+                    .sum(|r| r.value)
+                    .sink(json_lines_sink(out));
+            },
+        ),
         Kind::Tumbling => tidemill::run(
             args,
             stream! {
@@ -259,10 +276,10 @@ fn run_counts(
     }
 }
 
-/// A reading, 100 µs later: a run lasts tens of milliseconds, so a checkpoint every
+/// A reading, 500 µs later: a run lasts tens of milliseconds, so a checkpoint every
 /// millisecond cuts it in many places.
 fn slowly(r: Reading) -> Reading {
-    std::thread::sleep(Duration::from_micros(100));
+    std::thread::sleep(Duration::from_micros(500));
     r
 }
 
@@ -277,6 +294,15 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
     };
     match kind {
         Kind::Tumbling => return reference(readings),
+        Kind::Rolling => {
+            let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
+            for r in readings {
+                *sums.entry(r.sensor).or_default() += r.value;
+            }
+            let mut lines: Vec<String> = sums.iter().map(|(k, v)| format!("[{k},{v}]")).collect();
+            lines.sort();
+            return lines;
+        }
         Kind::Sliding => {
             for r in readings {
                 let last = (r.ts / 500 * 500) as i64;
@@ -308,7 +334,9 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
                 flush(&mut members);
             }
         }
-        Kind::Count => unreachable!("count windows are compared with the uninterrupted run"),
+        Kind::Count | Kind::RollingUpdates => {
+            unreachable!("arrival order decides: compared with the uninterrupted run")
+        }
     }
     let mut lines: Vec<String> = windows
         .iter()
@@ -343,7 +371,7 @@ impl Aggregator<Reading> for CountSum {
 
 /// Readings of a few sensors, in order of `ts` but up to 300 ms out of order.
 fn readings() -> impl Strategy<Value = Vec<Reading>> {
-    prop::collection::vec((0u64..5, 0u64..40, 0u64..300, 0u64..100), 50..400).prop_map(|raw| {
+    prop::collection::vec((0u64..5, 0u64..40, 0u64..300, 0u64..100), 100..400).prop_map(|raw| {
         let mut t = 1_000_000;
         raw.into_iter()
             .map(|(sensor, step, back, value)| {
@@ -378,32 +406,45 @@ fn manifests(ckpt: &Path) -> Vec<PathBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(8))]
+    #![proptest_config(ProptestConfig::with_cases(12))]
 
     #[test]
     fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
         readings in readings(),
         workers in prop::sample::select(vec![1u64, 2, 4]),
-        kind in prop::sample::select(vec![Kind::Tumbling, Kind::Sliding, Kind::Session, Kind::Count]),
+        kind in prop::sample::select(vec![
+            Kind::Tumbling,
+            Kind::Sliding,
+            Kind::Session,
+            Kind::Count,
+            Kind::Rolling,
+            Kind::RollingUpdates,
+        ]),
     ) {
-        // Count windows follow each key's arrival order, which more workers interleave.
-        let workers = if matches!(kind, Kind::Count) { 1 } else { workers };
+        // Count windows and rolling updates follow each key's arrival order, which more
+        // workers interleave.
+        let ordered = matches!(kind, Kind::Count | Kind::RollingUpdates);
+        let workers = if ordered { 1 } else { workers };
         let dir = temp_dir("cuts");
         let input = dir.join("readings.jsonl");
         write_readings(&input, &readings);
         let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
         run_counts(kind, &input, &out, &ckpt, workers, None).unwrap();
         let want = committed_lines(&out);
-        // Count windows follow arrival order, which the source's batches by time shape:
-        // restored runs are compared with the uninterrupted one only.
-        if !matches!(kind, Kind::Count) {
+        // Arrival order, which the source's batches by time shape, decides for count
+        // windows and rolling updates: restored runs are compared with the uninterrupted
+        // one only.
+        if !ordered {
             prop_assert_eq!(&want, &reference_of(kind, &readings));
         }
         let all = manifests(&ckpt);
         prop_assert!(all.len() >= 3, "{} checkpoints", all.len());
-        // Restore every checkpoint, into a copy of the directory each time (restoring
-        // one forgets the later ones), over the output the whole run left.
-        for manifest in all.iter().rev() {
+        // Restore eight checkpoints spread over the run (the first and the last among
+        // them), into a copy of the directory each time (restoring one forgets the later
+        // ones), over the output the whole run left.
+        let step = all.len().div_ceil(8);
+        let chosen = all.iter().step_by(step).chain(all.last());
+        for manifest in chosen {
             let copy = dir.join("restore-ckpt");
             let _ = std::fs::remove_dir_all(&copy);
             copy_dir(&ckpt, &copy);
@@ -531,13 +572,13 @@ fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused()
 #[test]
 fn an_operator_that_cannot_be_checkpointed_yet_fails_the_job_at_start_up() {
     let dir = temp_dir("unsupported");
-    let mut wordcount = Command::new(common::example_binary("wordcount"));
-    wordcount.arg("--checkpoint-dir").arg(&dir);
-    let output = output(wordcount);
+    let mut fraud = Command::new(common::example_binary("fraud_detection"));
+    fraud.arg("--checkpoint-dir").arg(&dir);
+    let output = output(fraud);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
-        stderr.contains("rolling aggregation") && stderr.contains("cannot be checkpointed yet"),
+        stderr.contains("process function") && stderr.contains("cannot be checkpointed yet"),
         "{stderr}"
     );
     assert!(output.stdout.is_empty(), "nothing ran");

@@ -242,6 +242,18 @@ impl<T: View> Reader for SourceReader<T> {
             Status::Done
         })
     }
+
+    /// The generator is deterministic: its position is the next event's number.
+    fn position(&self) -> Option<Vec<(u32, u64)>> {
+        Some(vec![(0, self.next)])
+    }
+
+    fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+        if let Some(&(_, next)) = position.first() {
+            self.next = next;
+        }
+        Ok(())
+    }
 }
 
 /// A source's events generated into memory before the job starts, each worker's share

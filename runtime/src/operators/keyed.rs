@@ -111,8 +111,8 @@ where
 
 /// An incremental per-key aggregation: the state starts from one record and absorbs more.
 pub trait RollingAggregate<K, T>: 'static {
-    /// The per-key accumulator.
-    type State: 'static;
+    /// The per-key accumulator (it goes into checkpoints).
+    type State: ExchangeData;
     /// What is emitted for a key.
     type Output: 'static;
     /// The state after the key's first record.
@@ -128,7 +128,7 @@ pub trait RollingAggregate<K, T>: 'static {
 /// `reduce(|a, b| ...)`: combines the key's records pairwise; emits the combined record.
 pub struct Reduce<F>(pub F);
 
-impl<K, T: Clone + 'static, F: FnMut(T, T) -> T + 'static> RollingAggregate<K, T> for Reduce<F> {
+impl<K, T: ExchangeData, F: FnMut(T, T) -> T + 'static> RollingAggregate<K, T> for Reduce<F> {
     // `Option` only so that the old value can be moved into `f`; it is never `None` between calls.
     type State = Option<T>;
     type Output = T;
@@ -172,7 +172,7 @@ pub struct SumBy<F>(pub F);
 impl<K, T, V, F> RollingAggregate<K, T> for SumBy<F>
 where
     K: Clone + 'static,
-    V: AddAssign + Clone + 'static,
+    V: AddAssign + ExchangeData,
     F: Fn(&T) -> V + 'static,
 {
     type State = V;
@@ -197,7 +197,7 @@ pub struct SumField<F>(pub F);
 
 impl<K, T, V, F> RollingAggregate<K, T> for SumField<F>
 where
-    T: Clone + 'static,
+    T: ExchangeData,
     V: AddAssign + Clone + 'static,
     F: for<'a> Fn(&'a mut T) -> &'a mut V + 'static,
 {
@@ -273,12 +273,13 @@ where
     S: KeySelector<T>,
     A: RollingAggregate<S::Key, T>,
 {
-    if let Some(worker) = crate::checkpoint::worker() {
-        worker.unsupported(&format!("the rolling aggregation `{name}`"));
-    }
     let KeyedStream { stream, selector } = keyed;
     let router = selector.clone();
     let pact = Exchange::new(move |r: &T| router.route(r));
+    if crate::checkpoint::worker().is_some() {
+        let batch = context.mode() == ExecutionMode::Batch;
+        return rolling_checkpointed(stream, pact, name, selector, agg, batch);
+    }
     match context.mode() {
         ExecutionMode::Batch => stream.unary_frontier(pact, name, move |_, _| {
             let mut state: StateMap<S::Key, A::State> = StateMap::default();
@@ -338,6 +339,113 @@ where
     }
 }
 
+/// [`rolling`] in a job that checkpoints: the per-key state (and in batch mode the time
+/// the final values go out at) is written as each epoch closes; records of a later epoch
+/// wait until it opens.
+fn rolling_checkpointed<'scope, T, S, A>(
+    stream: StreamVec<'scope, Time, T>,
+    pact: Exchange<T, impl FnMut(&T) -> u64 + 'static>,
+    name: &str,
+    selector: S,
+    mut agg: A,
+    batch: bool,
+) -> StreamVec<'scope, Time, A::Output>
+where
+    T: ExchangeData,
+    S: KeySelector<T>,
+    A: RollingAggregate<S::Key, T>,
+{
+    use crate::checkpoint::{Caps, EpochGate};
+    use crate::time::epoch_frontier;
+    let what = format!("the rolling aggregation `{name}`");
+    stream.unary_frontier(pact, name, move |initial, info| {
+        let mut gate: EpochGate<T> = EpochGate::new("rolling", &info.address, true, &what);
+        let mut state: StateMap<S::Key, A::State> = StateMap::default();
+        // Batch mode: where the final values go out.
+        let mut held: Option<Capability<Time>> = None;
+        type Saved<K, V> = (StateMap<K, V>, Option<u64>);
+        if let Some((saved, at)) = gate.restored_state::<Saved<S::Key, A::State>>() {
+            state = saved;
+            held = at.map(|event| initial.delayed(&crate::time::at(gate.current(), event)));
+        }
+        gate.hold(&initial);
+        drop(initial);
+        let mut out = Vec::new();
+        move |(input, frontier), output| {
+            input.for_each(|cap, data| {
+                let t = Caps::time(&cap);
+                if gate.is_later(&t) {
+                    gate.stash(t, vec![cap.delayed(&t, 0)], std::mem::take(data));
+                    return;
+                }
+                if batch && held.as_ref().is_none_or(|c| t < *c.time()) {
+                    held = Some(cap.delayed(&t, 0));
+                }
+                absorb(&mut agg, &selector, batch, &mut state, data, &mut out);
+                if !out.is_empty() {
+                    output.session(&cap).give_container(&mut out);
+                }
+            });
+            while let Some(next) = gate.next(epoch_frontier(&frontier.frontier())) {
+                if batch && next == crate::checkpoint::store::OPEN_END {
+                    // The input has ended: the final values go out in the open epoch,
+                    // before its last part is written.
+                    if let Some(cap) = held.take() {
+                        let mut session = output.session(&cap);
+                        for (key, acc) in state.drain() {
+                            session.give(agg.finish(key, acc));
+                        }
+                    }
+                }
+                let at = held.as_ref().map(|c| c.time().event);
+                let ready = gate.close(&crate::checkpoint::encode(&(&state, at)), next);
+                if let Some(c) = held.as_mut() {
+                    let time = c.time().with_epoch(next.max(c.time().epoch));
+                    c.downgrade(&time);
+                }
+                for (t, caps, mut data) in ready {
+                    if batch && held.as_ref().is_none_or(|c| t < *c.time()) {
+                        held = Some(caps[0].clone());
+                    }
+                    absorb(&mut agg, &selector, batch, &mut state, &mut data, &mut out);
+                    if !out.is_empty() {
+                        output.session(&caps[0]).give_container(&mut out);
+                    }
+                }
+            }
+            gate.follow(&frontier.frontier());
+        }
+    })
+}
+
+/// Folds `data` into `state`; in streaming mode (not `batch`) each update goes to `out`.
+fn absorb<T, S: KeySelector<T>, A: RollingAggregate<S::Key, T>>(
+    agg: &mut A,
+    selector: &S,
+    batch: bool,
+    state: &mut StateMap<S::Key, A::State>,
+    data: &mut Vec<T>,
+    out: &mut Vec<A::Output>,
+) {
+    for record in data.drain(..) {
+        let key = selector.with_key(&record, S::Key::clone);
+        match state.entry(key) {
+            Entry::Occupied(mut e) => {
+                agg.add(e.get_mut(), record);
+                if !batch {
+                    out.push(agg.emit(e.key(), e.get()));
+                }
+            }
+            Entry::Vacant(v) => {
+                let e = v.insert_entry(agg.init(record));
+                if !batch {
+                    out.push(agg.emit(e.key(), e.get()));
+                }
+            }
+        }
+    }
+}
+
 /// `reduce(|a, b| ...)`: the closure's argument types are those of the keyed stream.
 pub fn reduce<'scope, T, S, F>(
     keyed: KeyedStream<'scope, T, S>,
@@ -373,7 +481,7 @@ pub fn sum_by<'scope, T, S, V, F>(
 where
     T: ExchangeData,
     S: KeySelector<T>,
-    V: AddAssign + Clone + 'static,
+    V: AddAssign + ExchangeData,
     F: Fn(&T) -> V + 'static,
 {
     rolling(keyed, context, "sum", SumBy(f))
@@ -429,7 +537,7 @@ pub fn sum_by_timed<'scope, T, S, V, F>(
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
-    V: AddAssign + Clone + 'static,
+    V: AddAssign + ExchangeData,
     F: Fn(&T) -> V + 'static,
 {
     rolling(keyed, context, "sum", OnTimed(SumBy(f)))

@@ -92,6 +92,13 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
                 let mut result = Ok(());
                 input.for_each(|cap, data| {
                     let time = time_of(&cap);
+                    if time.epoch < current && result.is_ok() {
+                        // An operator upstream emitted into an epoch it had closed.
+                        result = Err(crate::error::Error::Config(format!(
+                            "checkpoint: records of epoch {} reached the sink `{part}` after that epoch was prepared",
+                            time.epoch
+                        )));
+                    }
                     held.entry(time.epoch)
                         .or_default()
                         .insert(cap.delayed(&time, 0));
