@@ -13,6 +13,11 @@
 //! `end`, which for tick-aligned ends is exactly Flink's `W >= end - 1`. A record older
 //! than the watermark cannot travel at its own time (timely time never goes back): it
 //! travels at the watermark's time, and the window operator decides by its event time.
+//!
+//! Timely time is [`Time`]: that event time (its `event` part) and a checkpoint epoch,
+//! ordered as a product. Windows and timers fire by the least event part of a frontier
+//! ([`event_frontier`]); the epoch only moves when the job checkpoints (see
+//! [`crate::checkpoint`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
