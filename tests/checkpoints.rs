@@ -681,3 +681,67 @@ fn checkpoints_complete_while_the_watermark_stands_still() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sigterm_stops_with_a_savepoint_that_the_job_resumes_from() {
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("savepoint");
+    let input = dir.join("readings.jsonl");
+    let status = Command::new(&example)
+        .args(["--generate", "20000"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = reference(&read_readings(&input));
+    let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
+    let job = |restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg(&out)
+            .args(["-w", "2", "--source-batch", "100", "--pace", "2"])
+            .args(["--checkpoint-interval", "10s", "--checkpoint-dir"])
+            .arg(&ckpt);
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        cmd
+    };
+    let mut running = job(false).stderr(Stdio::piped()).spawn().unwrap();
+    // Once the job has read for a while (no periodic checkpoint yet: the interval is
+    // 10 s), stop it.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        running.try_wait().unwrap().is_none(),
+        "the job ended before the signal"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &running.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while running.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the job did not stop");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stopped = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&stopped.stderr);
+    assert!(stopped.status.success(), "{stderr}");
+    assert!(stderr.contains("stopped with savepoint"), "{stderr}");
+    let partial = committed_lines(&out);
+    assert!(
+        partial.len() < want.len(),
+        "stopped early: {} of {} windows",
+        partial.len(),
+        want.len()
+    );
+    assert!(
+        partial.iter().all(|line| want.contains(line)),
+        "the savepoint's output holds only complete windows"
+    );
+    let resumed = output(job(true));
+    assert!(resumed.status.success(), "{resumed:?}");
+    assert_eq!(committed_lines(&out), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}

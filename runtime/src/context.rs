@@ -27,6 +27,10 @@ struct Shared {
     discarded: AtomicU64,
     /// Input that sources could not decode, by source.
     dead_letters: Mutex<BTreeMap<String, u64>>,
+    /// Set by SIGTERM or Ctrl-C in a job that checkpoints: stop with a savepoint.
+    stop: Arc<AtomicBool>,
+    /// Workers of this process whose sinks have committed the savepoint.
+    savepointed: std::sync::atomic::AtomicUsize,
 }
 
 impl JobContext {
@@ -42,6 +46,8 @@ impl JobContext {
                 cancelled: AtomicBool::new(false),
                 discarded: AtomicU64::new(0),
                 dead_letters: Mutex::new(BTreeMap::new()),
+                stop: Arc::new(AtomicBool::new(false)),
+                savepointed: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
     }
@@ -81,6 +87,23 @@ impl JobContext {
     /// (0: no limit).
     pub fn max_watermark_drift(&self) -> u64 {
         self.max_drift
+    }
+
+    /// The flag that SIGTERM and Ctrl-C set in a job that checkpoints.
+    pub(crate) fn stop_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.shared.stop)
+    }
+
+    /// Whether the job is to stop with a savepoint: sources start one last epoch and
+    /// read no further.
+    pub fn stop_requested(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed)
+    }
+
+    /// A worker's sinks have committed the savepoint; returns whether all `local` workers
+    /// of the process have.
+    pub(crate) fn savepointed(&self, local: usize) -> bool {
+        self.shared.savepointed.fetch_add(1, Ordering::SeqCst) + 1 >= local
     }
 
     /// Records an error: the job will fail with it, and sources stop reading.

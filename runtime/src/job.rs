@@ -138,12 +138,20 @@ where
     let context = JobContext::new(mode, args.source_batch as usize)
         .with_max_drift(args.max_watermark_drift.unwrap_or(0))
         .with_checkpointing(checkpointing);
+    if context.checkpointing().is_some() {
+        // Stop with a savepoint (see `checkpoint`), as Flink's `stop`.
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(signal, context.stop_flag())
+                .map_err(|e| Error::Startup(format!("cannot handle signal {signal}: {e}")))?;
+        }
+    }
     let worker_context = context.clone();
+    let local_workers = args.workers as usize;
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
             let build = &pipeline.build;
-            crate::checkpoint::enter(&context, worker.index(), worker.peers());
+            crate::checkpoint::enter(&context, worker.index(), worker.peers(), local_workers);
             worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
             // Operators hold what they need; the thread's slot would outlive the
             // runtime of clients (PostgreSQL's) that sinks hold.

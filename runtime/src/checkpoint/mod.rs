@@ -193,6 +193,13 @@ pub struct Worker {
     peers: usize,
     operators: RefCell<Vec<String>>,
     committers: RefCell<Vec<Committer>>,
+    /// This worker's sources, and the epochs at which those that stopped (for a
+    /// savepoint, or at their input's end) closed their last epoch.
+    sources: std::cell::Cell<usize>,
+    stopped: RefCell<Vec<u64>>,
+    local_workers: usize,
+    /// Whether this worker's sinks have committed the savepoint.
+    savepointed: std::cell::Cell<bool>,
 }
 
 /// What an exactly-once sink does when a checkpoint completes.
@@ -210,7 +217,7 @@ pub fn worker() -> Option<Rc<Worker>> {
 
 /// Sets the worker's checkpointing for the dataflow built on this thread (the job does
 /// this before building each worker's dataflow).
-pub(crate) fn enter(context: &JobContext, index: usize, peers: usize) {
+pub(crate) fn enter(context: &JobContext, index: usize, peers: usize, local_workers: usize) {
     let worker = context.checkpointing().map(|shared| {
         Rc::new(Worker {
             shared,
@@ -219,6 +226,10 @@ pub(crate) fn enter(context: &JobContext, index: usize, peers: usize) {
             peers,
             operators: RefCell::new(Vec::new()),
             committers: RefCell::new(Vec::new()),
+            sources: std::cell::Cell::new(0),
+            stopped: RefCell::new(Vec::new()),
+            local_workers,
+            savepointed: std::cell::Cell::new(false),
         })
     });
     WORKER.with(|w| *w.borrow_mut() = worker);
@@ -236,6 +247,22 @@ impl Worker {
         let name = format!("{kind}@{}", address.join("_"));
         self.operators.borrow_mut().push(name.clone());
         name
+    }
+
+    /// Registers a source: a savepoint waits for it to stop.
+    pub fn register_source(&self, address: &[usize]) -> String {
+        self.sources.set(self.sources.get() + 1);
+        self.register("source", address)
+    }
+
+    /// A source closed its last epoch, `epoch` (it stopped for a savepoint or ended).
+    pub fn source_stopped(&self, epoch: u64) {
+        self.stopped.borrow_mut().push(epoch);
+    }
+
+    /// Whether the job is to stop with a savepoint.
+    pub fn stop_requested(&self) -> bool {
+        self.context.stop_requested()
     }
 
     /// Fails the job: `what` cannot take part in checkpoints yet.
@@ -301,6 +328,25 @@ impl Worker {
         }
         for commit in self.committers.borrow_mut().iter_mut() {
             commit(id);
+        }
+        // Stop with a savepoint: once every source of the worker has stopped and a
+        // checkpoint covering their last epochs is committed, and every worker of the
+        // process is there, the process exits without firing what is still open.
+        let stopped = self.stopped.borrow();
+        if self.context.stop_requested()
+            && id != OPEN_END
+            && stopped.len() == self.sources.get()
+            && stopped.iter().all(|&e| e <= id)
+            && !self.savepointed.replace(true)
+            && self.context.savepointed(self.local_workers)
+        {
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            eprintln!(
+                "tidemill: stopped with savepoint {id} in {}; resume with --restore latest",
+                shared.store.dir().display()
+            );
+            std::process::exit(0);
         }
         Ok(())
     }

@@ -209,7 +209,7 @@ where
             worker.unsupported(&format!("the source `{name}`"));
             return None;
         }
-        let part = worker.register("source", &address);
+        let part = worker.register_source(&address);
         // The last checkpoint completed, for the reader's commits.
         let completed = Rc::new(std::cell::Cell::new(None));
         let (cell, wake) = (Rc::clone(&completed), scope.activator_for(address.clone()));
@@ -242,6 +242,8 @@ where
         let mut positions: std::collections::BTreeMap<u64, Vec<(u32, u64)>> = Default::default();
         // Whether the job's last checkpoint has completed.
         let mut finished = false;
+        // Whether the source has stopped for a savepoint (or ended): it reads no more.
+        let mut stopped = false;
         if let Some((worker, part, _)) = &checkpoints {
             epoch = worker.first_epoch();
             next_epoch_at += worker.interval();
@@ -324,6 +326,12 @@ where
                     waiting = None;
                 }
             }
+            if stopped {
+                // Stopped for a savepoint: it holds its capabilities, so nothing fires
+                // past its watermark, until the savepoint is committed and the process
+                // exits.
+                return true;
+            }
             let status = match reader.as_mut().map(|r| r.as_mut()) {
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
@@ -396,7 +404,8 @@ where
             stage.capacity = total.clamp(16, context.source_batch().max(16));
             if let (Some((worker, part, _)), Some(Ok(r))) = (&checkpoints, reader.as_ref()) {
                 let done = status == Status::Done;
-                if (done || Instant::now() >= next_epoch_at) && !context.is_cancelled() {
+                let stop = !done && worker.stop_requested() && !stopped;
+                if (done || stop || Instant::now() >= next_epoch_at) && !context.is_cancelled() {
                     let position = r.position().unwrap_or_default();
                     positions.insert(epoch, position.clone());
                     let state = crate::checkpoint::SourceState {
@@ -411,6 +420,10 @@ where
                         epoch
                     };
                     worker.write(part, epoch, last, &crate::checkpoint::encode(&state));
+                    if done || stop {
+                        worker.source_stopped(epoch);
+                        stopped = true;
+                    }
                     epoch += 1;
                     next_epoch_at = Instant::now() + worker.interval();
                     let time = cap.time().with_epoch(epoch);
