@@ -440,7 +440,8 @@ proptest! {
             prop_assert_eq!(&want, &reference_of(kind, &readings));
         }
         let all = manifests(&ckpt);
-        prop_assert!(all.len() >= 3, "{} checkpoints", all.len());
+        // At least one periodic checkpoint besides the final one.
+        prop_assert!(all.len() >= 2, "{} checkpoints", all.len());
         // Restore eight checkpoints spread over the run (the first and the last among
         // them), into a copy of the directory each time (restoring one forgets the later
         // ones), over the output the whole run left.

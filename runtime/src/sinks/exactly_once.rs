@@ -13,6 +13,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::{CapabilitySet, Operator};
 use timely::dataflow::StreamVec;
+use timely::order::PartialOrder;
 
 use super::Written;
 use crate::checkpoint::store::OPEN_END;
@@ -99,9 +100,10 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
                             time.epoch
                         )));
                     }
-                    held.entry(time.epoch)
-                        .or_default()
-                        .insert(cap.delayed(&time, 0));
+                    let caps = held.entry(time.epoch).or_default();
+                    if !caps.iter().any(|c| c.time().less_equal(&time)) {
+                        caps.insert(cap.delayed(&time, 0));
+                    }
                     if result.is_ok() {
                         result = sink.write(time.epoch, data);
                     }

@@ -17,6 +17,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::{CapabilitySet, Operator};
 use timely::dataflow::{Scope, StreamVec};
+use timely::order::PartialOrder;
 
 use crate::context::JobContext;
 use crate::error::Result;
@@ -95,11 +96,14 @@ pub fn write_with<'scope, T: 'static, W: Writer<T> + 'static>(
                         data.clear();
                         return;
                     }
-                    // Times are partly ordered: hold every least time taken.
-                    let cap = time.delayed(&time_of(&time), 0);
-                    held.get_or_insert_with(|| (CapabilitySet::new(), Instant::now()))
-                        .0
-                        .insert(cap);
+                    // Times are partly ordered: hold every least time taken (a new
+                    // capability only for a time the held ones do not cover).
+                    let t = time_of(&time);
+                    let (caps, _) =
+                        held.get_or_insert_with(|| (CapabilitySet::new(), Instant::now()));
+                    if !caps.iter().any(|c| c.time().less_equal(&t)) {
+                        caps.insert(time.delayed(&t, 0));
+                    }
                     result = w.write(data);
                     data.clear();
                 });

@@ -204,20 +204,16 @@ where
     let activator = scope.activator_for(address.clone());
     // Checkpoints: the source moves to the next epoch once per interval, after writing
     // its position.
-    let checkpoints = crate::checkpoint::worker().and_then(|worker| {
+    let mut checkpoints = crate::checkpoint::worker().and_then(|worker| {
         if matches!(&reader, Some(Ok(r)) if r.position().is_none()) {
             worker.unsupported(&format!("the source `{name}`"));
             return None;
         }
-        let part = worker.register_source(&address);
-        // The last checkpoint completed, for the reader's commits.
-        let completed = Rc::new(std::cell::Cell::new(None));
-        let (cell, wake) = (Rc::clone(&completed), scope.activator_for(address.clone()));
-        worker.on_commit(move |id| {
-            cell.set(Some(id));
-            wake.activate();
-        });
-        Some((worker, part, completed))
+        Some(SourceCheckpoints::new(
+            worker,
+            &address,
+            scope.activator_for(address.clone()),
+        ))
     });
     let (output, stream) = builder.new_output();
     let (dead_output, dead_stream) = builder.new_output();
@@ -236,36 +232,19 @@ where
             buckets: Vec::new(),
             capacity: 16,
         };
-        let mut epoch = 0;
-        let mut next_epoch_at = Instant::now();
-        // Positions written for epochs whose checkpoints have not completed yet.
-        let mut positions: std::collections::BTreeMap<u64, Vec<(u32, u64)>> = Default::default();
-        // Whether the job's last checkpoint has completed.
-        let mut finished = false;
-        // Whether the source has stopped for a savepoint (or ended): it reads no more.
-        let mut stopped = false;
-        if let Some((worker, part, _)) = &checkpoints {
-            epoch = worker.first_epoch();
-            next_epoch_at += worker.interval();
-            let restored: Option<crate::checkpoint::SourceState> = worker
-                .restored(part)
-                .and_then(|bytes| crate::checkpoint::decode(worker, part, bytes));
-            let mut watermark = 0;
-            if let Some(state) = restored {
-                if state.done {
+        if let Some(ck) = &checkpoints {
+            let restored = ck.restore(&mut reader, &mut stage.stamper, &context);
+            match restored {
+                None => {
                     reader = None;
                     capability = None;
                     dead_capability = None;
-                } else if let Some(Ok(r)) = reader.as_mut() {
-                    if let Err(e) = r.seek(&state.position) {
-                        context.fail(e);
-                    }
-                    stage.stamper.restore(state.not_late_from);
-                    watermark = state.watermark;
                 }
-            }
-            for cap in capability.iter_mut().chain(dead_capability.iter_mut()) {
-                cap.downgrade(&at(epoch, watermark));
+                Some(watermark) => {
+                    for cap in capability.iter_mut().chain(dead_capability.iter_mut()) {
+                        cap.downgrade(&at(ck.epoch, watermark));
+                    }
+                }
             }
         }
         let mut dead = Vec::new();
@@ -274,18 +253,11 @@ where
         let mut waiting: Option<(Instant, u64)> = None;
         // The greatest timely time of anything emitted so far.
         let mut emitted = 0;
+        // The reader of a source stopped for a savepoint.
+        let mut parked = None;
         move |_frontiers| {
-            if let Some((_, _, completed)) = &checkpoints {
-                if let Some(id) = completed.take() {
-                    let last = id == crate::checkpoint::store::OPEN_END;
-                    if let (Some((_, position)), Some(Ok(r))) =
-                        (positions.range(..=id).next_back(), reader.as_mut())
-                    {
-                        r.checkpoint_complete(position, last);
-                    }
-                    positions = positions.split_off(&id.saturating_add(1));
-                    finished |= last;
-                }
+            if let Some(ck) = checkpoints.as_mut() {
+                ck.on_commits(&mut reader);
             }
             let (Some(cap), Some(dead_cap)) = (capability.as_mut(), dead_capability.as_mut())
             else {
@@ -294,8 +266,8 @@ where
                 let Some(Ok(r)) = reader.as_mut() else {
                     return false;
                 };
-                if checkpointing {
-                    if finished || context.is_cancelled() {
+                if let Some(ck) = &checkpoints {
+                    if ck.finished || context.is_cancelled() {
                         reader = None;
                         return false;
                     }
@@ -326,12 +298,6 @@ where
                     waiting = None;
                 }
             }
-            if stopped {
-                // Stopped for a savepoint: it holds its capabilities, so nothing fires
-                // past its watermark, until the savepoint is committed and the process
-                // exits.
-                return true;
-            }
             let status = match reader.as_mut().map(|r| r.as_mut()) {
                 _ if context.is_cancelled() => Status::Done,
                 Some(Ok(r)) => {
@@ -358,6 +324,8 @@ where
                     }
                     Status::Done
                 }
+                // Stopped for a savepoint (see below): nothing more, not even idleness.
+                None if parked.is_some() => return true,
                 None => Status::Done,
             };
             if status != Status::Idle || !stage.buckets.is_empty() {
@@ -402,37 +370,23 @@ where
             }
             // The next activation's buckets start at about this one's size.
             stage.capacity = total.clamp(16, context.source_batch().max(16));
-            if let (Some((worker, part, _)), Some(Ok(r))) = (&checkpoints, reader.as_ref()) {
+            if let (Some(ck), Some(Ok(r))) = (checkpoints.as_mut(), reader.as_ref()) {
+                let not_late_from = stage.stamper.checkpoint();
                 let done = status == Status::Done;
-                let stop = !done && worker.stop_requested() && !stopped;
-                if (done || stop || Instant::now() >= next_epoch_at) && !context.is_cancelled() {
-                    let position = r.position().unwrap_or_default();
-                    positions.insert(epoch, position.clone());
-                    let state = crate::checkpoint::SourceState {
-                        position,
-                        watermark: cap.time().event,
-                        not_late_from: stage.stamper.checkpoint(),
-                        done,
-                    };
-                    let last = if done {
-                        crate::checkpoint::store::OPEN_END
-                    } else {
-                        epoch
-                    };
-                    worker.write(part, epoch, last, &crate::checkpoint::encode(&state));
-                    if done || stop {
-                        worker.source_stopped(epoch);
-                        stopped = true;
-                    }
-                    epoch += 1;
-                    next_epoch_at = Instant::now() + worker.interval();
-                    let time = cap.time().with_epoch(epoch);
+                if let Some(time) = ck.after_read(r, done, cap.time(), not_late_from, &context) {
                     cap.downgrade(&time);
                     dead_cap.downgrade(&time);
+                    if ck.stopped && !done {
+                        // Stopped for a savepoint: the reader is put aside, so the source
+                        // reads no more, and it holds its capabilities (nothing fires past
+                        // its watermark) until the savepoint is committed and the process
+                        // exits.
+                        parked = reader.take();
+                        return true;
+                    }
                 }
                 if !done {
-                    activator
-                        .activate_after(next_epoch_at.saturating_duration_since(Instant::now()));
+                    activator.activate_after(ck.until_next());
                 }
             }
             match status {
@@ -468,6 +422,148 @@ where
         stream
     };
     (stream, dead_stream)
+}
+
+/// A source's part in checkpoints: its epoch, the positions it wrote, and whether it has
+/// stopped. Kept out of the source's activation (its methods are not inlined there), so
+/// that the per-record path is the same with and without checkpoints.
+struct SourceCheckpoints {
+    worker: Rc<crate::checkpoint::Worker>,
+    part: String,
+    /// The last checkpoint completed, set by the coordinator, for the reader's commits.
+    completed: Rc<std::cell::Cell<Option<u64>>>,
+    /// The open epoch, and when the next one starts.
+    epoch: u64,
+    next_epoch_at: Instant,
+    /// Positions written for epochs whose checkpoints have not completed yet.
+    positions: std::collections::BTreeMap<u64, Vec<(u32, u64)>>,
+    /// Whether the job's last checkpoint has completed.
+    finished: bool,
+    /// Whether the source has stopped for a savepoint (or ended): it reads no more.
+    stopped: bool,
+}
+
+impl SourceCheckpoints {
+    fn new(
+        worker: Rc<crate::checkpoint::Worker>,
+        address: &[usize],
+        wake: timely::scheduling::Activator,
+    ) -> Self {
+        let part = worker.register_source(address);
+        let completed = Rc::new(std::cell::Cell::new(None));
+        let cell = Rc::clone(&completed);
+        worker.on_commit(move |id| {
+            cell.set(Some(id));
+            wake.activate();
+        });
+        let epoch = worker.first_epoch();
+        let next_epoch_at = Instant::now() + worker.interval();
+        SourceCheckpoints {
+            worker,
+            part,
+            completed,
+            epoch,
+            next_epoch_at,
+            positions: Default::default(),
+            finished: false,
+            stopped: false,
+        }
+    }
+
+    /// Seeks the reader to its restored position and gives the stamper its watermark back;
+    /// returns the event time to hold the capability at, or `None` if the source had
+    /// ended.
+    #[inline(never)]
+    fn restore<R: Reader, U, St: Stamper<U>>(
+        &self,
+        reader: &mut Option<Result<R>>,
+        stamper: &mut St,
+        context: &JobContext,
+    ) -> Option<u64> {
+        let (worker, part) = (&self.worker, &self.part);
+        let restored: Option<crate::checkpoint::SourceState> = worker
+            .restored(part)
+            .and_then(|bytes| crate::checkpoint::decode(worker, part, bytes));
+        let Some(state) = restored else {
+            return Some(0);
+        };
+        if state.done {
+            return None;
+        }
+        if let Some(Ok(r)) = reader.as_mut() {
+            if let Err(e) = r.seek(&state.position) {
+                context.fail(e);
+            }
+            stamper.restore(state.not_late_from);
+        }
+        Some(state.watermark)
+    }
+
+    /// Tells the reader of a completed checkpoint (a Kafka reader commits its offsets).
+    #[inline(never)]
+    fn on_commits<R: Reader>(&mut self, reader: &mut Option<Result<R>>) {
+        let Some(id) = self.completed.take() else {
+            return;
+        };
+        let last = id == crate::checkpoint::store::OPEN_END;
+        if let (Some((_, position)), Some(Ok(r))) =
+            (self.positions.range(..=id).next_back(), reader.as_mut())
+        {
+            r.checkpoint_complete(position, last);
+        }
+        self.positions = self.positions.split_off(&id.saturating_add(1));
+        self.finished |= last;
+    }
+
+    /// After a read: when the interval has passed, the input has ended (`done`) or a
+    /// savepoint is asked for, writes the position and returns the time (in the next
+    /// epoch) to move the capabilities to.
+    #[inline(never)]
+    fn after_read<R: Reader>(
+        &mut self,
+        reader: &R,
+        done: bool,
+        cap: &Time,
+        not_late_from: u64,
+        context: &JobContext,
+    ) -> Option<Time> {
+        let worker = &self.worker;
+        let stop = !done && worker.stop_requested() && !self.stopped;
+        if !(done || stop || Instant::now() >= self.next_epoch_at) || context.is_cancelled() {
+            return None;
+        }
+        let position = reader.position().unwrap_or_default();
+        self.positions.insert(self.epoch, position.clone());
+        let state = crate::checkpoint::SourceState {
+            position,
+            watermark: cap.event,
+            not_late_from,
+            done,
+        };
+        let last = if done {
+            crate::checkpoint::store::OPEN_END
+        } else {
+            self.epoch
+        };
+        worker.write(
+            &self.part,
+            self.epoch,
+            last,
+            &crate::checkpoint::encode(&state),
+        );
+        if done || stop {
+            worker.source_stopped(self.epoch);
+            self.stopped = true;
+        }
+        self.epoch += 1;
+        self.next_epoch_at = Instant::now() + worker.interval();
+        Some(cap.with_epoch(self.epoch))
+    }
+
+    /// How long until the next epoch starts.
+    fn until_next(&self) -> Duration {
+        self.next_epoch_at.saturating_duration_since(Instant::now())
+    }
 }
 
 /// What a source's fused chain pushes its records into: each record is stamped, passed
