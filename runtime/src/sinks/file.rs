@@ -88,6 +88,26 @@ impl<T: 'static, E: Encode<T>> SinkSpec<T> for FileSink<T, E> {
 /// (Kafka) waits for the flush.
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Encodes `record` as a line (in `line`, reused) and writes it to `file` at `path`.
+fn write_line<T, E: Encode<T>>(
+    encoder: &mut E,
+    record: &T,
+    line: &mut Vec<u8>,
+    file: &mut BufWriter<File>,
+    path: &Path,
+) -> Result<()> {
+    line.clear();
+    encoder.encode(record, line).map_err(|reason| {
+        Error::Config(format!(
+            "cannot write a record to {}: {reason}",
+            path.display()
+        ))
+    })?;
+    line.push(b'\n');
+    file.write_all(line)
+        .map_err(|e| Error::io("cannot write output file", path, e))
+}
+
 /// One worker's part file.
 struct PartWriter<E> {
     file: BufWriter<File>,
@@ -99,19 +119,13 @@ struct PartWriter<E> {
 impl<T, E: Encode<T>> Writer<T> for PartWriter<E> {
     fn write(&mut self, batch: &mut Vec<T>) -> Result<()> {
         for record in batch.drain(..) {
-            self.line.clear();
-            self.encoder
-                .encode(&record, &mut self.line)
-                .map_err(|reason| {
-                    Error::Config(format!(
-                        "cannot write a record to {}: {reason}",
-                        self.path.display()
-                    ))
-                })?;
-            self.line.push(b'\n');
-            self.file
-                .write_all(&self.line)
-                .map_err(|e| Error::io("cannot write output file", &self.path, e))?;
+            write_line(
+                &mut self.encoder,
+                &record,
+                &mut self.line,
+                &mut self.file,
+                &self.path,
+            )?;
         }
         Ok(())
     }
@@ -182,18 +196,7 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
         }
         let (file, path) = self.open.get_mut(&epoch).expect("just opened");
         for record in batch.drain(..) {
-            self.line.clear();
-            self.encoder
-                .encode(&record, &mut self.line)
-                .map_err(|reason| {
-                    Error::Config(format!(
-                        "cannot write a record to {}: {reason}",
-                        path.display()
-                    ))
-                })?;
-            self.line.push(b'\n');
-            file.write_all(&self.line)
-                .map_err(|e| Error::io("cannot write output file", &*path, e))?;
+            write_line(&mut self.encoder, &record, &mut self.line, file, path)?;
         }
         Ok(())
     }
