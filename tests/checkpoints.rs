@@ -558,6 +558,13 @@ fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused()
     );
     assert_eq!(committed_lines(&out), want);
 
+    // Starting afresh over them is refused: it would throw them away.
+    let fresh = job(false);
+    let stderr = String::from_utf8_lossy(&fresh.stderr);
+    assert!(!fresh.status.success());
+    assert!(stderr.contains("--restore latest"), "{stderr}");
+    assert_eq!(committed_lines(&out), want, "the refused run wrote nothing");
+
     // Another pipeline's checkpoint is refused, and nothing is written.
     let mut other = Command::new(common::example_binary("windowed_wordcount"));
     other

@@ -120,6 +120,14 @@ impl Checkpointing {
                 vec![id]
             }
         };
+        if settings.restore.is_none() && !store.checkpoints()?.is_empty() {
+            // A fresh start would throw them away: ask.
+            return Err(Error::Config(format!(
+                "{} holds checkpoints of an earlier run: resume with --restore latest, or \
+                 remove the directory (or choose another --checkpoint-dir) to start afresh",
+                store.dir().display()
+            )));
+        }
         let mut restored = None;
         for id in candidates {
             match store.load(id) {
@@ -163,7 +171,8 @@ impl Checkpointing {
             None => {}
         }
         if restored.is_none() {
-            // A fresh start: what an earlier run left would be mistaken for this one's.
+            // A fresh start: parts an earlier run left before its first checkpoint (or
+            // after its last intact one) would be mistaken for this run's.
             let _ = std::fs::remove_dir_all(store.dir().join("parts"));
             for id in store.checkpoints()? {
                 let _ = std::fs::remove_file(store.dir().join(format!("chk-{id:020}.json")));
