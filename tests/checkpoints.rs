@@ -192,6 +192,8 @@ enum Kind {
     Rolling,
     /// The same in streaming mode: every update (in arrival order: one worker only).
     RollingUpdates,
+    /// Odd sensors' readings joined with the even ones' of the same pair within 100 ms.
+    IntervalJoin,
 }
 
 /// Runs a per-sensor count and sum over `readings` (a JSON-lines file) in windows of
@@ -215,6 +217,22 @@ fn run_counts(
     }
     let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
     match kind {
+        Kind::IntervalJoin => tidemill::run(
+            args,
+            stream! {
+                let readings = from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms);
+                let evens = readings.filter(|r| r.sensor % 2 == 0).key_by(|r| r.sensor / 2);
+                readings
+                    .filter(|r| r.sensor % 2 == 1)
+                    .key_by(|r| r.sensor / 2)
+                    .interval_join(evens)
+                    .between(-100ms, 100ms)
+                    .process(|a, b, _ctx, out| out.push((a.ts, b.ts, a.value + b.value)))
+                    .sink(json_lines_sink(out));
+            },
+        ),
         Kind::Rolling | Kind::RollingUpdates => tidemill::run(
             args,
             stream! {
@@ -294,6 +312,19 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
     };
     match kind {
         Kind::Tumbling => return reference(readings),
+        Kind::IntervalJoin => {
+            let mut lines = Vec::new();
+            for a in readings.iter().filter(|r| r.sensor % 2 == 1) {
+                for b in readings.iter().filter(|r| r.sensor % 2 == 0) {
+                    let close = (b.ts as i64 - a.ts as i64).abs() <= 100;
+                    if a.sensor / 2 == b.sensor / 2 && close {
+                        lines.push(format!("[{},{},{}]", a.ts, b.ts, a.value + b.value));
+                    }
+                }
+            }
+            lines.sort();
+            return lines;
+        }
         Kind::Rolling => {
             let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
             for r in readings {
@@ -408,7 +439,7 @@ fn manifests(ckpt: &Path) -> Vec<PathBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(12))]
+    #![proptest_config(ProptestConfig::with_cases(14))]
 
     #[test]
     fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
@@ -421,6 +452,7 @@ proptest! {
             Kind::Count,
             Kind::Rolling,
             Kind::RollingUpdates,
+            Kind::IntervalJoin,
         ]),
     ) {
         // Count windows and rolling updates follow each key's arrival order, which more

@@ -37,10 +37,11 @@ use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
 
+use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeySelector, OnValue};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{event_frontier, tick_floor, time_of, Time, Timed};
+use crate::time::{epoch_frontier, event_frontier, tick_floor, time_of, Time, Timed};
 use crate::window::{self, Window, Windows};
 
 /// A record of one side of a window join.
@@ -402,6 +403,103 @@ fn expiry(ts: u64, keep: i64) -> u64 {
     (ts as i64).saturating_add(keep).max(0) as u64
 }
 
+/// A buffer's state in a checkpoint: its records and its expiry queue.
+type Buffered<K, V> = (StateMap<K, VecDeque<(u64, V)>>, BTreeMap<u64, Vec<K>>);
+
+/// The state and logic of an interval join, apart from its operator.
+struct IntervalJoin<K, L, R, SL, SR, F, O> {
+    lefts: Buffer<K, L>,
+    rights: Buffer<K, R>,
+    left_key: SL,
+    right_key: SR,
+    lower: i64,
+    upper: i64,
+    tick: u64,
+    f: F,
+    out: Vec<O>,
+}
+
+impl<K, L, R, SL, SR, F, O> IntervalJoin<K, L, R, SL, SR, F, O>
+where
+    K: Key,
+    SL: KeySelector<Timed<L>, Key = K>,
+    SR: KeySelector<Timed<R>, Key = K>,
+    F: FnMut(&L, &R, &mut JoinContext, &mut Vec<O>),
+{
+    /// Whether a record at `ts` that travels at `time` came after its watermark.
+    #[inline]
+    fn is_late(&self, time: u64, ts: u64) -> bool {
+        time > tick_floor(ts, self.tick)
+    }
+
+    /// A left record at timely time `time`: joined with the right records in its
+    /// interval, and kept while right records may still match it.
+    #[inline]
+    fn left(
+        &mut self,
+        time: u64,
+        record: Timed<L>,
+        frontier: u64,
+        matched: &mut Vec<Timed<O>>,
+        late: &mut Vec<Timed<JoinSide<L, R>>>,
+    ) {
+        if self.is_late(time, record.ts) {
+            late.push(Timed {
+                ts: record.ts,
+                value: JoinSide::Left(record.value),
+            });
+            return;
+        }
+        let ts = record.ts as i64;
+        let key = self.left_key.with_key(&record, K::clone);
+        for (rts, r) in self.rights.range(&key, ts + self.lower, ts + self.upper) {
+            let mut ctx = JoinContext {
+                left: record.ts,
+                right: *rts,
+            };
+            (self.f)(&record.value, r, &mut ctx, &mut self.out);
+            let at = ctx.timestamp();
+            matched.extend(self.out.drain(..).map(|value| Timed { ts: at, value }));
+        }
+        if self.lefts.expiry(record.ts) >= frontier {
+            self.lefts.insert(&key, record.ts, record.value);
+        }
+    }
+
+    /// A right record at timely time `time`, as [`Self::left`].
+    #[inline]
+    fn right(
+        &mut self,
+        time: u64,
+        record: Timed<R>,
+        frontier: u64,
+        matched: &mut Vec<Timed<O>>,
+        late: &mut Vec<Timed<JoinSide<L, R>>>,
+    ) {
+        if self.is_late(time, record.ts) {
+            late.push(Timed {
+                ts: record.ts,
+                value: JoinSide::Right(record.value),
+            });
+            return;
+        }
+        let ts = record.ts as i64;
+        let key = self.right_key.with_key(&record, K::clone);
+        for (lts, l) in self.lefts.range(&key, ts - self.upper, ts - self.lower) {
+            let mut ctx = JoinContext {
+                left: *lts,
+                right: record.ts,
+            };
+            (self.f)(l, &record.value, &mut ctx, &mut self.out);
+            let at = ctx.timestamp();
+            matched.extend(self.out.drain(..).map(|value| Timed { ts: at, value }));
+        }
+        if self.rights.expiry(record.ts) >= frontier {
+            self.rights.insert(&key, record.ts, record.value);
+        }
+    }
+}
+
 /// An output of an interval join.
 type Out<D> = OutputBuilder<Time, CapacityContainerBuilder<Vec<D>>>;
 
@@ -421,7 +519,7 @@ pub fn interval_join<'scope, L, SL, R, SR, O, F>(
     ((left, right), lower, upper): IntervalPair<'scope, L, SL, R, SR>,
     name: &str,
     tick: u64,
-    mut f: F,
+    f: F,
 ) -> Joined<'scope, O, L, R>
 where
     L: ExchangeData,
@@ -433,10 +531,8 @@ where
 {
     let (left, left_key) = left.into_parts();
     let (right, right_key) = right.into_parts();
-    if let Some(worker) = crate::checkpoint::worker() {
-        worker.unsupported(&format!("the interval join `{name}`"));
-    }
     let mut builder = OperatorBuilder::new(name.to_owned(), left.scope());
+    let address = builder.operator_info().address;
     let (lk, rk) = (left_key.clone(), right_key.clone());
     let mut left_in = builder.new_input(left, Exchange::new(move |r: &Timed<L>| lk.route(r)));
     let mut right_in = builder.new_input(right, Exchange::new(move |r: &Timed<R>| rk.route(r)));
@@ -444,86 +540,101 @@ where
     let (late, late_stream) = builder.new_output();
     let mut results: Out<Timed<O>> = OutputBuilder::from(results);
     let mut late: Out<Timed<JoinSide<L, R>>> = OutputBuilder::from(late);
-    builder.build(move |_initial| {
-        let mut lefts: Buffer<SL::Key, L> = Buffer::new(upper);
-        let mut rights: Buffer<SL::Key, R> = Buffer::new(lower.saturating_neg());
-        let mut out = Vec::new();
+    let what = format!("the interval join `{name}`");
+    builder.build(move |initial| {
+        let mut gate: EpochGate<JoinSide<Timed<L>, Timed<R>>> =
+            EpochGate::new("interval_join", &address, true, &what);
+        let mut join = IntervalJoin {
+            lefts: Buffer::new(upper),
+            rights: Buffer::new(lower.saturating_neg()),
+            left_key,
+            right_key,
+            lower,
+            upper,
+            tick,
+            f,
+            out: Vec::new(),
+        };
+        type Saved<K, L, R> = (Buffered<K, L>, Buffered<K, R>);
+        if let Some((l, r)) = gate.restored_state::<Saved<SL::Key, L, R>>() {
+            (join.lefts.records, join.lefts.queue) = l;
+            (join.rights.records, join.rights.queue) = r;
+        }
+        gate.hold(&initial[0]);
+        drop(initial);
         let mut matched: Vec<Timed<O>> = Vec::new();
         let mut too_late: Vec<Timed<JoinSide<L, R>>> = Vec::new();
-        let is_late = move |time: u64, ts: u64| time > tick_floor(ts, tick);
+        let mut stashed = Vec::new();
         move |frontiers| {
-            let frontier = frontiers
-                .iter()
-                .map(|f| event_frontier(&f.frontier()))
-                .min()
-                .unwrap_or(u64::MAX);
+            let input_frontier = |f: &[timely::progress::frontier::MutableAntichain<Time>]| {
+                let event = f.iter().map(|f| event_frontier(&f.frontier())).min();
+                let epoch = f.iter().map(|f| epoch_frontier(&f.frontier())).min();
+                (event.unwrap_or(u64::MAX), epoch.unwrap_or(u64::MAX))
+            };
+            let (event, epoch) = input_frontier(frontiers);
+            // What waits in the stash is in already: records are kept by the frontier
+            // they would have met.
+            let frontier = event.min(gate.event_floor());
             let mut results = results.activate();
             let mut late = late.activate();
             left_in.for_each(|cap, data| {
-                let time = time_of(&cap).event;
+                let time = time_of(&cap);
+                if gate.is_later(&time) {
+                    stashed.extend(data.drain(..).map(JoinSide::Left));
+                    let caps = vec![cap.delayed(&time, 0), cap.delayed(&time, 1)];
+                    gate.stash(time, caps, std::mem::take(&mut stashed));
+                    return;
+                }
                 for record in data.drain(..) {
-                    if is_late(time, record.ts) {
-                        too_late.push(Timed {
-                            ts: record.ts,
-                            value: JoinSide::Left(record.value),
-                        });
-                        continue;
-                    }
-                    let ts = record.ts as i64;
-                    let key = left_key.with_key(&record, SL::Key::clone);
-                    {
-                        let key = &key;
-                        for (rts, r) in rights.range(key, ts + lower, ts + upper) {
-                            let mut ctx = JoinContext {
-                                left: record.ts,
-                                right: *rts,
-                            };
-                            f(&record.value, r, &mut ctx, &mut out);
-                            let at = ctx.timestamp();
-                            matched.extend(out.drain(..).map(|value| Timed { ts: at, value }));
-                        }
-                        if lefts.expiry(record.ts) >= frontier {
-                            lefts.insert(key, record.ts, record.value);
-                        }
-                    }
+                    join.left(time.event, record, frontier, &mut matched, &mut too_late);
                 }
                 results.session(&cap).give_container(&mut matched);
                 late.session(&cap).give_container(&mut too_late);
             });
             right_in.for_each(|cap, data| {
-                let time = time_of(&cap).event;
+                let time = time_of(&cap);
+                if gate.is_later(&time) {
+                    stashed.extend(data.drain(..).map(JoinSide::Right));
+                    let caps = vec![cap.delayed(&time, 0), cap.delayed(&time, 1)];
+                    gate.stash(time, caps, std::mem::take(&mut stashed));
+                    return;
+                }
                 for record in data.drain(..) {
-                    if is_late(time, record.ts) {
-                        too_late.push(Timed {
-                            ts: record.ts,
-                            value: JoinSide::Right(record.value),
-                        });
-                        continue;
-                    }
-                    let ts = record.ts as i64;
-                    let key = right_key.with_key(&record, SL::Key::clone);
-                    {
-                        let key = &key;
-                        for (lts, l) in lefts.range(key, ts - upper, ts - lower) {
-                            let mut ctx = JoinContext {
-                                left: *lts,
-                                right: record.ts,
-                            };
-                            f(l, &record.value, &mut ctx, &mut out);
-                            let at = ctx.timestamp();
-                            matched.extend(out.drain(..).map(|value| Timed { ts: at, value }));
-                        }
-                        if rights.expiry(record.ts) >= frontier {
-                            rights.insert(key, record.ts, record.value);
-                        }
-                    }
+                    join.right(time.event, record, frontier, &mut matched, &mut too_late);
                 }
                 results.session(&cap).give_container(&mut matched);
                 late.session(&cap).give_container(&mut too_late);
             });
-            lefts.expire(frontier);
-            rights.expire(frontier);
-            debug_assert!(frontier != u64::MAX || lefts.len() + rights.len() == 0);
+            join.lefts.expire(frontier);
+            join.rights.expire(frontier);
+            // An epoch closed: write the state, move on, take what waited for it.
+            while let Some(next) = gate.next(epoch) {
+                let state = crate::checkpoint::encode(&(
+                    (&join.lefts.records, &join.lefts.queue),
+                    (&join.rights.records, &join.rights.queue),
+                ));
+                for (time, caps, records) in gate.close(&state, next) {
+                    let frontier = event.min(gate.event_floor());
+                    for record in records {
+                        match record {
+                            JoinSide::Left(r) => {
+                                join.left(time.event, r, frontier, &mut matched, &mut too_late)
+                            }
+                            JoinSide::Right(r) => {
+                                join.right(time.event, r, frontier, &mut matched, &mut too_late)
+                            }
+                        }
+                    }
+                    results.session(&caps[0]).give_container(&mut matched);
+                    late.session(&caps[1]).give_container(&mut too_late);
+                }
+                let frontier = event.min(gate.event_floor());
+                join.lefts.expire(frontier);
+                join.rights.expire(frontier);
+            }
+            let (lefts, rights) = (&join.lefts, &join.rights);
+            debug_assert!(event != u64::MAX || lefts.len() + rights.len() == 0);
+            gate.follow_event(event);
         }
     });
     (results_stream, late_stream)

@@ -463,7 +463,14 @@ impl<D> EpochGate<D> {
 
     /// Follows the input frontier with the barrier (after [`Self::close`]).
     pub fn follow(&mut self, frontier: &[Time]) {
-        self.barrier.follow(self.current, frontier);
+        let event = crate::time::event_frontier(frontier);
+        self.barrier.follow(self.current, event);
+    }
+
+    /// As [`Self::follow`], for an operator of several inputs: `event` is their least
+    /// event frontier (`u64::MAX`: all have ended).
+    pub fn follow_event(&mut self, event: u64) {
+        self.barrier.follow(self.current, event);
     }
 
     /// The state the operator had in the restored checkpoint, if any.
@@ -546,15 +553,15 @@ impl Barrier {
         }
     }
 
-    /// Moves the barrier to epoch `epoch` (once its part is written) and to the least
-    /// event time of `frontier`; drops it when the input has ended.
-    pub fn follow(&mut self, epoch: u64, frontier: &[Time]) {
+    /// Moves the barrier to epoch `epoch` (once its part is written) and to the input's
+    /// least event time `event`; drops it when the input has ended (`u64::MAX`).
+    pub fn follow(&mut self, epoch: u64, event: u64) {
         let Some(cap) = self.cap.as_mut() else { return };
-        if frontier.is_empty() || epoch == OPEN_END {
+        if event == u64::MAX || epoch == OPEN_END {
             self.cap = None;
             return;
         }
-        let event = crate::time::event_frontier(frontier).max(cap.time().event);
+        let event = event.max(cap.time().event);
         let time = Time {
             epoch: epoch.max(cap.time().epoch),
             event,

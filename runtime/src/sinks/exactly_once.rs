@@ -129,7 +129,7 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
                     context.fail(e);
                     held.clear();
                 }
-                barrier.follow(current, &frontier.frontier());
+                barrier.follow(current, crate::time::event_frontier(&frontier.frontier()));
             }
         },
     )
