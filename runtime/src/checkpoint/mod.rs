@@ -31,7 +31,6 @@
 pub mod store;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -584,22 +583,23 @@ pub fn coordinate(written: Vec<Written<'_>>) {
     } else {
         timely::dataflow::operators::Concatenate::concatenate(&scope, written)
     };
-    let mut completed = worker.first_epoch();
+    // The least epoch whose checkpoint has not completed.
+    let mut next = worker.first_epoch();
     all.sink(Pipeline, "checkpoints", move |(input, frontier)| {
         input.for_each(|_, data| data.clear());
         let passed = epoch_frontier(&frontier.frontier());
-        // Checkpoint c is complete once the frontier is past epoch c.
-        let last = if passed == u64::MAX {
-            u64::MAX
-        } else {
-            passed.saturating_sub(1)
-        };
-        if passed > completed && completed != u64::MAX {
-            let id = if passed == u64::MAX { u64::MAX } else { last };
+        // Checkpoint c is complete once the frontier is past epoch c; the job's last
+        // one (`u64::MAX`) once the frontier is empty.
+        if passed > next && next != u64::MAX {
+            let id = if passed == u64::MAX {
+                u64::MAX
+            } else {
+                passed - 1
+            };
             if let Err(e) = worker.complete(id) {
                 worker.context.fail(e);
             }
-            completed = passed;
+            next = passed;
         }
     });
 }
@@ -614,9 +614,6 @@ pub fn fingerprint(plan: &crate::job::Plan) -> u64 {
     }
     h.finish()
 }
-
-/// Positions of sources and other small state, by name: see [`SourceState`].
-pub type Positions = BTreeMap<u32, u64>;
 
 /// What a source writes at each epoch: where its reader is, its watermark, and whether
 /// its input has ended.

@@ -22,7 +22,7 @@
 //!   transaction when [`PostgresSink::batch_size`] rows are waiting (5000), when the
 //!   oldest has waited [`PostgresSink::flush_interval`] (1 s), and when the input ends.
 //!   Until its transaction commits, a row's time is held back in the sink's
-//!   [`Written`](crate::sinks::Written) stream, so a Kafka source commits only offsets
+//!   [`Written`] stream, so a Kafka source commits only offsets
 //!   whose rows are in the table.
 //! - **Upsert** ([`PostgresSink::upsert`], [`PostgresSink::upsert_on`]): the batch goes to
 //!   a temporary table by `COPY`, then `INSERT .. SELECT .. ON CONFLICT (key) DO UPDATE`
