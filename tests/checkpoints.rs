@@ -785,3 +785,57 @@ fn sigterm_stops_with_a_savepoint_that_the_job_resumes_from() {
     assert_eq!(committed_lines(&out), want);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn two_processes_killed_and_restored_give_the_uninterrupted_output() {
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("processes");
+    let input = dir.join("readings.jsonl");
+    let status = Command::new(&example)
+        .args(["--generate", "20000"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = reference(&read_readings(&input));
+    let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    for run in 0..3 {
+        let hosts = common::hostfile();
+        let spawn = |process: &str, restore: bool| {
+            let mut cmd = Command::new(&example);
+            cmd.arg(&input)
+                .arg(&out)
+                .args(["-w", "2", "-n", "2", "-p", process, "-h"])
+                .arg(&hosts)
+                .args(["--source-batch", "100", "--pace", "10"])
+                .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+                .arg(&ckpt)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if restore {
+                cmd.args(["--restore", "latest"]);
+            }
+            cmd.spawn().unwrap()
+        };
+        let last = run == 2;
+        let mut processes = [spawn("0", run > 0), spawn("1", run > 0)];
+        if !last {
+            // Both processes killed at one random point, as a machine's loss would.
+            std::thread::sleep(Duration::from_millis(200 + rng.below(800)));
+            for p in &mut processes {
+                let _ = p.kill();
+            }
+        }
+        for p in processes {
+            let output = p.wait_with_output().unwrap();
+            if last {
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert!(output.status.success(), "{stderr}");
+            }
+        }
+        let _ = std::fs::remove_file(&hosts);
+    }
+    assert_eq!(committed_lines(&out), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}

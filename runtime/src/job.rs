@@ -117,15 +117,8 @@ where
     }
     let mode = args.resolve_mode(pipeline.plan.bounded)?;
     let config = args.timely_config()?;
-    let (builders, network_guard) = match config.communication {
-        timely::CommunicationConfig::Cluster {
-            threads,
-            process,
-            addresses,
-            ..
-        } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
-        local => local.try_build().map_err(Error::Startup)?,
-    };
+    // Before the processes connect: opening cleans up what later epochs (or an earlier
+    // run) left, which must not race with another process's first parts.
     let peers = (args.workers * args.processes) as usize;
     let checkpointing = match args.checkpoint_settings()? {
         Some(settings) => Some(std::sync::Arc::new(crate::checkpoint::Checkpointing::open(
@@ -134,6 +127,15 @@ where
             peers,
         )?)),
         None => None,
+    };
+    let (builders, network_guard) = match config.communication {
+        timely::CommunicationConfig::Cluster {
+            threads,
+            process,
+            addresses,
+            ..
+        } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
+        local => local.try_build().map_err(Error::Startup)?,
     };
     let context = JobContext::new(mode, args.source_batch as usize)
         .with_max_drift(args.max_watermark_drift.unwrap_or(0))

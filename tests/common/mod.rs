@@ -42,10 +42,9 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `binary` as two processes of two workers on localhost (`-w 2 -n 2`, a hostfile
-/// of free ports), each with `args` after the cluster flags; returns both outputs.
+/// A hostfile of two free localhost ports, for a job of two processes.
 #[allow(dead_code)] // not every test binary runs clusters
-pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
+pub fn hostfile() -> PathBuf {
     let hostfile = std::env::temp_dir().join(format!(
         "tidemill-hosts-{}-{}",
         std::process::id(),
@@ -56,6 +55,14 @@ pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
         format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
     )
     .unwrap();
+    hostfile
+}
+
+/// Runs `binary` as two processes of two workers on localhost (`-w 2 -n 2`, a hostfile
+/// of free ports), each with `args` after the cluster flags; returns both outputs.
+#[allow(dead_code)] // not every test binary runs clusters
+pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
+    let hostfile = hostfile();
     let hosts = hostfile.to_str().unwrap();
     let spawn = |index: &str| {
         Command::new(binary)
