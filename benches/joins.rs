@@ -10,6 +10,9 @@
 //! - interval join, `between(-50ms, 50ms)`;
 //! - window join, `tumbling(100ms)`.
 //!
+//! With `TIDEMILL_BENCH_CHECKPOINT=1s` (any interval), the jobs take checkpoints that
+//! often, into a temporary directory.
+//!
 //! Each joined pair is counted per 10 s of event time (a combined `window_all` count), so
 //! output does not dominate. Prints events/s (both sides), pairs, and peak RSS above the
 //! input; the pair count must agree across worker counts.
@@ -36,12 +39,28 @@ fn events(n: u64, seed: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// The job's flags: `workers` threads, checkpointing if `TIDEMILL_BENCH_CHECKPOINT` says
+/// how often.
+fn args(workers: u64) -> Args {
+    let args = Args::with_workers(workers);
+    let Ok(interval) = std::env::var("TIDEMILL_BENCH_CHECKPOINT") else {
+        return args;
+    };
+    let dir = std::env::temp_dir().join(format!("tidemill-bench-joins-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut args = Args::try_parse_from(["joins", "--checkpoint-interval", &interval])
+        .expect("TIDEMILL_BENCH_CHECKPOINT is a duration such as 1s");
+    args.workers = workers;
+    args.checkpoint_dir = Some(dir);
+    args
+}
+
 /// Joined pairs counted per 10 s: the sum of the counts.
 fn interval(left: &[(u64, u64)], right: &[(u64, u64)], workers: u64) -> u64 {
     let out = Collector::new();
     let (a, b) = (left.to_vec(), right.to_vec());
     tidemill::run(
-        Args::with_workers(workers),
+        args(workers),
         stream! {
             let b = from_collection(b).assign_timestamps(|e| e.1, out_of_orderness = 1s);
             from_collection(a)
@@ -64,7 +83,7 @@ fn window(left: &[(u64, u64)], right: &[(u64, u64)], workers: u64) -> u64 {
     let out = Collector::new();
     let (a, b) = (left.to_vec(), right.to_vec());
     tidemill::run(
-        Args::with_workers(workers),
+        args(workers),
         stream! {
             let a = from_collection(a).assign_timestamps(|e| e.1, out_of_orderness = 1s);
             let b = from_collection(b).assign_timestamps(|e| e.1, out_of_orderness = 1s);
