@@ -628,3 +628,90 @@ pub struct SourceState {
     /// Whether the input had ended.
     pub done: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::ExecutionMode;
+
+    /// A worker slot on this thread, checkpointing into a fresh directory.
+    fn checkpointing_worker(name: &str) -> (Rc<Worker>, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("tidemill-gate-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let settings = Settings {
+            dir: dir.clone(),
+            interval: Duration::from_millis(10),
+            retained: 3,
+            restore: None,
+        };
+        let shared = Arc::new(Checkpointing::open(&settings, 7, 1).unwrap());
+        let context =
+            JobContext::new(ExecutionMode::Streaming, 64).with_checkpointing(Some(shared));
+        enter(&context, 0, 1, 1);
+        (worker().expect("entered"), dir)
+    }
+
+    fn parts(dir: &std::path::Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("parts"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_gate_closes_epoch_by_epoch_and_hands_back_what_waited() {
+        let (_worker, dir) = checkpointing_worker("close");
+        let mut gate: EpochGate<u32> = EpochGate::new("op", &[0, 3], true, "the op");
+        leave();
+        let time = |epoch, event| Time { epoch, event };
+        assert!(!gate.is_later(&time(0, 5)));
+        assert!(gate.is_later(&time(2, 5)));
+        // Batches of epochs 2 and 4 wait; the frontier is at epoch 0: nothing closes.
+        gate.stash(time(4, 9), Vec::new(), vec![40]);
+        gate.stash(time(2, 7), Vec::new(), vec![20, 21]);
+        assert_eq!(gate.event_floor(), 7, "no window may fire past what waits");
+        assert_eq!(gate.next(0), None);
+        // The frontier jumps to epoch 5: epochs 0-1 close first, then 2-3, then 4.
+        assert_eq!(gate.next(5), Some(2));
+        let ready = gate.close(b"s0", 2);
+        assert_eq!(
+            ready.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+            [vec![20, 21]]
+        );
+        assert_eq!(gate.current(), 2);
+        assert_eq!(gate.next(5), Some(4));
+        let ready = gate.close(b"s1", 4);
+        assert_eq!(
+            ready.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
+            [vec![40]]
+        );
+        assert_eq!(gate.event_floor(), u64::MAX);
+        assert_eq!(gate.next(5), Some(5));
+        assert!(gate.close(b"s2", 5).is_empty());
+        assert_eq!(gate.next(5), None);
+        // The input ends: a last part covers every later epoch.
+        assert_eq!(gate.next(u64::MAX), Some(u64::MAX));
+        gate.close(b"s3", u64::MAX);
+        assert_eq!(gate.next(u64::MAX), None);
+        assert_eq!(
+            parts(&dir),
+            [
+                "op@0_3.w0.0-1",
+                "op@0_3.w0.2-3",
+                "op@0_3.w0.4-4",
+                "op@0_3.w0.5-18446744073709551615"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn without_checkpoints_a_gate_never_closes() {
+        leave();
+        let gate: EpochGate<u32> = EpochGate::new("op", &[0, 3], true, "the op");
+        assert_eq!(gate.next(7), None);
+        assert_eq!(gate.current(), 0);
+    }
+}
