@@ -107,7 +107,7 @@ impl Checkpointing {
                 let id = path
                     .file_name()
                     .and_then(|f| f.to_str())
-                    .and_then(|f| f.strip_prefix("chk-")?.strip_suffix(".json")?.parse().ok())
+                    .and_then(store::manifest_id)
                     .ok_or_else(|| {
                         Error::Config(format!(
                             "--restore {}: not a checkpoint manifest (chk-N.json)",
@@ -165,18 +165,13 @@ impl Checkpointing {
                     "tidemill: no complete checkpoint in {}; starting from the beginning",
                     store.dir().display()
                 );
-                store.forget_after(0).ok();
             }
             None => {}
         }
         if restored.is_none() {
             // A fresh start: parts an earlier run left before its first checkpoint (or
             // after its last intact one) would be mistaken for this run's.
-            let _ = std::fs::remove_dir_all(store.dir().join("parts"));
-            for id in store.checkpoints()? {
-                let _ = std::fs::remove_file(store.dir().join(format!("chk-{id:020}.json")));
-            }
-            store = Store::open(store.dir().to_path_buf())?;
+            store.clear()?;
         }
         Ok(Checkpointing {
             store,
@@ -292,11 +287,6 @@ impl Worker {
         self.shared.interval
     }
 
-    /// This worker's index among all workers of all processes.
-    pub fn index(&self) -> usize {
-        self.index
-    }
-
     /// The state this worker's operator `name` had in the restored checkpoint.
     pub fn restored(&self, name: &str) -> Option<&[u8]> {
         let (_, parts) = self.shared.restored.as_ref()?;
@@ -365,21 +355,30 @@ pub fn encode<T: serde::Serialize>(state: &T) -> Vec<u8> {
     bincode::serialize(state).expect("operator state serializes")
 }
 
+/// Decodes the state of operator `name` from its part.
+pub fn decode_state<T: serde::de::DeserializeOwned>(name: &str, bytes: &[u8]) -> Result<T> {
+    bincode::deserialize(bytes).map_err(|e| {
+        Error::Config(format!(
+            "checkpoint: the state of {name} does not decode ({e}): it was written by another version of the pipeline"
+        ))
+    })
+}
+
 /// Decodes operator state from a part; a part that does not decode fails the job.
 pub fn decode<T: serde::de::DeserializeOwned>(
     worker: &Worker,
     name: &str,
     bytes: &[u8],
 ) -> Option<T> {
-    match bincode::deserialize(bytes) {
-        Ok(state) => Some(state),
-        Err(e) => {
-            worker.context.fail(Error::Config(format!(
-                "checkpoint: the state of {name} does not decode ({e}): it was written by another version of the pipeline"
-            )));
-            None
-        }
-    }
+    decode_state(name, bytes)
+        .map_err(|e| worker.context.fail(e))
+        .ok()
+}
+
+/// Moves `cap` to epoch `epoch` (never back), keeping its event time.
+pub fn move_to_epoch(cap: &mut Capability<Time>, epoch: u64) {
+    let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
+    cap.downgrade(&time);
 }
 
 /// Where an operator's logic gets capabilities: the input message's, or ones it held
@@ -481,6 +480,12 @@ impl<D> EpochGate<D> {
     pub fn restored_state<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
         let worker = self.worker.as_ref()?;
         decode(worker, &self.name, self.restored()?)
+    }
+
+    /// A capability at event time `event` in the open epoch, delayed from `initial` (an
+    /// output's initial capability): what a restored pending window or timer holds.
+    pub fn restored_cap(&self, initial: &Capability<Time>, event: u64) -> Capability<Time> {
+        initial.delayed(&crate::time::at(self.current, event))
     }
 
     /// The epoch open now: capabilities the operator holds belong to it.

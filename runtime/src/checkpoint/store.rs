@@ -233,7 +233,7 @@ impl Store {
         let entries = fs::read_dir(&self.dir).map_err(|e| io("cannot list", &self.dir, e))?;
         let mut ids: Vec<u64> = entries
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|f| f.strip_prefix("chk-")?.strip_suffix(".json")?.parse().ok())
+            .filter_map(|f| manifest_id(&f))
             .collect();
         ids.sort_unstable();
         Ok(ids)
@@ -294,6 +294,17 @@ impl Store {
         Ok((manifest, parts))
     }
 
+    /// Removes every part and manifest: a fresh start.
+    pub fn clear(&self) -> Result<()> {
+        for id in self.checkpoints()? {
+            let _ = fs::remove_file(self.manifest_path(id));
+        }
+        for part in self.parts()? {
+            let _ = fs::remove_file(self.dir.join("parts").join(part.file()));
+        }
+        Ok(())
+    }
+
     /// After restoring checkpoint `id`: removes what later epochs left (parts that begin
     /// after it, manifests of later checkpoints), which the restored job writes anew.
     pub fn forget_after(&self, id: u64) -> Result<()> {
@@ -307,6 +318,14 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The id of the checkpoint whose manifest is named `file` (`chk-N.json`).
+pub fn manifest_id(file: &str) -> Option<u64> {
+    file.strip_prefix("chk-")?
+        .strip_suffix(".json")?
+        .parse()
+        .ok()
 }
 
 /// A checkpoint's payloads by operator: `(worker, bytes)` for each worker that wrote one.

@@ -366,7 +366,7 @@ where
         type Saved<K, V> = (StateMap<K, V>, Option<u64>);
         if let Some((saved, at)) = gate.restored_state::<Saved<S::Key, A::State>>() {
             state = saved;
-            held = at.map(|event| initial.delayed(&crate::time::at(gate.current(), event)));
+            held = at.map(|event| gate.restored_cap(&initial, event));
         }
         gate.hold(&initial);
         drop(initial);
@@ -400,8 +400,7 @@ where
                 let at = held.as_ref().map(|c| c.time().event);
                 let ready = gate.close(&crate::checkpoint::encode(&(&state, at)), next);
                 if let Some(c) = held.as_mut() {
-                    let time = c.time().with_epoch(next.max(c.time().epoch));
-                    c.downgrade(&time);
+                    crate::checkpoint::move_to_epoch(c, next);
                 }
                 for (t, caps, mut data) in ready {
                     if batch && held.as_ref().is_none_or(|c| t < *c.time()) {

@@ -652,9 +652,10 @@ impl<T: Serialize> Transactional<T> for EpochRows {
                 Ok(())
             })
             .map_err(|e| self.writer.error("cannot prepare the progress table", &e))?;
-        self.pending = pending
-            .and_then(|bytes| bincode::deserialize::<Vec<(u64, Vec<u8>)>>(bytes).ok())
-            .unwrap_or_default();
+        self.pending = match pending {
+            Some(bytes) => crate::checkpoint::decode_state(sink, bytes)?,
+            None => Vec::new(),
+        };
         match checkpoint {
             Some(c) => Transactional::<T>::commit(self, c),
             None => Ok(()),

@@ -234,13 +234,14 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
 
     fn recover(
         &mut self,
-        _sink: &str,
+        sink: &str,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()> {
-        let prepared: Vec<u64> = pending
-            .and_then(|bytes| bincode::deserialize(bytes).ok())
-            .unwrap_or_default();
+        let prepared: Vec<u64> = match pending {
+            Some(bytes) => crate::checkpoint::decode_state(sink, bytes)?,
+            None => Vec::new(),
+        };
         for (epoch, in_progress) in self.files()? {
             let restored = checkpoint.is_some_and(|c| epoch <= c);
             let path = if in_progress {

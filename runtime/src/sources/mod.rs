@@ -182,15 +182,8 @@ where
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
     let mut reader = Some(spec.open(index, peers));
-    let checkpointing = crate::checkpoint::worker().is_some();
-    // With checkpoints, a reader that commits what it read (Kafka) does so when a
-    // checkpoint completes; otherwise once the sinks have finished it.
     let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
-    let probes = tracks && !checkpointing;
     let splits = matches!(&reader, Some(Ok(r)) if r.has_splits());
-    if probes {
-        completion.wanted.set(true);
-    }
     let done = completion.probe.clone();
     let skew = if peers > 1 {
         context.max_watermark_drift()
@@ -215,6 +208,12 @@ where
             scope.activator_for(address.clone()),
         ))
     });
+    // With checkpoints, a reader that commits what it read (Kafka) does so when a
+    // checkpoint completes; otherwise once the sinks have finished it.
+    let probes = tracks && crate::checkpoint::worker().is_none();
+    if probes {
+        completion.wanted.set(true);
+    }
     let (output, stream) = builder.new_output();
     let (dead_output, dead_stream) = builder.new_output();
     let mut output =
@@ -346,7 +345,7 @@ where
                 total += batch.len();
                 emitted = emitted.max(time);
                 output
-                    .session(&cap.delayed(&at(cap.time().epoch, time)))
+                    .session(&cap.delayed(&cap.time().with_event(time)))
                     .give_container(&mut batch);
             }
             if !dead.is_empty() {
@@ -402,7 +401,7 @@ where
                 Status::More | Status::Idle => {
                     let watermark = stage.stamper.watermark_time();
                     if watermark > cap.time().event {
-                        let time = at(cap.time().epoch, watermark);
+                        let time = cap.time().with_event(watermark);
                         cap.downgrade(&time);
                         dead_cap.downgrade(&time);
                     }

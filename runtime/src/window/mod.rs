@@ -43,8 +43,7 @@ pub use aggregate::{
 };
 use combine::Part;
 
-use crate::checkpoint::Caps;
-use crate::checkpoint::EpochGate;
+use crate::checkpoint::{Caps, EpochGate};
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::{state_of, KeyedStream};
@@ -785,20 +784,18 @@ where
         else {
             return;
         };
-        let epoch = gate.current();
         self.panes.panes = panes;
         self.partial = partial;
         self.pending = pending
             .into_iter()
-            .map(|(end, at)| (end, initial.delayed(&crate::time::at(epoch, at))))
+            .map(|(end, at)| (end, gate.restored_cap(initial, at)))
             .collect();
         self.fired = fired;
     }
 
     fn retime(&mut self, epoch: u64) {
         for cap in self.pending.values_mut() {
-            let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
-            cap.downgrade(&time);
+            crate::checkpoint::move_to_epoch(cap, epoch);
         }
     }
 }

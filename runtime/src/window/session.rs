@@ -275,11 +275,10 @@ where
         else {
             return;
         };
-        let epoch = gate.current();
         self.sessions = sessions;
         self.timers = timers
             .into_iter()
-            .map(|(t, at, keys)| (t, (initial.delayed(&crate::time::at(epoch, at)), keys)))
+            .map(|(t, at, keys)| (t, (gate.restored_cap(initial, at), keys)))
             .collect();
         self.armed = armed;
         self.cleanups = cleanups;
@@ -288,8 +287,7 @@ where
 
     fn retime(&mut self, epoch: u64) {
         for (cap, _) in self.timers.values_mut() {
-            let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
-            cap.downgrade(&time);
+            crate::checkpoint::move_to_epoch(cap, epoch);
         }
     }
 }
