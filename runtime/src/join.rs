@@ -613,8 +613,10 @@ where
                     (&join.lefts.records, &join.lefts.queue),
                     (&join.rights.records, &join.rights.queue),
                 ));
+                // The released records met this frontier, the stash's floor with them
+                // in it: each is kept for the others, whatever their order.
+                let frontier = event.min(gate.event_floor());
                 for (time, caps, records) in gate.close(&state, next) {
-                    let frontier = event.min(gate.event_floor());
                     for record in records {
                         match record {
                             JoinSide::Left(r) => {
