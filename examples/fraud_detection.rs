@@ -39,6 +39,10 @@ struct Cli {
     tidemill: tidemill::Args,
     /// JSON lines of transactions (default: the bundled sample).
     file: Option<PathBuf>,
+    /// Write alerts to `DIR/alerts` and expired small transactions to `DIR/expired`
+    /// (text part files, exactly once with `--checkpoint-dir`) instead of printing them.
+    #[arg(long, value_name = "DIR")]
+    output: Option<PathBuf>,
 }
 
 const SMALL_AMOUNT: f64 = 1.00;
@@ -48,7 +52,9 @@ const ONE_MINUTE: u64 = 60_000;
 /// Small transactions whose minute passed with nothing after them.
 const EXPIRED: OutputTag<String> = OutputTag::new("expired");
 
-#[derive(Default)]
+/// Its fields are its state: with `--checkpoint-dir`, each checkpoint holds them (and the
+/// pending timers), so it derives serde's traits.
+#[derive(Default, Serialize, Deserialize)]
 struct FraudDetector {
     /// Transactions waiting for the watermark, by timestamp.
     pending: MapState<u64, u64, Vec<Transaction>>,
@@ -119,9 +125,37 @@ impl KeyedProcessFunction<u64, Transaction> for FraudDetector {
     }
 }
 
+/// Where results go: printed, or text part files in a directory.
+enum Results {
+    Print,
+    Files(tidemill::sinks::TextFileSink),
+}
+
+/// Prints, or writes to `output/name` when an output directory is given.
+fn results(output: &Option<PathBuf>, name: &str) -> Results {
+    match output {
+        None => Results::Print,
+        Some(dir) => Results::Files(tidemill::sinks::TextFileSink::new(dir.join(name))),
+    }
+}
+
+impl<T: std::fmt::Display + 'static> tidemill::sinks::SinkSpec<T> for Results {
+    fn build<'scope>(
+        &self,
+        stream: tidemill::sinks::Records<'scope, T>,
+        context: &tidemill::JobContext,
+    ) -> tidemill::sinks::Written<'scope> {
+        match self {
+            Results::Print => tidemill::sinks::print(stream, context),
+            Results::Files(files) => files.build(stream, context),
+        }
+    }
+}
+
 fn main() -> tidemill::Result<()> {
     let cli = Cli::parse();
     let file = cli.file.unwrap_or_else(transactions::sample);
+    let output = cli.output;
     tidemill::run(
         cli.tidemill,
         stream! {
@@ -132,8 +166,8 @@ fn main() -> tidemill::Result<()> {
                 .flat_map(Result::ok)
                 .key_by(|t| t.account_id)
                 .process(FraudDetector::default());
-            alerts.print();
-            alerts.side_output(EXPIRED).print();
+            alerts.sink(results(&output, "alerts"));
+            alerts.side_output(EXPIRED).sink(results(&output, "expired"));
             parsed
                 .flat_map(Result::err)
                 .map(|reason| format!("bad record: {reason}"))

@@ -140,6 +140,12 @@
 //! releases their memory. A side output is taken in the pipeline with
 //! `.side_output(TAG)` on the function's result, `TAG` being an [`OutputTag`] constant.
 //!
+//! With `--checkpoint-dir`, the function itself is its state: a checkpoint holds the
+//! whole struct (through serde, so derive `Serialize` and `Deserialize`; the state handles
+//! implement them) and the pending timers, and a restore puts both back. A field marked
+//! `#[serde(skip)]` comes back as its `Default`. A function that does not implement
+//! serde's traits makes a checkpointing job fail at start-up, naming its type.
+//!
 //! ```
 //! use tidemill::prelude::*;
 //!

@@ -28,8 +28,8 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The committed lines of an output directory, sorted; fails on in-progress files left
-/// behind by a finished job.
+/// The committed lines of an output directory and its subdirectories, sorted; fails on
+/// in-progress files left behind by a finished job.
 fn committed_lines(dir: &Path) -> Vec<String> {
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
@@ -40,6 +40,10 @@ fn committed_lines(dir: &Path) -> Vec<String> {
             "a finished job left {name} in {}",
             dir.display()
         );
+        if entry.file_type().unwrap().is_dir() {
+            lines.extend(committed_lines(&entry.path()));
+            continue;
+        }
         let text = std::fs::read_to_string(entry.path()).unwrap();
         lines.extend(text.lines().map(str::to_string));
     }
@@ -141,17 +145,40 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
         }
         cmd
     };
+    let kills = kill_and_restore(&dir, 10, &want, job);
+    assert!(kills >= 15, "only {kills} of 20 kills hit a running job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs the job made by `job(out, ckpt, workers, restore)` uninterrupted at one and two
+/// workers, which must leave `want`; then `runs` jobs, at one and two workers in turn, each
+/// killed (SIGKILL) twice at random points of the first three quarters of the
+/// uninterrupted run's time and then restored to its end, which must leave `want` too.
+/// Returns how many kills hit a running job.
+fn kill_and_restore(
+    dir: &Path,
+    runs: u32,
+    want: &[String],
+    job: impl Fn(&Path, &Path, &str, bool) -> Command,
+) -> u32 {
     // Uninterrupted, with checkpoints: the reference, and how long a run takes.
-    let (out, ckpt) = (dir.join("whole"), dir.join("whole-ckpt"));
-    let started = Instant::now();
-    let whole = output(job(&out, &ckpt, "2", false));
-    let duration = started.elapsed().as_millis() as u64;
-    assert!(whole.status.success(), "{whole:?}");
-    assert_eq!(committed_lines(&out), want, "the uninterrupted run");
-    // Ten jobs, each killed twice at random points, then run to the end.
+    let mut durations = BTreeMap::new();
+    for workers in ["1", "2"] {
+        let (out, ckpt) = (dir.join(format!("whole{workers}")), dir.join("whole-ckpt"));
+        let _ = std::fs::remove_dir_all(&ckpt);
+        let started = Instant::now();
+        let whole = output(job(&out, &ckpt, workers, false));
+        durations.insert(workers, started.elapsed().as_millis() as u64);
+        assert!(whole.status.success(), "{whole:?}");
+        assert_eq!(
+            committed_lines(&out),
+            want,
+            "the uninterrupted run at -w {workers}"
+        );
+    }
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut kills = 0;
-    for run in 0..10 {
+    for run in 0..runs {
         let workers = if run % 2 == 0 { "1" } else { "2" };
         let (out, ckpt) = (
             dir.join(format!("out{run}")),
@@ -159,7 +186,7 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
         );
         for attempt in 0..2 {
             let mut child = job(&out, &ckpt, workers, attempt > 0).spawn().unwrap();
-            let at = 20 + rng.below(duration.max(40));
+            let at = 20 + rng.below((durations[workers] * 3 / 4).max(40));
             std::thread::sleep(Duration::from_millis(at));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
@@ -176,7 +203,64 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
             String::from_utf8_lossy(&last.stderr)
         );
     }
-    assert!(kills >= 15, "only {kills} of 20 kills hit a running job");
+    kills
+}
+
+#[test]
+fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
+    // Transactions of 30 accounts, up to 3 s out of order: a fifth small, a seventh large.
+    let example = common::example_binary("fraud_detection");
+    let dir = temp_dir("kill-fraud");
+    let input = dir.join("transactions.jsonl");
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut t = 1_546_300_800_000u64;
+    let mut text = String::new();
+    for id in 0..30_000 {
+        t += rng.below(400);
+        let amount = match rng.below(20) {
+            0..=3 => 0.01 + rng.below(98) as f64 / 100.0,
+            4..=6 => 501.0 + rng.below(400) as f64,
+            _ => 1.0 + rng.below(400) as f64,
+        };
+        let (account, ts) = (rng.below(30), t - rng.below(3000));
+        text += &format!(
+            r#"{{"transaction_id":{id},"account_id":{account},"amount":{amount},"timestamp":{ts}}}"#
+        );
+        text.push('\n');
+    }
+    std::fs::write(&input, text).unwrap();
+    // Without checkpoints, printed: what every run must leave.
+    let printed = output({
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input).args(["-w", "2"]);
+        cmd
+    });
+    assert!(printed.status.success(), "{printed:?}");
+    let mut want: Vec<String> = String::from_utf8(printed.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    want.sort();
+    assert!(want.iter().any(|l| l.starts_with("alert")), "{want:?}");
+    assert!(want.iter().any(|l| l.starts_with("expired")), "{want:?}");
+    let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg("--output")
+            .arg(out)
+            .args(["-w", workers, "--source-batch", "100"])
+            .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+            .arg(ckpt)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        cmd
+    };
+    let kills = kill_and_restore(&dir, 6, &want, job);
+    assert!(kills >= 8, "only {kills} of 12 kills hit a running job");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -194,6 +278,8 @@ enum Kind {
     RollingUpdates,
     /// Odd sensors' readings joined with the even ones' of the same pair within 100 ms.
     IntervalJoin,
+    /// A process function ([`BucketTotals`]): keyed map and value state, event-time timers.
+    Process,
 }
 
 /// Runs a per-sensor count and sum over `readings` (a JSON-lines file) in windows of
@@ -217,6 +303,17 @@ fn run_counts(
     }
     let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
     match kind {
+        Kind::Process => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .process(BucketTotals::default())
+                    .sink(json_lines_sink(out));
+            },
+        ),
         Kind::IntervalJoin => tidemill::run(
             args,
             stream! {
@@ -312,6 +409,25 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
     };
     match kind {
         Kind::Tumbling => return reference(readings),
+        Kind::Process => {
+            let mut buckets: BTreeMap<(u64, u64), (u64, u64)> = BTreeMap::new();
+            for r in readings {
+                let b = buckets.entry((r.sensor, bucket_end(r.ts))).or_default();
+                b.0 += 1;
+                b.1 += r.value;
+            }
+            let mut totals: BTreeMap<u64, u64> = BTreeMap::new();
+            let mut lines: Vec<String> = buckets
+                .iter()
+                .map(|(&(sensor, end), &(n, sum))| {
+                    let total = totals.entry(sensor).or_default();
+                    *total += n;
+                    format!("[{sensor},{end},{n},{sum},{total}]")
+                })
+                .collect();
+            lines.sort();
+            return lines;
+        }
         Kind::IntervalJoin => {
             let mut lines = Vec::new();
             for a in readings.iter().filter(|r| r.sensor % 2 == 1) {
@@ -379,6 +495,43 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
     lines
 }
 
+/// The end of the 100 ms bucket of a timestamp.
+fn bucket_end(ts: u64) -> u64 {
+    ts / 100 * 100 + 100
+}
+
+/// Per sensor, the count and sum of each 100 ms bucket of readings, once the watermark
+/// passes it, with the sensor's running count: `(sensor, end, count, sum, total)`.
+#[derive(Default, Serialize, Deserialize)]
+struct BucketTotals {
+    /// Count and sum of the open buckets, by end.
+    open: MapState<u64, u64, (u64, u64)>,
+    /// Readings counted in closed buckets.
+    total: ValueState<u64, u64>,
+}
+
+impl KeyedProcessFunction<u64, Reading> for BucketTotals {
+    type Out = (u64, u64, u64, u64, u64);
+
+    fn process_element(&mut self, r: Reading, ctx: &mut Context<'_, u64>, _: &mut Vec<Self::Out>) {
+        let end = bucket_end(r.ts);
+        let (n, sum) = self.open.get(ctx, &end).copied().unwrap_or_default();
+        self.open.put(ctx, end, (n + 1, sum + r.value));
+        ctx.register_event_time_timer(end - 1);
+    }
+
+    fn on_timer(&mut self, time: u64, ctx: &mut Context<'_, u64>, out: &mut Vec<Self::Out>) {
+        let end = time + 1;
+        let (n, sum) = self
+            .open
+            .remove(ctx, &end)
+            .expect("a timer per open bucket");
+        let total = self.total.value(ctx).copied().unwrap_or(0) + n;
+        self.total.update(ctx, total);
+        out.push((*ctx.key(), end, n, sum, total));
+    }
+}
+
 struct CountSum;
 
 impl Aggregator<Reading> for CountSum {
@@ -439,7 +592,7 @@ fn manifests(ckpt: &Path) -> Vec<PathBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(14))]
+    #![proptest_config(ProptestConfig::with_cases(16))]
 
     #[test]
     fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
@@ -453,6 +606,7 @@ proptest! {
             Kind::Rolling,
             Kind::RollingUpdates,
             Kind::IntervalJoin,
+            Kind::Process,
         ]),
     ) {
         // Count windows and rolling updates follow each key's arrival order, which more
@@ -611,19 +765,47 @@ fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A process function whose state serde cannot write.
+struct Unserializable;
+
+impl KeyedProcessFunction<u64, Reading> for Unserializable {
+    type Out = u64;
+
+    fn process_element(&mut self, r: Reading, _: &mut Context<'_, u64>, out: &mut Vec<u64>) {
+        out.push(r.value);
+    }
+}
+
 #[test]
-fn an_operator_that_cannot_be_checkpointed_yet_fails_the_job_at_start_up() {
+fn a_process_function_that_cannot_be_checkpointed_fails_the_job_at_start_up() {
     let dir = temp_dir("unsupported");
-    let mut fraud = Command::new(common::example_binary("fraud_detection"));
-    fraud.arg("--checkpoint-dir").arg(&dir);
-    let output = output(fraud);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(
-        stderr.contains("process function") && stderr.contains("cannot be checkpointed yet"),
-        "{stderr}"
+    let out = Collector::new();
+    let readings: Vec<Reading> = (0..100)
+        .map(|i| Reading {
+            sensor: i % 3,
+            ts: i,
+            value: i,
+        })
+        .collect();
+    let args = Args::with_workers(2).checkpoints(dir.join("ckpt"), Duration::from_millis(1));
+    let result = tidemill::run(
+        args,
+        stream! {
+            from_collection(readings)
+                .assign_timestamps(|r| r.ts)
+                .key_by(|r| r.sensor)
+                .process(Unserializable)
+                .collect(out);
+        },
     );
-    assert!(output.stdout.is_empty(), "nothing ran");
+    let error = result.expect_err("refused").to_string();
+    assert!(
+        error.contains("the process function `process` cannot be checkpointed")
+            && error.contains("Unserializable")
+            && error.contains("does not implement serde's Serialize and Deserialize"),
+        "{error}"
+    );
+    assert!(out.take().is_empty(), "nothing ran");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

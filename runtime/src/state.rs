@@ -19,9 +19,16 @@
 //! (from a queue ordered by expiry, so the cost is proportional to what expires), so the
 //! memory of a state is bounded by the keys written within one TTL. For [`MapState`] the
 //! TTL applies to each map entry, as in Flink.
+//!
+//! ## Checkpoints
+//! Handles implement serde's `Serialize` and `Deserialize` (their entries, stamps and
+//! expiry queues) when their keys and values do: a process function that derives the two
+//! traits is checkpointed whole (see `docs/checkpoints.md`).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::hash::StateMap;
 use crate::key::Key;
@@ -29,13 +36,13 @@ use crate::operators::process::Context;
 use crate::time::now_ms;
 
 /// How long state lives without a write, and by which clock.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ttl {
     ms: u64,
     clock: Clock,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 enum Clock {
     Event,
     Processing,
@@ -71,6 +78,7 @@ trait Slot {
     }
 }
 
+#[derive(Serialize, Deserialize)]
 struct Entry<S> {
     value: S,
     /// The time of the last write (by the TTL's clock).
@@ -78,6 +86,11 @@ struct Entry<S> {
 }
 
 /// The state of every key for one handle, with TTL bookkeeping.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Key, S: Serialize",
+    deserialize = "K: Key, S: Deserialize<'de>"
+))]
 struct Store<K, S> {
     entries: StateMap<K, Entry<S>>,
     ttl: Option<Ttl>,
@@ -187,10 +200,16 @@ impl<K: Key, S: Slot> Store<K, S> {
 }
 
 /// A single value per key: Flink's `ValueState<T>`.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Key, T: Serialize",
+    deserialize = "K: Key, T: Deserialize<'de>"
+))]
 pub struct ValueState<K, T> {
     store: Store<K, Value<T>>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Value<T>(T);
 impl<T> Slot for Value<T> {}
 
@@ -255,10 +274,16 @@ impl<K: Key, T> Default for ValueState<K, T> {
 }
 
 /// A list of values per key: Flink's `ListState<T>`.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Key, T: Serialize",
+    deserialize = "K: Key, T: Deserialize<'de>"
+))]
 pub struct ListState<K, T> {
     store: Store<K, List<T>>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct List<T>(Vec<T>);
 impl<T> Slot for List<T> {}
 
@@ -320,10 +345,20 @@ impl<K: Key, T> Default for ListState<K, T> {
 
 /// A map per key: Flink's `MapState<UK, UV>`. With a TTL, each map entry expires on its
 /// own, `ttl` after it was last written.
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "K: Key, MK: Serialize + std::hash::Hash + Eq, V: Serialize",
+    deserialize = "K: Key, MK: Deserialize<'de> + std::hash::Hash + Eq, V: Deserialize<'de>"
+))]
 pub struct MapState<K, MK, V> {
     store: Store<K, Map<MK, V>>,
 }
 
+#[derive(Serialize, Deserialize)]
+#[serde(bound(
+    serialize = "MK: Serialize + std::hash::Hash + Eq, V: Serialize",
+    deserialize = "MK: Deserialize<'de> + std::hash::Hash + Eq, V: Deserialize<'de>"
+))]
 struct Map<MK, V>(StateMap<MK, (V, u64)>);
 
 impl<MK, V> Slot for Map<MK, V> {

@@ -38,8 +38,15 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     } else {
         quote_spanned!(node.span=> #rt::window::untimed(#input))
     };
-    let call = quote_spanned!(node.span=>
-        #rt::operators::process::process(#keyed, #name, #f, #tick, (#(#tags,)*)));
+    // Whether the function can be checkpointed (implements serde's traits) is found by
+    // method resolution on its concrete type: see `StateProbe`.
+    let call = quote_spanned!(node.span=> {
+        #[allow(unused_imports)]
+        use #rt::operators::process::{ViaNothing as _, ViaSerde as _};
+        let __tm_f = #f;
+        let __tm_codec = (&#rt::operators::process::StateProbe(&__tm_f)).codec();
+        #rt::operators::process::process(#keyed, #name, __tm_f, #tick, (#(#tags,)*), __tm_codec)
+    });
     if timed {
         call
     } else {

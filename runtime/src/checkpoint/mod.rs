@@ -270,9 +270,14 @@ impl Worker {
 
     /// Fails the job: `what` cannot take part in checkpoints yet.
     pub fn unsupported(&self, what: &str) {
-        self.context.fail(Error::Config(format!(
+        self.refuse(format!(
             "{what} cannot be checkpointed yet: run this pipeline without --checkpoint-dir"
-        )));
+        ));
+    }
+
+    /// Fails the job at start-up: its pipeline cannot be checkpointed, as `message` says.
+    pub fn refuse(&self, message: String) {
+        self.context.fail(Error::Config(message));
     }
 
     /// The first epoch of this run: 0, or the one after the restored checkpoint.
@@ -488,6 +493,13 @@ impl<D> EpochGate<D> {
         initial.delayed(&crate::time::at(self.current, event))
     }
 
+    /// Fails the job with `error` (a restored state that cannot be used).
+    pub fn fail(&self, error: Error) {
+        if let Some(worker) = &self.worker {
+            worker.context.fail(error);
+        }
+    }
+
     /// The epoch open now: capabilities the operator holds belong to it.
     pub fn current(&self) -> u64 {
         self.current
@@ -593,6 +605,11 @@ pub fn coordinate(written: Vec<Written<'_>>) {
     all.sink(Pipeline, "checkpoints", move |(input, frontier)| {
         input.for_each(|_, data| data.clear());
         let passed = epoch_frontier(&frontier.frontier());
+        if worker.context.is_cancelled() {
+            // A failed job's sources stop where they are: what follows is no cut of the
+            // input, and nothing more commits.
+            next = u64::MAX;
+        }
         // Checkpoint c is complete once the frontier is past epoch c; the job's last
         // one (`u64::MAX`) once the frontier is empty.
         if passed > next && next != u64::MAX {

@@ -36,10 +36,11 @@ use timely::dataflow::operators::{Capability, InputCapability};
 use timely::dataflow::StreamVec;
 use timely::progress::operate::FrontierInterest;
 
+use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeySelector};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{event_frontier, now_ms, tick_floor, time_of, Time, Timed};
+use crate::time::{epoch_frontier, event_frontier, now_ms, tick_floor, time_of, Time, Timed};
 
 /// A function over a keyed stream with per-key state and timers: Flink's
 /// `KeyedProcessFunction`. State handles ([`crate::state::ValueState`] and the others)
@@ -357,14 +358,276 @@ pub type Processed<'scope, O, G> = (
     <G as SideTags>::Streams<'scope>,
 );
 
+/// How a process function goes into a checkpoint: the function itself, its state
+/// handles and every other field, through serde.
+pub struct StateCodec<F> {
+    save: fn(&F) -> Vec<u8>,
+    load: fn(&str, &[u8]) -> crate::Result<F>,
+}
+
+/// Tells, for `stream!`'s code, whether a process function can be checkpointed: with
+/// [`ViaSerde`] and [`ViaNothing`] in scope, `(&StateProbe(&f)).codec()` is a
+/// [`StateCodec`] when `f` implements serde's `Serialize` and `Deserialize`, `None` when
+/// it does not.
+pub struct StateProbe<'a, F>(pub &'a F);
+
+/// See [`StateProbe`].
+pub trait ViaSerde<F> {
+    /// The function's codec.
+    fn codec(&self) -> Option<StateCodec<F>>;
+}
+
+impl<F: serde::Serialize + serde::de::DeserializeOwned> ViaSerde<F> for StateProbe<'_, F> {
+    fn codec(&self) -> Option<StateCodec<F>> {
+        Some(StateCodec {
+            save: crate::checkpoint::encode::<F>,
+            load: crate::checkpoint::decode_state::<F>,
+        })
+    }
+}
+
+/// See [`StateProbe`].
+pub trait ViaNothing<F> {
+    /// `None`: the function cannot be checkpointed.
+    fn codec(&self) -> Option<StateCodec<F>>;
+}
+
+impl<F> ViaNothing<F> for &StateProbe<'_, F> {
+    fn codec(&self) -> Option<StateCodec<F>> {
+        None
+    }
+}
+
+/// The pending timers in a checkpoint: event-time, processing-time, and the event time
+/// that processing-time timers' outputs travel at.
+type SavedTimers<K> = (
+    BTreeMap<u64, StateMap<K, ()>>,
+    BTreeMap<u64, StateMap<K, ()>>,
+    Option<u64>,
+);
+
+/// The state and logic of a process operator, apart from its input.
+struct Process<K, F: KeyedProcessFunction<K, T>, T, G: SideTags> {
+    f: F,
+    timers: Timers<K>,
+    /// Event-time timer capabilities, one per output port, by tick.
+    caps: BTreeMap<u64, Vec<Capability<Time>>>,
+    /// Held while processing-time timers are pending, at the input frontier.
+    processing_caps: Option<Vec<Capability<Time>>>,
+    out: Vec<F::Out>,
+    main: Out<Timed<F::Out>>,
+    main_buffer: Vec<Timed<F::Out>>,
+    sides: G::Outputs,
+    side_buffers: G::Buffers,
+    /// Output ports: the main one and the side outputs.
+    ports: usize,
+    tick: u64,
+    _input: PhantomData<fn(T)>,
+}
+
+impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> {
+    /// Hands a batch of records at `stamp` to the function; outputs go `at`.
+    fn on_batch<S: KeySelector<Timed<T>, Key = K>>(
+        &mut self,
+        at: &At<'_>,
+        stamp: Time,
+        data: &mut Vec<Timed<T>>,
+        selector: &S,
+        frontier: u64,
+    ) {
+        let time = stamp.event;
+        for record in data.drain(..) {
+            let key = selector.with_key(&record, K::clone);
+            let ts = record.ts;
+            let mut ctx = Context {
+                key: &key,
+                timestamp: ts,
+                frontier,
+                domain: None,
+                timers: &mut self.timers,
+                side: &mut self.side_buffers,
+            };
+            self.f
+                .process_element(record.value, &mut ctx, &mut self.out);
+            let out = self.out.drain(..).map(|value| Timed { ts, value });
+            self.main_buffer.extend(out);
+            if self.timers.processing.is_empty() || self.processing_caps.is_some() {
+                continue;
+            }
+            self.processing_caps = Some(at_caps(at, stamp, self.ports));
+        }
+        flush_one(&mut self.main, &mut self.main_buffer, at, 0);
+        G::flush(&mut self.sides, &mut self.side_buffers, at);
+        for t in self.timers.added.drain(..) {
+            let bucket = tick_floor(t, self.tick);
+            let ports = self.ports;
+            self.caps
+                .entry(bucket)
+                .or_insert_with(|| at_caps(at, stamp.with_event(bucket.max(time)), ports));
+        }
+    }
+
+    /// Fires the timers that are due once the (event) frontier is `frontier`.
+    fn fire(&mut self, frontier: u64, activator: &timely::scheduling::Activator) {
+        let tick = self.tick;
+        // Event-time timers the watermark has passed, in time order; a timer may
+        // register another, which fires in turn when it is due.
+        while let Some(mut entry) = self.timers.event.first_entry() {
+            let t = *entry.key();
+            if t >= frontier {
+                break;
+            }
+            let keys = std::mem::take(entry.get_mut());
+            entry.remove();
+            let held = self
+                .caps
+                .get(&tick_floor(t, tick))
+                .expect("a capability is held for every event-time timer")
+                .clone();
+            for key in keys.into_keys() {
+                let mut ctx = Context {
+                    key: &key,
+                    timestamp: t,
+                    frontier,
+                    domain: Some(TimeDomain::EventTime),
+                    timers: &mut self.timers,
+                    side: &mut self.side_buffers,
+                };
+                self.f.on_timer(t, &mut ctx, &mut self.out);
+                let out = self.out.drain(..).map(|value| Timed { ts: t, value });
+                self.main_buffer.extend(out);
+            }
+            let at = At::Held(&held);
+            flush_one(&mut self.main, &mut self.main_buffer, &at, 0);
+            G::flush(&mut self.sides, &mut self.side_buffers, &at);
+            hold_for_added(&mut self.caps, &mut self.timers.added, tick, &held);
+            self.timers.deleted = true;
+            if !self.timers.processing.is_empty() && self.processing_caps.is_none() {
+                let at = *held[0].time();
+                self.processing_caps = Some(held.iter().map(|c| c.delayed(&at)).collect());
+            }
+        }
+        // Processing-time timers the wall clock has reached (all, once the input ended).
+        let now = now_ms();
+        if let Some(held) = self.processing_caps.as_mut() {
+            if frontier != u64::MAX && frontier > held[0].time().event {
+                for c in held.iter_mut() {
+                    let to = c.time().with_event(frontier);
+                    c.downgrade(&to);
+                }
+            }
+            let at = held[0].time().event;
+            while let Some(entry) = self.timers.processing.first_entry() {
+                let t = *entry.key();
+                if t > now && frontier != u64::MAX {
+                    break;
+                }
+                let keys = entry.remove();
+                for key in keys.into_keys() {
+                    let mut ctx = Context {
+                        key: &key,
+                        timestamp: at,
+                        frontier,
+                        domain: Some(TimeDomain::ProcessingTime),
+                        timers: &mut self.timers,
+                        side: &mut self.side_buffers,
+                    };
+                    self.f.on_timer(t, &mut ctx, &mut self.out);
+                    let out = self.out.drain(..).map(|value| Timed { ts: at, value });
+                    self.main_buffer.extend(out);
+                }
+                let port_caps = At::Held(held);
+                flush_one(&mut self.main, &mut self.main_buffer, &port_caps, 0);
+                G::flush(&mut self.sides, &mut self.side_buffers, &port_caps);
+                // Event-time timers registered here are due at the next activation.
+                hold_for_added(&mut self.caps, &mut self.timers.added, tick, held);
+            }
+            if let Some((&next, _)) = self.timers.processing.first_key_value() {
+                activator.activate_after(Duration::from_millis(next.saturating_sub(now)));
+            }
+        }
+        if self.timers.processing.is_empty() {
+            self.processing_caps = None;
+        }
+        if frontier == u64::MAX && !self.timers.event.is_empty() {
+            // Registered by processing-time timers after the input ended: due now.
+            activator.activate();
+        }
+        if std::mem::take(&mut self.timers.deleted) {
+            let event = &self.timers.event;
+            self.caps.retain(|&bucket, _| {
+                event
+                    .range(bucket..bucket.saturating_add(tick))
+                    .next()
+                    .is_some()
+            });
+        }
+    }
+
+    /// The function and its timers, for a checkpoint part.
+    fn snapshot(&self, codec: &StateCodec<F>) -> Vec<u8> {
+        let at = self.processing_caps.as_ref().map(|c| c[0].time().event);
+        let timers = (&self.timers.event, &self.timers.processing, at);
+        crate::checkpoint::encode(&((codec.save)(&self.f), timers))
+    }
+
+    /// Takes the function and timers of the restored checkpoint, holding capabilities
+    /// (delayed from `initial`, one per port) in the gate's open epoch.
+    fn restore<D>(
+        &mut self,
+        codec: &StateCodec<F>,
+        gate: &EpochGate<D>,
+        initial: &[Capability<Time>],
+        what: &str,
+    ) -> crate::Result<()> {
+        let Some((f, (event, processing, at))) = gate.restored_state::<(Vec<u8>, SavedTimers<K>)>()
+        else {
+            return Ok(());
+        };
+        self.f = (codec.load)(what, &f)?;
+        let held = |event| {
+            initial
+                .iter()
+                .map(|c| gate.restored_cap(c, event))
+                .collect()
+        };
+        for &t in event.keys() {
+            let bucket = tick_floor(t, self.tick);
+            self.caps.entry(bucket).or_insert_with(|| held(bucket));
+        }
+        self.processing_caps = at.map(held);
+        (self.timers.event, self.timers.processing) = (event, processing);
+        Ok(())
+    }
+
+    /// Moves every held capability to epoch `epoch`.
+    fn retime(&mut self, epoch: u64) {
+        let held = self.caps.values_mut().chain(self.processing_caps.as_mut());
+        for cap in held.flatten() {
+            crate::checkpoint::move_to_epoch(cap, epoch);
+        }
+    }
+}
+
+/// A capability at `time` for each of `ports` output ports, from where outputs go now.
+fn at_caps(at: &At<'_>, time: Time, ports: usize) -> Vec<Capability<Time>> {
+    match at {
+        At::Input(cap) => (0..ports).map(|port| cap.delayed(&time, port)).collect(),
+        At::Held(caps) => caps.iter().map(|c| c.delayed(&time)).collect(),
+    }
+}
+
 /// `keyed.process(f)`, with the side outputs `tags`; `tick` is the pipeline's tick (timer
-/// capabilities are held per tick).
+/// capabilities are held per tick). In a job that checkpoints, `codec` (from
+/// [`StateProbe`]) writes the function and its timers as each epoch closes; a function
+/// without one fails the job at start-up.
 pub fn process<'scope, T, S, F, G>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     name: &str,
-    mut f: F,
+    f: F,
     tick: u64,
     tags: G,
+    codec: Option<StateCodec<F>>,
 ) -> Processed<'scope, F::Out, G>
 where
     T: ExchangeData,
@@ -379,149 +642,74 @@ where
             "two side outputs of one process function are named `{name}`: give each OutputTag its own name"
         );
     }
-    if let Some(worker) = crate::checkpoint::worker() {
-        worker.unsupported(&format!("the process function `{name}`"));
-    }
     let (stream, selector) = keyed.into_parts();
     let scope = stream.scope();
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let address = builder.operator_info().address;
     let route = selector.clone();
     let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| route.route(r)));
     builder.set_notify_for(0, FrontierInterest::Always);
     let (main, main_stream) = builder.new_output();
-    let mut main: Out<Timed<F::Out>> = OutputBuilder::from(main);
-    let (mut sides, mut side_buffers, side_streams) = tags.outputs(&mut builder);
-    let activator = scope.activator_for(builder.operator_info().address);
-    builder.build(move |_initial| {
-        let mut timers = Timers::new();
-        // Event-time timer capabilities, one per output port, by tick.
-        let mut caps: BTreeMap<u64, Vec<Capability<Time>>> = BTreeMap::new();
-        // Held while processing-time timers are pending, at the input frontier.
-        let mut processing_caps: Option<Vec<Capability<Time>>> = None;
-        let mut out = Vec::new();
-        let mut main_buffer: Vec<Timed<F::Out>> = Vec::new();
+    let (sides, side_buffers, side_streams) = tags.outputs(&mut builder);
+    let activator = scope.activator_for(address.clone());
+    let what = format!("the process function `{name}`");
+    if let (Some(worker), None) = (crate::checkpoint::worker(), &codec) {
+        worker.refuse(format!(
+            "{what} cannot be checkpointed: its type `{}` does not implement serde's Serialize and Deserialize; derive them (the state handles implement them), or run this pipeline without --checkpoint-dir",
+            std::any::type_name::<F>()
+        ));
+    }
+    builder.build(move |initial| {
+        let mut gate: EpochGate<Timed<T>> = EpochGate::new("process", &address, true, &what);
+        let mut logic: Process<S::Key, F, T, G> = Process {
+            f,
+            timers: Timers::new(),
+            caps: BTreeMap::new(),
+            processing_caps: None,
+            out: Vec::new(),
+            main: OutputBuilder::from(main),
+            main_buffer: Vec::new(),
+            sides,
+            side_buffers,
+            ports: 1 + names.len(),
+            tick,
+            _input: PhantomData,
+        };
+        if let Some(codec) = &codec {
+            if let Err(e) = logic.restore(codec, &gate, &initial, &what) {
+                gate.fail(e);
+            }
+        }
+        gate.hold(&initial[0]);
+        drop(initial);
         move |frontiers| {
-            let frontier = event_frontier(&frontiers[0].frontier());
+            let input_frontier = frontiers[0].frontier();
+            // What waits in the stash is in already: no timer fires past it.
+            let mut frontier = event_frontier(&input_frontier).min(gate.event_floor());
             input.for_each(|cap, data| {
                 let stamp = time_of(&cap);
-                let time = stamp.event;
-                for record in data.drain(..) {
-                    let key = selector.with_key(&record, S::Key::clone);
-                    let ts = record.ts;
-                    let mut ctx = Context {
-                        key: &key,
-                        timestamp: ts,
-                        frontier,
-                        domain: None,
-                        timers: &mut timers,
-                        side: &mut side_buffers,
-                    };
-                    f.process_element(record.value, &mut ctx, &mut out);
-                    main_buffer.extend(out.drain(..).map(|value| Timed { ts, value }));
-                    if ctx.timers.processing.is_empty() || processing_caps.is_some() {
-                        continue;
-                    }
-                    processing_caps = Some(port_caps(&cap, stamp, 1 + names.len()));
+                if gate.is_later(&stamp) {
+                    // A later epoch than the one open: it waits for the checkpoint.
+                    let caps = at_caps(&At::Input(&cap), stamp, logic.ports);
+                    gate.stash(stamp, caps, std::mem::take(data));
+                    return;
                 }
-                if !main_buffer.is_empty() {
-                    main.activate()
-                        .session(&cap)
-                        .give_container(&mut main_buffer);
-                }
-                G::flush(&mut sides, &mut side_buffers, &At::Input(&cap));
-                for t in timers.added.drain(..) {
-                    let bucket = tick_floor(t, tick);
-                    let at = stamp.with_event(bucket.max(time));
-                    caps.entry(bucket)
-                        .or_insert_with(|| port_caps(&cap, at, 1 + names.len()));
-                }
+                logic.on_batch(&At::Input(&cap), stamp, data, &selector, frontier);
             });
-            // Event-time timers the watermark has passed, in time order; a timer may
-            // register another, which fires in turn when it is due.
-            while let Some(mut entry) = timers.event.first_entry() {
-                let t = *entry.key();
-                if t >= frontier {
+            loop {
+                logic.fire(frontier, &activator);
+                // An epoch closed: write the state, move on, take what waited for it.
+                let Some(next) = gate.next(epoch_frontier(&input_frontier)) else {
+                    gate.follow(&input_frontier);
                     break;
+                };
+                let state = codec.as_ref().map_or_else(Vec::new, |c| logic.snapshot(c));
+                // The released records met this frontier, with them still waiting.
+                for (stamp, held, mut data) in gate.close(&state, next) {
+                    logic.on_batch(&At::Held(&held), stamp, &mut data, &selector, frontier);
                 }
-                let keys = std::mem::take(entry.get_mut());
-                entry.remove();
-                let held = caps
-                    .get(&tick_floor(t, tick))
-                    .expect("a capability is held for every event-time timer")
-                    .clone();
-                for key in keys.into_keys() {
-                    let mut ctx = Context {
-                        key: &key,
-                        timestamp: t,
-                        frontier,
-                        domain: Some(TimeDomain::EventTime),
-                        timers: &mut timers,
-                        side: &mut side_buffers,
-                    };
-                    f.on_timer(t, &mut ctx, &mut out);
-                    main_buffer.extend(out.drain(..).map(|value| Timed { ts: t, value }));
-                }
-                flush_held(&mut main, &mut main_buffer, &held);
-                G::flush(&mut sides, &mut side_buffers, &At::Held(&held));
-                hold_for_added(&mut caps, &mut timers.added, tick, &held);
-                timers.deleted = true;
-                if !timers.processing.is_empty() && processing_caps.is_none() {
-                    let at = *held[0].time();
-                    processing_caps = Some(held.iter().map(|c| c.delayed(&at)).collect());
-                }
-            }
-            // Processing-time timers the wall clock has reached (all, once the input ended).
-            let now = now_ms();
-            if let Some(held) = processing_caps.as_mut() {
-                if frontier != u64::MAX && frontier > held[0].time().event {
-                    for c in held.iter_mut() {
-                        let to = c.time().with_event(frontier);
-                        c.downgrade(&to);
-                    }
-                }
-                let at = held[0].time().event;
-                while let Some(entry) = timers.processing.first_entry() {
-                    let t = *entry.key();
-                    if t > now && frontier != u64::MAX {
-                        break;
-                    }
-                    let keys = entry.remove();
-                    for key in keys.into_keys() {
-                        let mut ctx = Context {
-                            key: &key,
-                            timestamp: at,
-                            frontier,
-                            domain: Some(TimeDomain::ProcessingTime),
-                            timers: &mut timers,
-                            side: &mut side_buffers,
-                        };
-                        f.on_timer(t, &mut ctx, &mut out);
-                        main_buffer.extend(out.drain(..).map(|value| Timed { ts: at, value }));
-                    }
-                    flush_held(&mut main, &mut main_buffer, held);
-                    G::flush(&mut sides, &mut side_buffers, &At::Held(held));
-                    // Event-time timers registered here are due at the next activation.
-                    hold_for_added(&mut caps, &mut timers.added, tick, held);
-                }
-                if let Some((&next, _)) = timers.processing.first_key_value() {
-                    activator.activate_after(Duration::from_millis(next.saturating_sub(now)));
-                }
-            }
-            if timers.processing.is_empty() {
-                processing_caps = None;
-            }
-            if frontier == u64::MAX && !timers.event.is_empty() {
-                // Registered by processing-time timers after the input ended: due now.
-                activator.activate();
-            }
-            if std::mem::take(&mut timers.deleted) {
-                caps.retain(|&bucket, _| {
-                    timers
-                        .event
-                        .range(bucket..bucket.saturating_add(tick))
-                        .next()
-                        .is_some()
-                });
+                logic.retime(next);
+                frontier = event_frontier(&input_frontier).min(gate.event_floor());
             }
         }
     });
@@ -542,21 +730,6 @@ fn hold_for_added(
             let at = held[0].time().with_event(bucket.max(held[0].time().event));
             held.iter().map(|c| c.delayed(&at)).collect()
         });
-    }
-}
-
-/// A capability at `time` for each of `ports` output ports.
-fn port_caps(cap: &InputCapability<Time>, time: Time, ports: usize) -> Vec<Capability<Time>> {
-    (0..ports).map(|port| cap.delayed(&time, port)).collect()
-}
-
-fn flush_held<O: 'static>(
-    main: &mut Out<Timed<O>>,
-    buffer: &mut Vec<Timed<O>>,
-    held: &[Capability<Time>],
-) {
-    if !buffer.is_empty() {
-        main.activate().session(&held[0]).give_container(buffer);
     }
 }
 

@@ -35,6 +35,9 @@ pub use text_file::{part_file, TextFileSink};
 /// offsets) wait for it; see [`crate::sources::Completion`].
 pub type Written<'scope> = StreamVec<'scope, Time, ()>;
 
+/// The records a sink takes: a stream of `T` in Tidemill's time.
+pub type Records<'scope, T> = StreamVec<'scope, Time, T>;
+
 /// A sink as the pipeline names it (`sink(spec)`): evaluated once per process, built on
 /// every worker.
 pub trait SinkSpec<T> {

@@ -116,7 +116,7 @@ pub type Q3 = (Text, Text, Text, u64);
 
 /// q3's incremental join: a seller's auctions wait for the seller, and the seller's
 /// later auctions join at once. Like Flink's regular join, it keeps both sides.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct LocalItems {
     sellers: ValueState<u64, (Text, Text, Text)>,
     waiting: ListState<u64, u64>,
@@ -215,6 +215,7 @@ pub fn better(a: &Bid, b: &Bid) -> bool {
 }
 
 /// An open auction and its best bid so far.
+#[derive(Serialize, Deserialize)]
 pub struct Open {
     auction: Auction,
     best: Option<Bid>,
@@ -226,7 +227,7 @@ pub struct Open {
 /// count), so nothing is kept for auctions that never come. A key with waiting bids
 /// holds one timer, at the drop time of its oldest waiting bid (the first to arrive,
 /// within the bound).
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct WinningBids {
     open: ValueState<u64, Open>,
     early: ListState<u64, Bid>,
@@ -685,7 +686,7 @@ pub fn q17(args: Args, events: impl Events, out: &Collector<Q17>) -> Result<JobR
 }
 
 /// q18's per-key latest bid.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct LatestBid {
     latest: ValueState<(u64, u64), Bid>,
 }
@@ -727,7 +728,7 @@ pub fn q18(args: Args, events: impl Events, out: &Collector<Bid>) -> Result<JobR
 pub const TOP: usize = 10;
 
 /// q19's per-auction top bids, best first.
-#[derive(Default)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct TopBids {
     top: ValueState<u64, Vec<Bid>>,
 }
