@@ -89,6 +89,15 @@ pub struct Args {
     /// or none: start afresh) or the path of a checkpoint's manifest (`chk-N.json`).
     #[arg(long = "restore", value_name = "latest|PATH")]
     pub restore: Option<crate::checkpoint::Restore>,
+    /// Restart a failed job from its latest checkpoint up to this many times (Flink's
+    /// fixed-delay restart strategy); needs --checkpoint-dir. A panic in user code, a
+    /// lost peer process and a failing connector all restart it; invalid configuration
+    /// does not.
+    #[arg(long = "restart-attempts", value_name = "N", default_value_t = 0)]
+    pub restart_attempts: u32,
+    /// How long to wait before each restart, e.g. `1s`, `500ms`.
+    #[arg(long = "restart-delay", value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub restart_delay: std::time::Duration,
     /// Print help.
     #[arg(long, action = clap::ArgAction::Help)]
     help: Option<bool>,
@@ -140,6 +149,8 @@ impl Args {
             checkpoint_interval: std::time::Duration::from_secs(10),
             checkpoints_retained: 3,
             restore: None,
+            restart_attempts: 0,
+            restart_delay: std::time::Duration::from_secs(1),
             help: None,
         }
     }
@@ -172,6 +183,13 @@ impl Args {
     pub fn checkpoints(mut self, dir: impl Into<PathBuf>, interval: std::time::Duration) -> Self {
         self.checkpoint_dir = Some(dir.into());
         self.checkpoint_interval = interval;
+        self
+    }
+
+    /// The same flags, restarting a failed job up to `attempts` times after `delay`.
+    pub fn restarts(mut self, attempts: u32, delay: std::time::Duration) -> Self {
+        self.restart_attempts = attempts;
+        self.restart_delay = delay;
         self
     }
 

@@ -29,12 +29,25 @@ struct Shared {
     dead_letters: Mutex<BTreeMap<String, u64>>,
     /// Set by SIGTERM or Ctrl-C in a job that checkpoints: stop with a savepoint.
     stop: Arc<AtomicBool>,
+    /// Set when a worker panicked: the others abandon the dataflow, which can no longer
+    /// make progress.
+    aborted: AtomicBool,
     /// Workers of this process whose sinks have committed the savepoint.
     savepointed: std::sync::atomic::AtomicUsize,
 }
 
 impl JobContext {
+    #[cfg(test)]
     pub(crate) fn new(mode: ExecutionMode, source_batch: usize) -> Self {
+        Self::with_stop(mode, source_batch, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// A context whose savepoint flag is `stop` (kept across a job's restarts).
+    pub(crate) fn with_stop(
+        mode: ExecutionMode,
+        source_batch: usize,
+        stop: Arc<AtomicBool>,
+    ) -> Self {
         JobContext {
             mode,
             source_batch,
@@ -46,7 +59,8 @@ impl JobContext {
                 cancelled: AtomicBool::new(false),
                 discarded: AtomicU64::new(0),
                 dead_letters: Mutex::new(BTreeMap::new()),
-                stop: Arc::new(AtomicBool::new(false)),
+                stop,
+                aborted: AtomicBool::new(false),
                 savepointed: std::sync::atomic::AtomicUsize::new(0),
             }),
         }
@@ -114,6 +128,18 @@ impl JobContext {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .push(error);
+    }
+
+    /// A worker panicked with `message`: the job fails, and every worker abandons the
+    /// dataflow.
+    pub(crate) fn abort(&self, message: String) {
+        self.fail(Error::WorkerPanicked(message));
+        self.shared.aborted.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a worker panicked.
+    pub(crate) fn is_aborted(&self) -> bool {
+        self.shared.aborted.load(Ordering::Relaxed)
     }
 
     /// Whether the job has failed; sources check this and finish early.

@@ -44,6 +44,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether a restart may cure it: anything but invalid configuration (bad flags, a
+    /// pipeline that cannot be checkpointed, a checkpoint of another pipeline).
+    pub fn is_restartable(&self) -> bool {
+        match self {
+            Error::Config(_) => false,
+            Error::Many(errors) => errors.iter().all(Error::is_restartable),
+            _ => true,
+        }
+    }
+
     pub(crate) fn io(
         context: impl Into<String>,
         path: impl Into<PathBuf>,

@@ -100,13 +100,18 @@ pub struct JobReport {
     /// Input that sources of this process could not decode, by source (e.g.
     /// ``kafka topic `txns` ``). Each count is also printed to standard error.
     pub dead_letters: Vec<(String, u64)>,
+    /// How many times the job restarted from a checkpoint (`--restart-attempts`).
+    pub restarts: u32,
 }
 
 /// Runs `pipeline` with the flags in `args` and returns when the job ends.
 ///
 /// Every worker of every process builds the same dataflow; sources split their input by
 /// worker. A job whose sources are all bounded ends by itself once they are exhausted.
-/// With `--explain` the plan is printed as Mermaid and nothing runs.
+/// With `--explain` the plan is printed as Mermaid and nothing runs. With
+/// `--restart-attempts N`, a job that fails (other than by its configuration) restarts
+/// from its latest checkpoint after `--restart-delay`, up to `N` times, reporting each
+/// restart on standard error; then it fails with the last error.
 pub fn run<F>(args: Args, pipeline: Pipeline<F>) -> Result<JobReport>
 where
     F: for<'scope> Fn(Scope<'scope, Time>, &JobContext) + Send + Sync + 'static,
@@ -115,7 +120,47 @@ where
         print!("{}", pipeline.plan.to_mermaid());
         return Ok(JobReport::default());
     }
-    let mode = args.resolve_mode(pipeline.plan.bounded)?;
+    if args.restart_attempts > 0 && args.checkpoint_dir.is_none() {
+        return Err(Error::Config(
+            "--restart-attempts restarts from the latest checkpoint: it needs --checkpoint-dir"
+                .into(),
+        ));
+    }
+    let (plan, build) = (pipeline.plan, std::sync::Arc::new(pipeline.build));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut args = args;
+    let mut restarts = 0;
+    loop {
+        match run_once(&args, plan, std::sync::Arc::clone(&build), &stop) {
+            Ok(mut report) => {
+                report.restarts = restarts;
+                return Ok(report);
+            }
+            Err(e) if restarts < args.restart_attempts && e.is_restartable() => {
+                restarts += 1;
+                eprintln!(
+                    "tidemill: the job failed: {e}\ntidemill: restart {restarts} of {} in {:?}, from the latest checkpoint",
+                    args.restart_attempts, args.restart_delay
+                );
+                std::thread::sleep(args.restart_delay);
+                args.restore = Some(crate::checkpoint::Restore::Latest);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One run of the job: until it ends or fails.
+fn run_once<F>(
+    args: &Args,
+    plan: Plan,
+    build: std::sync::Arc<F>,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Result<JobReport>
+where
+    F: for<'scope> Fn(Scope<'scope, Time>, &JobContext) + Send + Sync + 'static,
+{
+    let mode = args.resolve_mode(plan.bounded)?;
     let config = args.timely_config()?;
     // Before the processes connect: opening cleans up what later epochs (or an earlier
     // run) left, which must not race with another process's first parts.
@@ -123,7 +168,7 @@ where
     let checkpointing = match args.checkpoint_settings()? {
         Some(settings) => Some(std::sync::Arc::new(crate::checkpoint::Checkpointing::open(
             &settings,
-            crate::checkpoint::fingerprint(&pipeline.plan),
+            crate::checkpoint::fingerprint(&plan),
             peers,
         )?)),
         None => None,
@@ -137,10 +182,15 @@ where
         } => crate::cluster::allocators(&addresses, process, threads, args.connect_timeout())?,
         local => local.try_build().map_err(Error::Startup)?,
     };
-    let context = JobContext::new(mode, args.source_batch as usize)
-        .with_max_drift(args.max_watermark_drift.unwrap_or(0))
-        .with_checkpointing(checkpointing);
-    if context.checkpointing().is_some() {
+    let context = JobContext::with_stop(
+        mode,
+        args.source_batch as usize,
+        std::sync::Arc::clone(stop),
+    )
+    .with_max_drift(args.max_watermark_drift.unwrap_or(0))
+    .with_checkpointing(checkpointing);
+    if context.checkpointing().is_some() && !SIGNALS.swap(true, std::sync::atomic::Ordering::SeqCst)
+    {
         // Stop with a savepoint (see `checkpoint`), as Flink's `stop`.
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register(signal, context.stop_flag())
@@ -152,12 +202,32 @@ where
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
-            let build = &pipeline.build;
             crate::checkpoint::enter(&context, worker.index(), worker.peers(), local_workers);
-            worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
+            let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
+            }));
             // Operators hold what they need; the thread's slot would outlive the
             // runtime of clients (PostgreSQL's) that sinks hold.
             crate::checkpoint::leave();
+            // Stepped here rather than by timely: a worker that panics fails the job,
+            // and the others abandon the dataflow instead of waiting for it forever.
+            let ran = built.and_then(|()| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    while worker.has_dataflows() && !context.is_aborted() {
+                        worker.step_or_park(Some(std::time::Duration::from_millis(100)));
+                    }
+                }))
+            });
+            if let Err(panic) = ran {
+                context.abort(panic_message(&*panic));
+            }
+            if context.is_aborted() {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    for dataflow in worker.installed_dataflows() {
+                        worker.drop_dataflow(dataflow);
+                    }
+                }));
+            }
         })
         .map_err(Error::Startup)?;
     let mut report = JobReport::default();
@@ -188,5 +258,18 @@ where
         0 => Ok(report),
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
+    }
+}
+
+/// Whether this process handles SIGTERM and SIGINT already (once for all runs and
+/// restarts: the flag they set is shared).
+static SIGNALS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(s), _) => (*s).to_string(),
+        (_, Some(s)) => s.clone(),
+        _ => "a panic without a message".into(),
     }
 }
