@@ -1022,6 +1022,58 @@ fn two_processes_killed_and_restored_give_the_uninterrupted_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_process_that_loses_its_peer_restarts_by_itself_when_the_peer_comes_back() {
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("lost-peer");
+    let input = dir.join("readings.jsonl");
+    let status = Command::new(&example)
+        .args(["--generate", "20000"])
+        .arg(&input)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let want = reference(&read_readings(&input));
+    let (out, ckpt) = (dir.join("out"), dir.join("ckpt"));
+    let hosts = common::hostfile();
+    let spawn = |process: &str, restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg(&out)
+            .args(["-w", "2", "-n", "2", "-p", process, "-h"])
+            .arg(&hosts)
+            .args(["--source-batch", "100", "--pace", "10"])
+            .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+            .arg(&ckpt)
+            .args(["--restart-attempts", "3", "--restart-delay", "100ms"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        cmd.spawn().unwrap()
+    };
+    let survivor = spawn("0", false);
+    let mut lost = spawn("1", false);
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(lost.try_wait().unwrap().is_none(), "the job ended too soon");
+    lost.kill().unwrap(); // SIGKILL: the machine is gone
+    lost.wait().unwrap();
+    // The peer comes back (a supervisor restarts it); the survivor restarts by itself.
+    let back = spawn("1", true);
+    for (name, p) in [("survivor", survivor), ("peer", back)] {
+        let output = p.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{name}: {stderr}");
+        if name == "survivor" {
+            assert!(stderr.contains("restart 1 of 3"), "{stderr}");
+        }
+    }
+    assert_eq!(committed_lines(&out), want);
+    let _ = std::fs::remove_file(&hosts);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Whether [`panics_once`] has panicked.
 static PANICKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 

@@ -39,6 +39,9 @@ pub enum Error {
     Connector(String),
     /// A worker thread panicked; the message is the panic's.
     WorkerPanicked(String),
+    /// A checkpoint could not be completed while the job ran (its parts vanished: another
+    /// process restored the directory meanwhile). A restart may cure it.
+    Checkpoint(String),
     /// Several errors, from several workers; the first is the cause shown first.
     Many(Vec<Error>),
 }
@@ -49,6 +52,8 @@ impl Error {
     pub fn is_restartable(&self) -> bool {
         match self {
             Error::Config(_) => false,
+            // The job fails with all its workers' errors: a configuration error among
+            // them is the cause.
             Error::Many(errors) => errors.iter().all(Error::is_restartable),
             _ => true,
         }
@@ -82,6 +87,7 @@ impl fmt::Display for Error {
             Error::Startup(msg) => write!(f, "cannot start the workers: {msg}"),
             Error::Connector(msg) => f.write_str(msg),
             Error::WorkerPanicked(msg) => write!(f, "a worker panicked: {msg}"),
+            Error::Checkpoint(msg) => write!(f, "checkpoint failed: {msg}"),
             Error::Many(errors) => {
                 for (i, e) in errors.iter().enumerate() {
                     if i > 0 {

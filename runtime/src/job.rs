@@ -199,9 +199,26 @@ where
     }
     let worker_context = context.clone();
     let local_workers = args.workers as usize;
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        // A panicking worker fails its job before it unwinds: the capabilities its
+        // operators drop on the way out would otherwise let the other workers' frontiers
+        // pass, as if it had finished, and a checkpoint could complete.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = panic_message(info.payload());
+            let _ = PANICS_FAIL.try_with(|slot| {
+                if let Some(context) = slot.try_borrow().ok().as_ref().and_then(|s| s.as_ref()) {
+                    context.abort(message);
+                }
+            });
+            previous(info);
+        }));
+    });
     let guards =
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
+            PANICS_FAIL.with(|slot| *slot.borrow_mut() = Some(context.clone()));
             crate::checkpoint::enter(&context, worker.index(), worker.peers(), local_workers);
             let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
@@ -219,7 +236,9 @@ where
                 }))
             });
             if let Err(panic) = ran {
-                context.abort(panic_message(&*panic));
+                if !context.is_aborted() {
+                    context.abort(panic_message(&*panic));
+                }
             }
             if context.is_aborted() {
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -228,15 +247,26 @@ where
                     }
                 }));
             }
+            PANICS_FAIL.with(|slot| slot.borrow_mut().take());
         })
         .map_err(Error::Startup)?;
     let mut report = JobReport::default();
     let mut errors = Vec::new();
-    for result in guards.join() {
-        match result {
-            Ok(()) => report.local_workers += 1,
-            Err(panic) => errors.push(Error::WorkerPanicked(panic)),
+    // The network threads panic when a peer process is lost, and so does dropping their
+    // guard.
+    let joined = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| guards.join()));
+    match joined {
+        Ok(results) => {
+            for result in results {
+                match result {
+                    Ok(()) => report.local_workers += 1,
+                    Err(panic) => errors.push(Error::WorkerPanicked(panic)),
+                }
+            }
         }
+        Err(_) => errors.push(Error::Startup(
+            "the connection to a peer process was lost".into(),
+        )),
     }
     report.late_dropped = context.late_counts();
     report.discarded = context.discarded();
@@ -259,6 +289,11 @@ where
         1 => Err(errors.pop().expect("one error")),
         _ => Err(Error::Many(errors)),
     }
+}
+
+thread_local! {
+    /// The job of the worker on this thread: a panic here fails it (see `run_once`).
+    static PANICS_FAIL: std::cell::RefCell<Option<JobContext>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Whether this process handles SIGTERM and SIGINT already (once for all runs and

@@ -203,7 +203,7 @@ impl Store {
                     .iter()
                     .find(|p| &p.operator == operator && p.worker == worker && p.covers(id))
                     .ok_or_else(|| {
-                        Error::Config(format!(
+                        Error::Checkpoint(format!(
                             "checkpoint {id}: no part of operator {operator} on worker {worker}"
                         ))
                     })?;
