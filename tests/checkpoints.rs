@@ -280,6 +280,20 @@ enum Kind {
     IntervalJoin,
     /// A process function ([`BucketTotals`]): keyed map and value state, event-time timers.
     Process,
+    /// A table join of each reading with the rows of its sensor in [`table_rows`], read
+    /// slowly: records wait for the table across many checkpoints.
+    LookupJoin,
+}
+
+/// The table of the table join: `(key, value)`, keys 0 to 6 (sensors have 0 to 4).
+fn table_rows() -> Vec<(u64, u64)> {
+    (0..60).map(|i| (i % 7, i)).collect()
+}
+
+/// A row, 300 µs later.
+fn slow_row(row: (u64, u64)) -> (u64, u64) {
+    std::thread::sleep(Duration::from_micros(300));
+    row
 }
 
 /// Runs a per-sensor count and sum over `readings` (a JSON-lines file) in windows of
@@ -303,6 +317,19 @@ fn run_counts(
     }
     let (readings, out) = (readings.to_path_buf(), out.to_path_buf());
     match kind {
+        Kind::LookupJoin => tidemill::run(
+            args,
+            stream! {
+                let table = from_collection(table_rows()).map(slow_row);
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .lookup_join(table)
+                    .on(|r| r.sensor, |row| row.0)
+                    .apply(|r, row| (r.ts, r.sensor, row.1))
+                    .sink(json_lines_sink(out));
+            },
+        ),
         Kind::Process => tidemill::run(
             args,
             stream! {
@@ -409,6 +436,18 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
     };
     match kind {
         Kind::Tumbling => return reference(readings),
+        Kind::LookupJoin => {
+            let mut lines = Vec::new();
+            for r in readings {
+                for (key, value) in table_rows() {
+                    if key == r.sensor {
+                        lines.push(format!("[{},{},{value}]", r.ts, r.sensor));
+                    }
+                }
+            }
+            lines.sort();
+            return lines;
+        }
         Kind::Process => {
             let mut buckets: BTreeMap<(u64, u64), (u64, u64)> = BTreeMap::new();
             for r in readings {
@@ -607,6 +646,7 @@ proptest! {
             Kind::RollingUpdates,
             Kind::IntervalJoin,
             Kind::Process,
+            Kind::LookupJoin,
         ]),
     ) {
         // Count windows and rolling updates follow each key's arrival order, which more
@@ -777,7 +817,7 @@ impl KeyedProcessFunction<u64, Reading> for Unserializable {
 }
 
 #[test]
-fn a_process_function_that_cannot_be_checkpointed_fails_the_job_at_start_up() {
+fn operators_whose_state_serde_cannot_write_fail_the_job_at_start_up() {
     let dir = temp_dir("unsupported");
     let out = Collector::new();
     let readings: Vec<Reading> = (0..100)
@@ -806,8 +846,33 @@ fn a_process_function_that_cannot_be_checkpointed_fails_the_job_at_start_up() {
         "{error}"
     );
     assert!(out.take().is_empty(), "nothing ran");
+    // A table join's records wait for the table: they are state too.
+    let args = Args::with_workers(2).checkpoints(dir.join("ckpt2"), Duration::from_millis(1));
+    let joined = Collector::new();
+    let result = tidemill::run(
+        args,
+        stream! {
+            let table = from_collection(vec![(1u64, 10u64)]);
+            from_collection((0..100u64).map(NotSerde).collect::<Vec<_>>())
+                .lookup_join(table)
+                .on(|r| r.0 % 3, |row| row.0)
+                .apply(|r, row| r.0 + row.1)
+                .collect(joined);
+        },
+    );
+    let error = result.expect_err("refused").to_string();
+    assert!(
+        error.contains("the table join `apply` cannot be checkpointed")
+            && error.contains("NotSerde"),
+        "{error}"
+    );
+    assert!(joined.take().is_empty(), "nothing ran");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A record that serde cannot write.
+#[derive(Clone)]
+struct NotSerde(u64);
 
 /// Worker 0 reads 100 timestamps, then every reader waits, idle and without an idle
 /// timeout, until `stop` is set: worker 1's watermark never moves from 0.

@@ -34,13 +34,14 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::vec::Broadcast;
-use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::{Capability, Operator};
 use timely::dataflow::StreamVec;
 
 use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeySelector, OnValue};
 use crate::operators::keyed::KeyedStream;
+use crate::operators::process::{StateCodec, StateProbe};
 use crate::time::{epoch_frontier, event_frontier, tick_floor, time_of, Time, Timed};
 use crate::window::{self, Window, Windows};
 
@@ -682,12 +683,36 @@ where
     (pair, (fa, fb, <KB as SameKey<K>>::same))
 }
 
+/// Records of a table join that wait for the table to load: each batch's event time
+/// and records (their capabilities apart, for a checkpoint).
+pub type Waiting<T> = Vec<(u64, Vec<Timed<T>>)>;
+
+/// The probe of whether a table join's records can be checkpointed (see
+/// [`crate::operators::process::StateProbe`]), for `stream!`'s code.
+pub fn waiting_probe<'scope, T, Row, FA, FB, KB, K>(
+    _: &LookupKeyed<'scope, T, Row, FA, FB, KB, K>,
+) -> StateProbe<Waiting<T>> {
+    StateProbe::new()
+}
+
+/// A batch of a table join's input: records, or the table's rows.
+enum LookupSide<T, Row> {
+    Records(Vec<Timed<T>>),
+    Rows(Vec<Row>),
+}
+
 /// `a.lookup_join(table).on(fa, fb).apply(f)`: `f(x, row)` for every row of the bounded
-/// `table` whose key `fb(row)` equals the record's `fa(x)`.
+/// `table` whose key `fb(row)` equals the record's `fa(x)`. Records wait until the whole
+/// table has loaded. In a job that checkpoints, the rows and the waiting records (through
+/// `codec`, from [`waiting_probe`]) are written as each epoch closes, and batches of a
+/// later epoch wait for it on both inputs, so a checkpoint holds the rows the table
+/// source had sent by its position; records that serde cannot write fail the job at
+/// start-up.
 pub fn lookup_join<'scope, T, Row, K, KB, FA, FB, O, F>(
     ((stream, table), (fa, fb, same)): LookupKeyed<'scope, T, Row, FA, FB, KB, K>,
     name: &str,
     mut f: F,
+    codec: Option<StateCodec<Waiting<T>>>,
 ) -> StreamVec<'scope, Time, Timed<O>>
 where
     T: 'static,
@@ -699,44 +724,132 @@ where
     O: 'static,
     F: FnMut(&T, &Row) -> O + 'static,
 {
-    if let Some(worker) = crate::checkpoint::worker() {
-        worker.unsupported(&format!("the table join `{name}`"));
+    let what = format!("the table join `{name}`");
+    if let (Some(worker), None) = (crate::checkpoint::worker(), &codec) {
+        worker.refuse(format!(
+            "{what} cannot be checkpointed: its records, of type `{}`, do not implement serde's Serialize and Deserialize, and those waiting for the table are part of its state; derive them, or run this pipeline without --checkpoint-dir",
+            std::any::type_name::<T>()
+        ));
     }
     let table = table.broadcast();
-    stream.binary_frontier(table, Pipeline, Pipeline, name, move |_, _| {
+    stream.binary_frontier(table, Pipeline, Pipeline, name, move |initial, info| {
+        let mut gate: EpochGate<LookupSide<T, Row>> =
+            EpochGate::new("lookup_join", &info.address, true, &what);
         let mut rows: StateMap<K, Vec<Row>> = StateMap::default();
-        let mut waiting = Vec::new();
-        move |(input, _), (table_in, table_frontier), output| {
-            table_in.for_each(|_, data: &mut Vec<Row>| {
-                for row in data.drain(..) {
-                    rows.entry(same(&fb(&row)).clone()).or_default().push(row);
-                }
-            });
-            let loaded = table_frontier.is_empty();
-            let mut join = |records: &mut Vec<Timed<T>>, session: &mut dyn FnMut(Timed<O>)| {
-                for record in records.drain(..) {
-                    for row in rows.get(&fa(&record.value)).into_iter().flatten() {
-                        session(Timed {
-                            ts: record.ts,
-                            value: f(&record.value, row),
-                        });
-                    }
-                }
-            };
-            input.for_each(|cap, data| {
-                if loaded {
-                    let mut session = output.session(&cap);
-                    join(data, &mut |r| session.give(r));
-                } else {
-                    waiting.push((cap.delayed(&time_of(&cap), 0), std::mem::take(data)));
-                }
-            });
-            if loaded {
-                for (cap, mut records) in waiting.drain(..) {
-                    let mut session = output.session(&cap);
-                    join(&mut records, &mut |r| session.give(r));
+        // Records that wait for the table, with a capability per batch.
+        let mut waiting: Waiting<T> = Vec::new();
+        let mut held: Vec<Capability<Time>> = Vec::new();
+        if let (Some((saved, records)), Some(codec)) = (
+            gate.restored_state::<(StateMap<K, Vec<Row>>, Vec<u8>)>(),
+            &codec,
+        ) {
+            rows = saved;
+            match codec.load(&what, &records) {
+                Ok(records) => waiting = records,
+                Err(e) => gate.fail(e),
+            }
+            held = waiting
+                .iter()
+                .map(|(event, _)| gate.restored_cap(&initial, *event))
+                .collect();
+        }
+        gate.hold(&initial);
+        drop(initial);
+        let add_rows = move |rows: &mut StateMap<K, Vec<Row>>, data: &mut Vec<Row>| {
+            for row in data.drain(..) {
+                rows.entry(same(&fb(&row)).clone()).or_default().push(row);
+            }
+        };
+        let mut join = move |rows: &StateMap<K, Vec<Row>>,
+                             records: &mut Vec<Timed<T>>,
+                             session: &mut dyn FnMut(Timed<O>)| {
+            for record in records.drain(..) {
+                for row in rows.get(&fa(&record.value)).into_iter().flatten() {
+                    session(Timed {
+                        ts: record.ts,
+                        value: f(&record.value, row),
+                    });
                 }
             }
+        };
+        move |(input, input_frontier), (table_in, table_frontier), output| {
+            table_in.for_each(|cap, data: &mut Vec<Row>| {
+                let time = time_of(&cap);
+                if gate.is_later(&time) {
+                    let caps = vec![cap.delayed(&time, 0)];
+                    gate.stash(time, caps, vec![LookupSide::Rows(std::mem::take(data))]);
+                    return;
+                }
+                add_rows(&mut rows, data);
+            });
+            // Loaded: the table's input has ended and none of its rows waits in the stash.
+            let loaded = |gate: &EpochGate<LookupSide<T, Row>>| {
+                table_frontier.is_empty() && !gate.has_stashed(|s| matches!(s, LookupSide::Rows(_)))
+            };
+            input.for_each(|cap, data| {
+                let time = time_of(&cap);
+                if gate.is_later(&time) {
+                    let caps = vec![cap.delayed(&time, 0)];
+                    gate.stash(time, caps, vec![LookupSide::Records(std::mem::take(data))]);
+                    return;
+                }
+                if loaded(&gate) {
+                    let mut session = output.session(&cap);
+                    join(&rows, data, &mut |r| session.give(r));
+                } else {
+                    held.push(cap.delayed(&time, 0));
+                    waiting.push((time.event, std::mem::take(data)));
+                }
+            });
+            let frontiers = [input_frontier.frontier(), table_frontier.frontier()];
+            let epoch = frontiers
+                .iter()
+                .map(|f| epoch_frontier(f))
+                .min()
+                .unwrap_or(u64::MAX);
+            let event = frontiers
+                .iter()
+                .map(|f| event_frontier(f))
+                .min()
+                .unwrap_or(u64::MAX);
+            loop {
+                if loaded(&gate) {
+                    for (cap, (_, mut records)) in held.drain(..).zip(waiting.drain(..)) {
+                        let mut session = output.session(&cap);
+                        join(&rows, &mut records, &mut |r| session.give(r));
+                    }
+                }
+                // An epoch closed: write the state, move on, take what waited for it.
+                let Some(next) = gate.next(epoch) else { break };
+                let state = match &codec {
+                    Some(codec) => crate::checkpoint::encode(&(&rows, codec.save(&waiting))),
+                    None => Vec::new(),
+                };
+                let ready = gate.close(&state, next);
+                for cap in held.iter_mut() {
+                    crate::checkpoint::move_to_epoch(cap, next);
+                }
+                // Rows first: records of the same epoch join the table as it is then.
+                let (mut row_batches, mut record_batches) = (Vec::new(), Vec::new());
+                for (time, caps, batches) in ready {
+                    for batch in batches {
+                        match batch {
+                            LookupSide::Rows(data) => row_batches.push(data),
+                            LookupSide::Records(data) => {
+                                record_batches.push((time, caps[0].clone(), data))
+                            }
+                        }
+                    }
+                }
+                for mut data in row_batches {
+                    add_rows(&mut rows, &mut data);
+                }
+                for (time, cap, data) in record_batches {
+                    held.push(cap);
+                    waiting.push((time.event, data));
+                }
+            }
+            gate.follow_event(event);
         }
     })
 }

@@ -26,7 +26,15 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     if !lookup {
         return quote_spanned!(node.span=> #rt::join::apply(#input, #name, #f));
     }
-    let call = quote_spanned!(node.span=> #rt::join::lookup_join(#input, #name, #f));
+    // Whether the records can be checkpointed while they wait for the table: see
+    // `StateProbe`.
+    let call = quote_spanned!(node.span=> {
+        #[allow(unused_imports)]
+        use #rt::operators::process::{ViaNothing as _, ViaSerde as _};
+        let __tm_in = #input;
+        let __tm_codec = (&#rt::join::waiting_probe(&__tm_in)).codec();
+        #rt::join::lookup_join(__tm_in, #name, #f, __tm_codec)
+    });
     if e.is_timed(node.id) {
         call
     } else {

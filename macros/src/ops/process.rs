@@ -44,7 +44,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         #[allow(unused_imports)]
         use #rt::operators::process::{ViaNothing as _, ViaSerde as _};
         let __tm_f = #f;
-        let __tm_codec = (&#rt::operators::process::StateProbe(&__tm_f)).codec();
+        let __tm_codec = (&#rt::operators::process::StateProbe::of(&__tm_f)).codec();
         #rt::operators::process::process(#keyed, #name, __tm_f, #tick, (#(#tags,)*), __tm_codec)
     });
     if timed {

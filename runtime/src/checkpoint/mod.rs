@@ -516,6 +516,13 @@ impl<D> EpochGate<D> {
         self.stash.push((time, caps, records));
     }
 
+    /// Whether a stashed batch satisfies `is`.
+    pub fn has_stashed(&self, mut is: impl FnMut(&D) -> bool) -> bool {
+        self.stash
+            .iter()
+            .any(|(_, _, records)| records.iter().any(&mut is))
+    }
+
     /// The least event time of what waits (`u64::MAX`: nothing): the operator must not
     /// fire past it, as the records are already in and would not be late otherwise.
     pub fn event_floor(&self) -> u64 {

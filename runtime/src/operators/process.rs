@@ -358,26 +358,56 @@ pub type Processed<'scope, O, G> = (
     <G as SideTags>::Streams<'scope>,
 );
 
-/// How a process function goes into a checkpoint: the function itself, its state
-/// handles and every other field, through serde.
+/// How state of type `F` goes into a checkpoint, through serde: a process function (its
+/// state handles and every other field), or a table join's waiting records.
 pub struct StateCodec<F> {
     save: fn(&F) -> Vec<u8>,
     load: fn(&str, &[u8]) -> crate::Result<F>,
 }
 
-/// Tells, for `stream!`'s code, whether a process function can be checkpointed: with
-/// [`ViaSerde`] and [`ViaNothing`] in scope, `(&StateProbe(&f)).codec()` is a
-/// [`StateCodec`] when `f` implements serde's `Serialize` and `Deserialize`, `None` when
-/// it does not.
-pub struct StateProbe<'a, F>(pub &'a F);
+impl<F> StateCodec<F> {
+    /// Encodes `state`.
+    pub fn save(&self, state: &F) -> Vec<u8> {
+        (self.save)(state)
+    }
+
+    /// Decodes the state of `what` (for its message if it does not decode).
+    pub fn load(&self, what: &str, bytes: &[u8]) -> crate::Result<F> {
+        (self.load)(what, bytes)
+    }
+}
+
+/// Tells, for `stream!`'s code, whether state of type `F` can be checkpointed: with
+/// [`ViaSerde`] and [`ViaNothing`] in scope, `(&StateProbe::of(&f)).codec()` is a
+/// [`StateCodec`] when `F` implements serde's `Serialize` and `Deserialize`, `None` when
+/// it does not (method resolution decides, on the concrete type).
+pub struct StateProbe<F>(PhantomData<fn() -> F>);
+
+impl<F> StateProbe<F> {
+    /// The probe of `f`'s type.
+    pub fn of(_: &F) -> Self {
+        StateProbe(PhantomData)
+    }
+
+    /// The probe of `F`.
+    pub fn new() -> Self {
+        StateProbe(PhantomData)
+    }
+}
+
+impl<F> Default for StateProbe<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// See [`StateProbe`].
 pub trait ViaSerde<F> {
-    /// The function's codec.
+    /// The codec of `F`.
     fn codec(&self) -> Option<StateCodec<F>>;
 }
 
-impl<F: serde::Serialize + serde::de::DeserializeOwned> ViaSerde<F> for StateProbe<'_, F> {
+impl<F: serde::Serialize + serde::de::DeserializeOwned> ViaSerde<F> for StateProbe<F> {
     fn codec(&self) -> Option<StateCodec<F>> {
         Some(StateCodec {
             save: crate::checkpoint::encode::<F>,
@@ -388,11 +418,11 @@ impl<F: serde::Serialize + serde::de::DeserializeOwned> ViaSerde<F> for StatePro
 
 /// See [`StateProbe`].
 pub trait ViaNothing<F> {
-    /// `None`: the function cannot be checkpointed.
+    /// `None`: `F` cannot be checkpointed.
     fn codec(&self) -> Option<StateCodec<F>>;
 }
 
-impl<F> ViaNothing<F> for &StateProbe<'_, F> {
+impl<F> ViaNothing<F> for &StateProbe<F> {
     fn codec(&self) -> Option<StateCodec<F>> {
         None
     }
@@ -568,7 +598,7 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
     fn snapshot(&self, codec: &StateCodec<F>) -> Vec<u8> {
         let at = self.processing_caps.as_ref().map(|c| c[0].time().event);
         let timers = (&self.timers.event, &self.timers.processing, at);
-        crate::checkpoint::encode(&((codec.save)(&self.f), timers))
+        crate::checkpoint::encode(&(codec.save(&self.f), timers))
     }
 
     /// Takes the function and timers of the restored checkpoint, holding capabilities
@@ -584,7 +614,7 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
         else {
             return Ok(());
         };
-        self.f = (codec.load)(what, &f)?;
+        self.f = codec.load(what, &f)?;
         let held = |event| {
             initial
                 .iter()
