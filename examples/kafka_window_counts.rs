@@ -1,5 +1,5 @@
-//! Per-sensor window counts from Kafka to PostgreSQL, exactly once with checkpoints: the
-//! job a Flink user moves first, and the one that must survive `kill -9`.
+//! Per-sensor window counts from Kafka to PostgreSQL and back to Kafka, exactly once with
+//! checkpoints: the job a Flink user moves first, and the one that must survive `kill -9`.
 //!
 //! ```text
 //! scripts/kafka.sh && scripts/postgres.sh
@@ -12,7 +12,8 @@
 //! Readings (`{"sensor", "ts", "value"}`, up to 200 ms out of order) are counted and
 //! summed per sensor in one-second event-time windows. Each window's row is upserted into
 //! `TABLE (sensor, window_start, count, total)` and inserted into `TABLE_log`, which has
-//! no key: with checkpoints, both hold each window exactly once after any crash.
+//! no key, and sent as JSON to the topic `OUTPUT_TOPIC` keyed by sensor: with
+//! checkpoints, the tables and the topic hold each window exactly once after any crash.
 
 use tidemill::clap::{self, Parser};
 use tidemill::kafka::admin::create_topic;
@@ -42,6 +43,9 @@ struct Cli {
     /// The upserted table; the insert-only one is `TABLE_log`.
     #[arg(long, default_value = "sensor_counts")]
     table: String,
+    /// The topic the rows are also sent to (created by `--setup`).
+    #[arg(long, default_value = "sensor-counts")]
+    output_topic: String,
     /// Read the readings present at start, then end.
     #[arg(long)]
     until_end: bool,
@@ -79,6 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let upserted = postgres::<Row>(&cli.postgres, &cli.table).upsert();
     let logged = postgres::<Row>(&cli.postgres, &format!("{}_log", cli.table));
+    let sent = one_per_batch(kafka_sink(&cli.brokers, &cli.output_topic).key(|r: &Row| r.sensor));
     let pace = cli.pace;
     let mut seen = 0u64;
     tidemill::run(
@@ -104,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 });
             rows.sink(upserted);
             rows.sink(logged);
+            rows.sink(sent);
         },
     )?;
     Ok(())
@@ -121,6 +127,7 @@ fn reading(i: u64) -> Reading {
 
 fn setup(cli: &Cli, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     create_topic(&cli.brokers, &cli.topic, 4)?;
+    create_topic(&cli.brokers, &cli.output_topic, 2)?;
     let mut db = ::postgres::Client::connect(&cli.postgres, ::postgres::NoTls)?;
     let columns = "sensor bigint NOT NULL, window_start bigint NOT NULL, count bigint NOT NULL, total bigint NOT NULL";
     db.batch_execute(&format!(

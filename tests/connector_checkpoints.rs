@@ -1,7 +1,7 @@
 //! The job of issue #17 end to end: per-sensor window counts from a Kafka topic into an
 //! upserted and an insert-only PostgreSQL table, killed with SIGKILL at random points
-//! and restored with `--restore latest`. Both tables must hold each window exactly
-//! once, as computed by brute force from what the topic holds. Needs the local broker
+//! and restored with `--restore latest`. Both tables and an output topic must hold each
+//! window exactly once, as computed by brute force from what the input topic holds. Needs the local broker
 //! and database (`scripts/kafka.sh`, `scripts/postgres.sh`).
 
 use std::collections::BTreeMap;
@@ -55,7 +55,10 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
     };
     let mut setup = Command::new(&example);
     base(&mut setup);
-    let status = setup.args(["--setup", "2000"]).status().unwrap();
+    let status = setup
+        .args(["--setup", "2000", "--output-topic", &format!("{name}_out0")])
+        .status()
+        .unwrap();
     assert!(status.success());
     let readings: Vec<Reading> = common::consume_all(&brokers, &name)
         .iter()
@@ -68,9 +71,10 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
     );
     let want: Vec<_> = windows_of(&readings).into_iter().collect();
     let ckpt = std::env::temp_dir().join(&name);
-    let job = |workers: &str, restore: bool| {
+    let job = |workers: &str, restore: bool, run: u32| {
         let mut cmd = Command::new(&example);
         base(&mut cmd);
+        cmd.args(["--output-topic", &format!("{name}_out{run}")]);
         cmd.args([
             "--until-end",
             "-w",
@@ -98,8 +102,10 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
             .batch_execute(&format!("TRUNCATE {name}; TRUNCATE {name}_log"))
             .unwrap();
         let _ = std::fs::remove_dir_all(&ckpt);
+        let output_topic = format!("{name}_out{run}");
+        tidemill::kafka::admin::create_topic(&brokers, &output_topic, 2).unwrap();
         for attempt in 0..2 {
-            let mut child = job(workers, attempt > 0).spawn().unwrap();
+            let mut child = job(workers, attempt > 0, run).spawn().unwrap();
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
@@ -110,7 +116,7 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
             }
             child.wait().unwrap();
         }
-        let mut last = job(workers, true).spawn().unwrap();
+        let mut last = job(workers, true, run).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         while last.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "run {run} did not end");
@@ -128,6 +134,23 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
             rows(&url, &format!("{name}_log")),
             want,
             "run {run}: the insert-only table, where a replayed window would show twice; {stderr}"
+        );
+        let mut sent: Vec<_> = common::consume_keyed(&brokers, &output_topic)
+            .into_iter()
+            .map(|(key, row)| {
+                let row: serde_json::Value = serde_json::from_str(&row).unwrap();
+                let at = |f: &str| row[f].as_i64().unwrap();
+                assert_eq!(key, Some(at("sensor").to_string()), "keyed by sensor");
+                (
+                    (at("sensor"), at("window_start")),
+                    (at("count"), at("total")),
+                )
+            })
+            .collect();
+        sent.sort();
+        assert_eq!(
+            sent, want,
+            "run {run}: the output topic, where a resent window would show twice; {stderr}"
         );
     }
     assert!(kills >= 6, "only {kills} of 10 kills hit a running job");

@@ -1,11 +1,12 @@
 //! The Kafka sink: `kafka_sink(brokers, topic)`.
 
+use std::collections::{BTreeMap, HashSet};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::DeliveryResult;
+use rdkafka::message::{DeliveryResult, Header, OwnedHeaders};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{ClientConfig, ClientContext};
 use timely::dataflow::StreamVec;
@@ -13,8 +14,10 @@ use timely::dataflow::StreamVec;
 use crate::context::JobContext;
 use crate::error::{Error, Result};
 use crate::format::{Encode, Json};
+use crate::sinks::exactly_once::{write_transactional, Transactional};
 use crate::sinks::{write_with, SinkSpec, Writer, Written};
 use crate::time::Time;
+use serde::{Deserialize, Serialize};
 
 /// A sink writing records to a Kafka topic, encoded with `E` (JSON by default), keyed by
 /// `K` (no key by default: librdkafka spreads the records over the partitions).
@@ -223,6 +226,18 @@ impl<T: 'static, E: Encode<T>, K: KeyOf<T>> SinkSpec<T> for KafkaSink<T, E, K> {
             value: Vec::new(),
             key_bytes: Vec::new(),
         });
+        if crate::checkpoint::worker().is_some() {
+            let index = stream.scope().index();
+            let epochs = writer.map(|sender| EpochRecords {
+                sender,
+                worker: index as u64,
+                sink: String::new(),
+                open: BTreeMap::new(),
+                pending: Vec::new(),
+                present: HashSet::new(),
+            });
+            return write_transactional(stream, "kafka_sink", context, epochs);
+        }
         write_with(stream, "kafka_sink", context, writer, FLUSH_INTERVAL)
     }
 }
@@ -253,6 +268,45 @@ impl<E, K> Sender<E, K> {
     }
 }
 
+impl<E, K> Sender<E, K> {
+    /// Sends one record, waiting while librdkafka's queue is full.
+    fn send(&self, key: Option<&[u8]>, value: &[u8], headers: Option<OwnedHeaders>) -> Result<()> {
+        let mut headers = headers;
+        loop {
+            let mut message = BaseRecord::to(&self.topic).payload(value);
+            if let Some(key) = key {
+                message = message.key(key);
+            }
+            if let Some(h) = headers.take() {
+                message = message.headers(h);
+            }
+            match self.producer.send(message) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // The local queue is full: serve delivery reports, then retry.
+                    headers = back.headers;
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((e, _)) => return Err(self.error("cannot send a record", &e)),
+            }
+        }
+    }
+
+    /// Waits until every record sent is acknowledged, or fails with the first that was
+    /// not delivered.
+    fn wait(&self) -> Result<()> {
+        // librdkafka fails a record after `delivery.timeout.ms`, so a slow broker makes
+        // this wait, not fail.
+        loop {
+            match self.producer.flush(FLUSH_STEP) {
+                Ok(()) => return self.delivered(),
+                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => self.delivered()?,
+                Err(e) => return Err(self.error("cannot flush", &e)),
+            }
+        }
+    }
+}
+
 impl<T, E: Encode<T>, K: KeyOf<T>> Writer<T> for Sender<E, K> {
     fn write(&mut self, batch: &mut Vec<T>) -> Result<()> {
         for record in batch.drain(..) {
@@ -262,34 +316,247 @@ impl<T, E: Encode<T>, K: KeyOf<T>> Writer<T> for Sender<E, K> {
                 return Err(self.error("cannot encode a record", &reason));
             }
             let keyed = self.key.key(&record, &mut self.key_bytes);
-            loop {
-                let mut message = BaseRecord::to(&self.topic).payload(&self.value[..]);
-                if keyed {
-                    message = message.key(&self.key_bytes[..]);
-                }
-                match self.producer.send(message) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                        // The local queue is full: serve delivery reports, then retry.
-                        self.producer.poll(Duration::from_millis(10));
-                    }
-                    Err((e, _)) => return Err(self.error("cannot send a record", &e)),
-                }
-            }
+            let key = keyed.then_some(&self.key_bytes[..]);
+            self.send(key, &self.value, None)?;
         }
         self.producer.poll(Duration::ZERO);
         self.delivered()
     }
 
     fn flush(&mut self) -> Result<()> {
-        // Until every record is acknowledged or has failed: librdkafka fails a record
-        // after `delivery.timeout.ms`, so a slow broker makes this wait, not fail.
-        loop {
-            match self.producer.flush(FLUSH_STEP) {
-                Ok(()) => return self.delivered(),
-                Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut)) => self.delivered()?,
-                Err(e) => return Err(self.error("cannot flush", &e)),
+        self.wait()
+    }
+}
+
+/// A record encoded for the topic: its key (if keyed) and value.
+#[derive(Serialize, Deserialize)]
+struct Encoded {
+    key: Option<Vec<u8>>,
+    value: Vec<u8>,
+}
+
+/// An epoch prepared and not yet sent: where its records can be looked for (each
+/// partition's end when it was prepared: they were sent after) and the records.
+#[derive(Serialize, Deserialize)]
+struct PendingEpoch {
+    epoch: u64,
+    from: Vec<(i32, i64)>,
+    records: Vec<Encoded>,
+}
+
+/// The headers that name a record in an exactly-once sink: the sink (the topic and the
+/// sink operator), the worker, the epoch and the record's place in it.
+const HEADERS: [&str; 4] = [
+    "tidemill.sink",
+    "tidemill.worker",
+    "tidemill.epoch",
+    "tidemill.seq",
+];
+
+/// With checkpoints, a worker keeps each epoch's records (in the checkpoint, once
+/// prepared) and sends them when the checkpoint covering the epoch completes, each
+/// stamped with [`HEADERS`]. The local broker has no transactions, so a sink restored
+/// to a checkpoint whose epochs it may have been sending when it stopped first reads
+/// what its partitions received since those epochs were prepared, and skips the records
+/// already there: every record reaches the topic once, and only once its checkpoint is
+/// complete.
+struct EpochRecords<E, K> {
+    sender: Sender<E, K>,
+    worker: u64,
+    sink: String,
+    open: BTreeMap<u64, Vec<Encoded>>,
+    pending: Vec<PendingEpoch>,
+    /// `(epoch, seq)` of this worker's records found in the topic on recovery.
+    present: HashSet<(u64, u64)>,
+}
+
+/// How long a call to the broker for metadata or offsets may take.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl<E, K> EpochRecords<E, K> {
+    /// Each partition of the topic with its end offset now (the broker's high
+    /// watermark; one that lags only makes recovery read more).
+    fn ends(&self) -> Result<Vec<(i32, i64)>> {
+        let client = self.sender.producer.client();
+        let topic = &self.sender.topic;
+        let metadata = client
+            .fetch_metadata(Some(topic), BROKER_TIMEOUT)
+            .map_err(|e| self.sender.error("cannot read the topic's partitions", &e))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        partitions
+            .into_iter()
+            .map(|p| {
+                let (_, high) = client
+                    .fetch_watermarks(topic, p, BROKER_TIMEOUT)
+                    .map_err(|e| self.sender.error("cannot read a partition's end", &e))?;
+                Ok((p, high))
+            })
+            .collect()
+    }
+
+    /// The `(epoch, seq)` of this worker's records in the topic at or after `from`.
+    fn read_present(&self, from: &BTreeMap<i32, i64>) -> Result<HashSet<(u64, u64)>> {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        use rdkafka::message::{Headers, Message};
+        let mut present = HashSet::new();
+        if from.is_empty() {
+            return Ok(present);
+        }
+        let error = |what: &str, e: &dyn std::fmt::Display| self.sender.error(what, e);
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.sender.brokers)
+            .set("group.id", format!("tidemill-recovery-{}", self.sink))
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .create()
+            .map_err(|e| error("cannot create a consumer to recover", &e))?;
+        let mut list = rdkafka::TopicPartitionList::new();
+        for (&p, &offset) in from {
+            list.add_partition_offset(&self.sender.topic, p, rdkafka::Offset::Offset(offset))
+                .map_err(|e| error("cannot recover", &e))?;
+        }
+        consumer
+            .assign(&list)
+            .map_err(|e| error("cannot read the topic to recover", &e))?;
+        let (sink, worker) = (self.sink.as_bytes(), self.worker.to_string());
+        let mut open: HashSet<i32> = from.keys().copied().collect();
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while !open.is_empty() {
+            if std::time::Instant::now() > deadline {
+                return Err(error(
+                    "cannot recover",
+                    &"the topic's tail did not arrive within 2 minutes",
+                ));
+            }
+            let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+                continue;
+            };
+            let message = match message {
+                Ok(m) => m,
+                Err(KafkaError::PartitionEOF(p)) => {
+                    open.remove(&p);
+                    continue;
+                }
+                Err(e) => return Err(error("cannot read the topic to recover", &e)),
+            };
+            let Some(headers) = message.headers() else {
+                continue;
+            };
+            let mut found: [Option<&[u8]>; 4] = [None; 4];
+            for header in headers.iter() {
+                if let Some(i) = HEADERS.iter().position(|h| *h == header.key) {
+                    found[i] = header.value;
+                }
+            }
+            let number = |v: Option<&[u8]>| std::str::from_utf8(v?).ok()?.parse::<u64>().ok();
+            if found[0] == Some(sink) && found[1] == Some(worker.as_bytes()) {
+                if let (Some(epoch), Some(seq)) = (number(found[2]), number(found[3])) {
+                    present.insert((epoch, seq));
+                }
             }
         }
+        Ok(present)
+    }
+}
+
+impl<T, E: Encode<T>, K: KeyOf<T>> Transactional<T> for EpochRecords<E, K> {
+    fn write(&mut self, epoch: u64, batch: &mut Vec<T>) -> Result<()> {
+        let records = self.open.entry(epoch).or_default();
+        let sender = &mut self.sender;
+        for record in batch.drain(..) {
+            let mut value = Vec::new();
+            if let Err(reason) = sender.encoder.encode(&record, &mut value) {
+                return Err(sender.error("cannot encode a record", &reason));
+            }
+            sender.key_bytes.clear();
+            let key = sender
+                .key
+                .key(&record, &mut sender.key_bytes)
+                .then(|| sender.key_bytes.clone());
+            records.push(Encoded { key, value });
+        }
+        Ok(())
+    }
+
+    fn prepare(&mut self, before: u64) -> Result<Vec<u8>> {
+        let later = match before {
+            u64::MAX => BTreeMap::new(),
+            _ => self.open.split_off(&before),
+        };
+        let prepared = std::mem::replace(&mut self.open, later);
+        if !prepared.is_empty() {
+            let from = self.ends()?;
+            for (epoch, records) in prepared {
+                let from = from.clone();
+                self.pending.push(PendingEpoch {
+                    epoch,
+                    from,
+                    records,
+                });
+            }
+        }
+        Ok(crate::checkpoint::encode(&self.pending))
+    }
+
+    fn commit(&mut self, checkpoint: u64) -> Result<()> {
+        let (due, kept): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.epoch <= checkpoint);
+        self.pending = kept;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let worker = self.worker.to_string();
+        for epoch in &due {
+            let epoch_text = epoch.epoch.to_string();
+            for (seq, record) in epoch.records.iter().enumerate() {
+                if self.present.contains(&(epoch.epoch, seq as u64)) {
+                    continue;
+                }
+                let seq = seq.to_string();
+                let values = [self.sink.as_str(), &worker, &epoch_text, &seq];
+                let mut headers = OwnedHeaders::new_with_capacity(4);
+                for (key, value) in HEADERS.iter().zip(values) {
+                    headers = headers.insert(Header {
+                        key,
+                        value: Some(value.as_bytes()),
+                    });
+                }
+                self.sender
+                    .send(record.key.as_deref(), &record.value, Some(headers))?;
+            }
+        }
+        // Sent is not enough: a later checkpoint no longer holds these epochs.
+        self.sender.wait()
+    }
+
+    fn recover(
+        &mut self,
+        sink: &str,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
+        self.sink = format!("{}:{sink}", self.sender.topic);
+        let pending: Vec<PendingEpoch> = match pending {
+            Some(bytes) => crate::checkpoint::decode_state(&self.sink, bytes)?,
+            None => Vec::new(),
+        };
+        let Some(c) = checkpoint else { return Ok(()) };
+        // Epochs after the checkpoint are written anew by this run; those up to it may
+        // have been sent, wholly or in part, before the job stopped.
+        self.pending = pending.into_iter().filter(|p| p.epoch <= c).collect();
+        let mut from: BTreeMap<i32, i64> = BTreeMap::new();
+        for (p, offset) in self.pending.iter().flat_map(|p| &p.from) {
+            let at = from.entry(*p).or_insert(*offset);
+            *at = (*at).min(*offset);
+        }
+        self.present = self.read_present(&from)?;
+        let committed = Transactional::<T>::commit(self, c);
+        self.present = HashSet::new();
+        committed
     }
 }
