@@ -136,7 +136,7 @@ fn rounds(script: impl FnOnce(Round<'_>) + Send + Sync + 'static) {
                 list: ListState::new(),
                 map: MapState::with_ttl(Ttl::event_time(Duration::from_millis(10))),
             };
-            let (main, (side,)) = process(keyed, "scripted", f, 1, (DEBUG,));
+            let (main, (side,)) = process(keyed, "scripted", f, 1, (DEBUG,), None);
             main.inspect(move |t| main_seen.borrow_mut().push((t.ts, t.value.clone())))
                 .probe_with(&probe);
             side.inspect(move |t| side_seen.borrow_mut().push((t.ts, t.value.clone())))
