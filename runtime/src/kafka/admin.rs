@@ -48,7 +48,8 @@ fn options() -> AdminOptions {
 }
 
 /// Creates `topic` with `partitions` partitions (replication 1) at `brokers`; a topic that
-/// exists already is left as it is.
+/// exists already is left as it is. Returns once the broker's metadata shows every
+/// partition with a leader (within 10 s), so that the first records produced find it.
 pub fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
     let fail = |e: &dyn std::fmt::Display| {
         Error::Connector(format!(
@@ -58,13 +59,34 @@ pub fn create_topic(brokers: &str, topic: &str, partitions: i32) -> Result<()> {
     let client = admin(brokers)?;
     let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
     let results = block_on(client.create_topics([&new], &options())).map_err(|e| fail(&e))?;
+    // A topic that exists may have another number of partitions.
+    let mut wanted = partitions.max(1) as usize;
     for result in results {
         match result {
-            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Ok(_) => {}
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => wanted = 1,
             Err((_, code)) => return Err(fail(&code)),
         }
     }
-    Ok(())
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let metadata = client
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .map_err(|e| fail(&e))?;
+        let ready = metadata.topics().iter().any(|t| {
+            t.error().is_none()
+                && t.partitions().len() >= wanted
+                && t.partitions().iter().all(|p| p.leader() >= 0)
+        });
+        if ready {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(fail(&"its partitions have no leader after 10 s"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Deletes `topic` at `brokers`; a topic that does not exist is no error.
