@@ -698,7 +698,9 @@ mod tests {
         fn read(&mut self, _budget: usize, out: &mut dyn FnMut(u64)) -> Result<Status> {
             if !self.sent {
                 self.sent = true;
-                let now = now_ms();
+                // The start of a 50 ms window: the ten records fall in one window, whose
+                // end their watermark does not reach.
+                let now = now_ms() / 50 * 50;
                 (0..10).for_each(|i| out(now + i));
                 return Ok(Status::More);
             }
