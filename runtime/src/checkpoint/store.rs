@@ -21,20 +21,29 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-const MAGIC: &[u8; 8] = b"TMPART01";
+const MAGIC: &[u8; 8] = b"TMPART02";
 const HEADER: usize = 8 + 8 + 8;
 
 /// The epoch an operator's last part covers once its input has ended: every later one.
 pub const OPEN_END: u64 = u64::MAX;
 
-/// FNV-1a over `bytes`: a checksum against truncation and corruption, not an adversary.
+/// A checksum of `bytes` against truncation and corruption, not an adversary: FNV-1a's
+/// step over 8-byte words (with a rotation, so that every bit of a word reaches the
+/// high bits), then the remaining bytes, then the length. Eight times fewer multiplies
+/// than FNV-1a over bytes: checkpoint parts of tens of MB are summed as they are written
+/// and again as they are restored.
 pub fn checksum(bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0100_0000_01b3;
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let w = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+        h = (h ^ w).wrapping_mul(PRIME).rotate_left(23);
     }
-    h
+    for b in words.remainder() {
+        h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+    }
+    (h ^ bytes.len() as u64).wrapping_mul(PRIME)
 }
 
 /// A part file's name, parsed.
@@ -113,13 +122,15 @@ fn io(context: &str, path: &Path, e: std::io::Error) -> Error {
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<()> {
     // Unique per process and call: workers of a process may write the same file.
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let tmp = path.with_extension(format!("tmp{}-{n}", std::process::id()));
     let mut file = fs::File::create(&tmp).map_err(|e| io("cannot create", &tmp, e))?;
-    file.write_all(bytes)
+    pieces
+        .iter()
+        .try_for_each(|piece| file.write_all(piece))
         .and_then(|()| file.sync_all())
         .map_err(|e| io("cannot write", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| io("cannot rename into place", path, e))
@@ -145,12 +156,14 @@ impl Store {
 
     /// Writes one operator's state on one worker for epochs `first..=last`.
     pub fn write_part(&self, name: &PartName, payload: &[u8]) -> Result<()> {
-        let mut bytes = Vec::with_capacity(HEADER + payload.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&checksum(payload).to_le_bytes());
-        bytes.extend_from_slice(payload);
-        write_atomic(&self.dir.join("parts").join(name.file()), &bytes)
+        let mut header = Vec::with_capacity(HEADER);
+        header.extend_from_slice(MAGIC);
+        header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        header.extend_from_slice(&checksum(payload).to_le_bytes());
+        write_atomic(
+            &self.dir.join("parts").join(name.file()),
+            &[&header, payload],
+        )
     }
 
     /// The parts in the directory.
@@ -165,9 +178,14 @@ impl Store {
 
     /// Reads a part's header: its payload's length and checksum.
     fn header(&self, file: &str) -> Result<(u64, u64)> {
+        use std::io::Read;
         let path = self.dir.join("parts").join(file);
-        let bytes = fs::read(&path).map_err(|e| io("cannot read part", &path, e))?;
-        if bytes.len() < HEADER || &bytes[..8] != MAGIC {
+        // The header only: parts are tens of MB.
+        let mut bytes = [0u8; HEADER];
+        fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut bytes))
+            .map_err(|e| io("cannot read part", &path, e))?;
+        if &bytes[..8] != MAGIC {
             return Err(Error::Config(format!(
                 "checkpoint part {} is not a part file",
                 path.display()
@@ -224,7 +242,7 @@ impl Store {
             parts,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-        write_atomic(&path, &json)?;
+        write_atomic(&path, &[&json])?;
         Ok(true)
     }
 
@@ -274,7 +292,7 @@ impl Store {
                 Error::Config(format!("checkpoint {id}: bad part name {}", entry.file))
             })?;
             let part = self.dir.join("parts").join(&entry.file);
-            let bytes = fs::read(&part).map_err(|e| io("cannot read part", &part, e))?;
+            let mut bytes = fs::read(&part).map_err(|e| io("cannot read part", &part, e))?;
             let payload = bytes.get(HEADER..).unwrap_or_default();
             let intact = bytes.len() >= HEADER
                 && &bytes[..8] == MAGIC
@@ -286,10 +304,11 @@ impl Store {
                     part.display()
                 )));
             }
+            bytes.drain(..HEADER);
             parts
                 .entry(name.operator)
                 .or_default()
-                .push((name.worker, payload.to_vec()));
+                .push((name.worker, bytes));
         }
         Ok((manifest, parts))
     }
