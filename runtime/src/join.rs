@@ -534,6 +534,7 @@ where
     let (right, right_key) = right.into_parts();
     let mut builder = OperatorBuilder::new(name.to_owned(), left.scope());
     let address = builder.operator_info().address;
+    let waker = left.scope().worker().sync_activator_for(address.to_vec());
     let (lk, rk) = (left_key.clone(), right_key.clone());
     let mut left_in = builder.new_input(left, Exchange::new(move |r: &Timed<L>| lk.route(r)));
     let mut right_in = builder.new_input(right, Exchange::new(move |r: &Timed<R>| rk.route(r)));
@@ -545,6 +546,7 @@ where
     builder.build(move |initial| {
         let mut gate: EpochGate<JoinSide<Timed<L>, Timed<R>>> =
             EpochGate::new("interval_join", &address, true, &what);
+        gate.write_in_background(waker);
         let mut join = IntervalJoin {
             lefts: Buffer::new(upper),
             rights: Buffer::new(lower.saturating_neg()),
@@ -617,7 +619,7 @@ where
                 // The released records met this frontier, the stash's floor with them
                 // in it: each is kept for the others, whatever their order.
                 let frontier = event.min(gate.event_floor());
-                for (time, caps, records) in gate.close(&state, next) {
+                for (time, caps, records) in gate.close(state, next) {
                     for record in records {
                         match record {
                             JoinSide::Left(r) => {
@@ -732,9 +734,11 @@ where
         ));
     }
     let table = table.broadcast();
+    let scope = stream.scope();
     stream.binary_frontier(table, Pipeline, Pipeline, name, move |initial, info| {
         let mut gate: EpochGate<LookupSide<T, Row>> =
             EpochGate::new("lookup_join", &info.address, true, &what);
+        gate.write_in_background(scope.worker().sync_activator_for(info.address.to_vec()));
         let mut rows: StateMap<K, Vec<Row>> = StateMap::default();
         // Records that wait for the table, with a capability per batch.
         let mut waiting: Waiting<T> = Vec::new();
@@ -825,7 +829,7 @@ where
                     Some(codec) => crate::checkpoint::encode(&(&rows, codec.save(&waiting))),
                     None => Vec::new(),
                 };
-                let ready = gate.close(&state, next);
+                let ready = gate.close(state, next);
                 for cap in held.iter_mut() {
                     crate::checkpoint::move_to_epoch(cap, next);
                 }

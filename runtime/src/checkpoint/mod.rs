@@ -39,6 +39,7 @@ use std::time::Duration;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::{Capability, InputCapability};
+use timely::scheduling::SyncActivator;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
@@ -203,6 +204,19 @@ pub struct Worker {
     local_workers: usize,
     /// Whether this worker's sinks have committed the savepoint.
     savepointed: std::cell::Cell<bool>,
+    /// The thread that writes this worker's large parts (started on first use).
+    background: RefCell<Option<std::sync::mpsc::Sender<BackgroundWrite>>>,
+}
+
+/// A part for the background writer: its name, its payload, its ticket, and the
+/// operator to wake once it is durable.
+type BackgroundWrite = (PartName, Vec<u8>, Arc<Ticket>, SyncActivator);
+
+/// A part being written in the background: done once durable (or failed).
+#[derive(Default)]
+pub struct Ticket {
+    done: std::sync::atomic::AtomicBool,
+    error: std::sync::Mutex<Option<Error>>,
 }
 
 /// What an exactly-once sink does when a checkpoint completes.
@@ -233,6 +247,7 @@ pub(crate) fn enter(context: &JobContext, index: usize, peers: usize, local_work
             stopped: RefCell::new(Vec::new()),
             local_workers,
             savepointed: std::cell::Cell::new(false),
+            background: RefCell::new(None),
         })
     });
     WORKER.with(|w| *w.borrow_mut() = worker);
@@ -313,6 +328,60 @@ impl Worker {
         if let Err(e) = self.shared.store.write_part(&part, payload) {
             self.context.fail(e);
         }
+    }
+
+    /// Writes operator `name`'s state for epochs `first..=last` on this worker's
+    /// background thread; `wake` is activated once it is durable (the ticket says so).
+    pub fn write_in_background(
+        &self,
+        name: &str,
+        first: u64,
+        last: u64,
+        payload: Vec<u8>,
+        wake: SyncActivator,
+    ) -> Arc<Ticket> {
+        let part = PartName {
+            operator: name.to_string(),
+            worker: self.index,
+            first,
+            last,
+        };
+        let ticket = Arc::new(Ticket::default());
+        let mut background = self.background.borrow_mut();
+        let sender = background.get_or_insert_with(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<BackgroundWrite>();
+            let shared = Arc::clone(&self.shared);
+            let spawned = std::thread::Builder::new()
+                .name(format!("tidemill:checkpoint-{}", self.index))
+                .spawn(move || {
+                    for (part, payload, ticket, wake) in rx {
+                        if let Err(e) = shared.store.write_part(&part, &payload) {
+                            *ticket.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+                        }
+                        ticket
+                            .done
+                            .store(true, std::sync::atomic::Ordering::Release);
+                        let _ = wake.activate();
+                    }
+                });
+            if let Err(e) = spawned {
+                self.context.fail(Error::Startup(format!(
+                    "cannot start the checkpoint writer: {e}"
+                )));
+            }
+            tx
+        });
+        if sender
+            .send((part, payload, Arc::clone(&ticket), wake))
+            .is_err()
+        {
+            let mut error = ticket.error.lock().unwrap_or_else(|p| p.into_inner());
+            *error = Some(Error::Startup("the checkpoint writer stopped".into()));
+            ticket
+                .done
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        ticket
     }
 
     /// Calls `commit(c)` once checkpoint `c` is complete (`u64::MAX`: the job's last).
@@ -430,6 +499,12 @@ pub struct EpochGate<D> {
     /// The epoch whose records the operator handles now; earlier ones are closed.
     current: u64,
     stash: Vec<Stashed<D>>,
+    /// Wakes the operator when a part written in the background is durable; without
+    /// it, parts are written on the worker thread.
+    waker: Option<SyncActivator>,
+    /// Parts being written in the background, oldest first, by their first epoch: the
+    /// barrier holds the oldest's epoch until it is durable.
+    writing: std::collections::VecDeque<(u64, Arc<Ticket>)>,
 }
 
 impl<D> EpochGate<D> {
@@ -454,6 +529,44 @@ impl<D> EpochGate<D> {
             barrier: Barrier::default(),
             current,
             stash: Vec::new(),
+            waker: None,
+            writing: std::collections::VecDeque::new(),
+        }
+    }
+
+    /// Writes this operator's parts on the worker's background thread, waking the
+    /// operator with `waker` (its own) when one is durable: the operator goes on with
+    /// the next epoch's records meanwhile, and its barrier holds the epoch until then.
+    pub fn write_in_background(&mut self, waker: SyncActivator) {
+        self.waker = Some(waker);
+    }
+
+    /// Takes the parts written in the background that are durable; a failed one fails
+    /// the job.
+    fn reap(&mut self) {
+        while let Some((_, ticket)) = self.writing.front() {
+            if !ticket.done.load(std::sync::atomic::Ordering::Acquire) {
+                break;
+            }
+            let error = ticket
+                .error
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let (Some(e), Some(worker)) = (error, &self.worker) {
+                worker.context.fail(e);
+            }
+            self.writing.pop_front();
+        }
+    }
+
+    /// Moves the barrier: to the open epoch and the input's event time `event`, or,
+    /// while a part is being written, no further than that part's epoch.
+    fn follow_at(&mut self, event: u64) {
+        self.reap();
+        match self.writing.front() {
+            Some(&(epoch, _)) => self.barrier.hold(epoch, event),
+            None => self.barrier.follow(self.current, event),
         }
     }
 
@@ -466,14 +579,13 @@ impl<D> EpochGate<D> {
 
     /// Follows the input frontier with the barrier (after [`Self::close`]).
     pub fn follow(&mut self, frontier: &[Time]) {
-        let event = crate::time::event_frontier(frontier);
-        self.barrier.follow(self.current, event);
+        self.follow_at(crate::time::event_frontier(frontier));
     }
 
     /// As [`Self::follow`], for an operator of several inputs: `event` is their least
     /// event frontier (`u64::MAX`: all have ended).
     pub fn follow_event(&mut self, event: u64) {
-        self.barrier.follow(self.current, event);
+        self.follow_at(event);
     }
 
     /// The state the operator had in the restored checkpoint, if any.
@@ -545,10 +657,17 @@ impl<D> EpochGate<D> {
 
     /// Closes the epochs from the current one to before `next` with `state` (the
     /// operator's state now) and opens `next`; returns the stashed batches of `next`.
-    pub fn close(&mut self, state: &[u8], next: u64) -> Vec<Stashed<D>> {
+    pub fn close(&mut self, state: Vec<u8>, next: u64) -> Vec<Stashed<D>> {
         if let Some(worker) = &self.worker {
             let last = if next == OPEN_END { OPEN_END } else { next - 1 };
-            worker.write(&self.name, self.current, last, state);
+            match &self.waker {
+                Some(waker) => {
+                    let (name, first, wake) = (&self.name, self.current, waker.clone());
+                    let ticket = worker.write_in_background(name, first, last, state, wake);
+                    self.writing.push_back((first, ticket));
+                }
+                None => worker.write(&self.name, self.current, last, &state),
+            }
         }
         self.current = next;
         let (ready, later) = std::mem::take(&mut self.stash)
@@ -573,6 +692,24 @@ impl Barrier {
     pub fn new(cap: &Capability<Time>, epoch: u64) -> Self {
         Barrier {
             cap: Some(cap.delayed(&cap.time().with_epoch(epoch))),
+        }
+    }
+
+    /// Holds the barrier at epoch `epoch` (a part of it is being written), following
+    /// the input's least event time `event` but never dropping it.
+    pub fn hold(&mut self, epoch: u64, event: u64) {
+        let Some(cap) = self.cap.as_mut() else { return };
+        let event = if event == u64::MAX {
+            cap.time().event
+        } else {
+            event.max(cap.time().event)
+        };
+        let time = Time {
+            epoch: epoch.max(cap.time().epoch),
+            event,
+        };
+        if time != *cap.time() {
+            cap.downgrade(&time);
         }
     }
 
@@ -704,25 +841,25 @@ mod tests {
         assert_eq!(gate.next(0), None);
         // The frontier jumps to epoch 5: epochs 0-1 close first, then 2-3, then 4.
         assert_eq!(gate.next(5), Some(2));
-        let ready = gate.close(b"s0", 2);
+        let ready = gate.close(b"s0".to_vec(), 2);
         assert_eq!(
             ready.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
             [vec![20, 21]]
         );
         assert_eq!(gate.current(), 2);
         assert_eq!(gate.next(5), Some(4));
-        let ready = gate.close(b"s1", 4);
+        let ready = gate.close(b"s1".to_vec(), 4);
         assert_eq!(
             ready.iter().map(|r| r.2.clone()).collect::<Vec<_>>(),
             [vec![40]]
         );
         assert_eq!(gate.event_floor(), u64::MAX);
         assert_eq!(gate.next(5), Some(5));
-        assert!(gate.close(b"s2", 5).is_empty());
+        assert!(gate.close(b"s2".to_vec(), 5).is_empty());
         assert_eq!(gate.next(5), None);
         // The input ends: a last part covers every later epoch.
         assert_eq!(gate.next(u64::MAX), Some(u64::MAX));
-        gate.close(b"s3", u64::MAX);
+        gate.close(b"s3".to_vec(), u64::MAX);
         assert_eq!(gate.next(u64::MAX), None);
         assert_eq!(
             parts(&dir),

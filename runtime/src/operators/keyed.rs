@@ -358,8 +358,10 @@ where
     use crate::checkpoint::{Caps, EpochGate};
     use crate::time::epoch_frontier;
     let what = format!("the rolling aggregation `{name}`");
+    let scope = stream.scope();
     stream.unary_frontier(pact, name, move |initial, info| {
         let mut gate: EpochGate<T> = EpochGate::new("rolling", &info.address, true, &what);
+        gate.write_in_background(scope.worker().sync_activator_for(info.address.to_vec()));
         let mut state: StateMap<S::Key, A::State> = StateMap::default();
         // Batch mode: where the final values go out.
         let mut held: Option<Capability<Time>> = None;
@@ -398,7 +400,7 @@ where
                     }
                 }
                 let at = held.as_ref().map(|c| c.time().event);
-                let ready = gate.close(&crate::checkpoint::encode(&(&state, at)), next);
+                let ready = gate.close(crate::checkpoint::encode(&(&state, at)), next);
                 if let Some(c) = held.as_mut() {
                     crate::checkpoint::move_to_epoch(c, next);
                 }

@@ -676,6 +676,7 @@ where
     let scope = stream.scope();
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
     let address = builder.operator_info().address;
+    let waker = scope.worker().sync_activator_for(address.to_vec());
     let route = selector.clone();
     let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| route.route(r)));
     builder.set_notify_for(0, FrontierInterest::Always);
@@ -691,6 +692,7 @@ where
     }
     builder.build(move |initial| {
         let mut gate: EpochGate<Timed<T>> = EpochGate::new("process", &address, true, &what);
+        gate.write_in_background(waker);
         let mut logic: Process<S::Key, F, T, G> = Process {
             f,
             timers: Timers::new(),
@@ -735,7 +737,7 @@ where
                 };
                 let state = codec.as_ref().map_or_else(Vec::new, |c| logic.snapshot(c));
                 // The released records met this frontier, with them still waiting.
-                for (stamp, held, mut data) in gate.close(&state, next) {
+                for (stamp, held, mut data) in gate.close(state, next) {
                     logic.on_batch(&At::Held(&held), stamp, &mut data, &selector, frontier);
                 }
                 logic.retime(next);

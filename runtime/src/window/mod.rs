@@ -508,6 +508,7 @@ where
     let name = name.to_owned();
     let mut builder = OperatorBuilder::new(name.clone(), stream.scope());
     let address = builder.operator_info().address;
+    let waker = stream.scope().worker().sync_activator_for(address.to_vec());
     let mut input = builder.new_input(stream, Exchange::new(route));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
@@ -516,6 +517,7 @@ where
     builder.build(move |initial| {
         let kind = format!("the {} aggregation `{name}`", L::KIND);
         let mut gate = EpochGate::new("window", &address, L::CHECKPOINTS, &kind);
+        gate.write_in_background(waker);
         if gate.restored().is_some() {
             logic.restore(&gate, &initial[0]);
         }
@@ -571,7 +573,7 @@ where
                     gate.follow(&input_frontier);
                     break;
                 };
-                let ready = gate.close(&logic.snapshot(), next);
+                let ready = gate.close(logic.snapshot(), next);
                 logic.retime(next);
                 for (stamp, caps, mut data) in ready {
                     logic.on_batch(
