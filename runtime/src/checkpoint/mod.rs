@@ -204,8 +204,28 @@ pub struct Worker {
     local_workers: usize,
     /// Whether this worker's sinks have committed the savepoint.
     savepointed: std::cell::Cell<bool>,
-    /// The thread that writes this worker's large parts (started on first use).
-    background: RefCell<Option<std::sync::mpsc::Sender<BackgroundWrite>>>,
+    /// The thread that writes this worker's large parts (started on first use), and
+    /// the channel to it.
+    background: RefCell<Option<Background>>,
+}
+
+/// A worker's background writer.
+type Background = (
+    std::sync::mpsc::Sender<BackgroundWrite>,
+    Option<std::thread::JoinHandle<()>>,
+);
+
+impl Drop for Worker {
+    /// Waits for the parts still being written: a restarted job cleans up the
+    /// directory, which a part written after it would then spoil.
+    fn drop(&mut self) {
+        if let Some((sender, thread)) = self.background.take() {
+            drop(sender);
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        }
+    }
 }
 
 /// A part for the background writer: its name, its payload, its ticket, and the
@@ -348,7 +368,7 @@ impl Worker {
         };
         let ticket = Arc::new(Ticket::default());
         let mut background = self.background.borrow_mut();
-        let sender = background.get_or_insert_with(|| {
+        let (sender, _) = background.get_or_insert_with(|| {
             let (tx, rx) = std::sync::mpsc::channel::<BackgroundWrite>();
             let shared = Arc::clone(&self.shared);
             let spawned = std::thread::Builder::new()
@@ -364,12 +384,14 @@ impl Worker {
                         let _ = wake.activate();
                     }
                 });
-            if let Err(e) = spawned {
-                self.context.fail(Error::Startup(format!(
-                    "cannot start the checkpoint writer: {e}"
-                )));
-            }
-            tx
+            let thread = spawned
+                .map_err(|e| {
+                    self.context.fail(Error::Startup(format!(
+                        "cannot start the checkpoint writer: {e}"
+                    )))
+                })
+                .ok();
+            (tx, thread)
         });
         if sender
             .send((part, payload, Arc::clone(&ticket), wake))
