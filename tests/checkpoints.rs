@@ -640,7 +640,7 @@ fn manifests(ckpt: &Path) -> Vec<PathBuf> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
     fn restoring_any_checkpoint_ends_with_the_uninterrupted_output(
