@@ -156,3 +156,62 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
     assert!(kills >= 6, "only {kills} of 10 kills hit a running job");
     let _ = std::fs::remove_dir_all(&ckpt);
 }
+
+#[test]
+fn a_savepoint_commits_the_kafka_offsets_it_holds_to_the_group() {
+    use rdkafka::consumer::Consumer;
+    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
+    let example = common::example_binary("kafka_window_counts");
+    let name = common::unique("savepoint").replace('-', "_");
+    let base = |cmd: &mut Command| {
+        cmd.args(["--brokers", &brokers, "--postgres", &url])
+            .args(["--topic", &name, "--table", &name])
+            .args(["--output-topic", &format!("{name}_out")]);
+    };
+    let mut setup = Command::new(&example);
+    base(&mut setup);
+    assert!(setup.args(["--setup", "300"]).status().unwrap().success());
+    let read = common::consume_all(&brokers, &name).len() as i64;
+    let ckpt = std::env::temp_dir().join(&name);
+    // Unbounded, and no periodic checkpoint within the run: only the savepoint commits.
+    let mut job = Command::new(&example);
+    base(&mut job);
+    job.args(["-w", "2", "--checkpoint-interval", "1h", "--checkpoint-dir"])
+        .arg(&ckpt)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let running = job.spawn().unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let killed = Command::new("kill")
+        .args(["-TERM", &running.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = running.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("stopped with savepoint"), "{stderr}");
+    // The group's offsets are the savepoint's: past every record the job read.
+    let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("group.id", "sensor-counts")
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    for p in 0..4 {
+        list.add_partition(&name, p);
+    }
+    let committed = consumer
+        .committed_offsets(list, Duration::from_secs(10))
+        .unwrap();
+    let total: i64 = committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            rdkafka::Offset::Offset(o) => o,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, read, "committed offsets: {committed:?}; {stderr}");
+    let _ = std::fs::remove_dir_all(&ckpt);
+}

@@ -204,6 +204,13 @@ pub struct Worker {
     local_workers: usize,
     /// Whether this worker's sinks have committed the savepoint.
     savepointed: std::cell::Cell<bool>,
+    /// The savepoint, once complete and committed by the sinks; the worker's sources
+    /// that have committed it too (Kafka offsets to the group).
+    savepoint: std::cell::Cell<Option<u64>>,
+    sources_savepointed: std::cell::Cell<usize>,
+    /// Sources that stopped for the savepoint (not those whose input had ended): the
+    /// ones that commit it.
+    sources_parked: std::cell::Cell<usize>,
     /// The thread that writes this worker's large parts (started on first use), and
     /// the channel to it.
     background: RefCell<Option<Background>>,
@@ -267,6 +274,9 @@ pub(crate) fn enter(context: &JobContext, index: usize, peers: usize, local_work
             stopped: RefCell::new(Vec::new()),
             local_workers,
             savepointed: std::cell::Cell::new(false),
+            savepoint: std::cell::Cell::new(None),
+            sources_savepointed: std::cell::Cell::new(0),
+            sources_parked: std::cell::Cell::new(0),
             background: RefCell::new(None),
         })
     });
@@ -424,25 +434,59 @@ impl Worker {
             commit(id);
         }
         // Stop with a savepoint: once every source of the worker has stopped and a
-        // checkpoint covering their last epochs is committed, and every worker of the
-        // process is there, the process exits without firing what is still open.
+        // checkpoint covering their last epochs is committed by the sinks, the sources
+        // commit it too (Kafka's offsets to the group), and then the process exits
+        // without firing what is still open (see `source_savepointed`).
         let stopped = self.stopped.borrow();
         if self.context.stop_requested()
             && id != OPEN_END
             && stopped.len() == self.sources.get()
             && stopped.iter().all(|&e| e <= id)
-            && !self.savepointed.replace(true)
-            && self.context.savepointed(self.local_workers)
+            && self.savepoint.get().is_none()
         {
+            self.savepoint.set(Some(id));
+            if self.sources_parked.get() == 0 {
+                self.exit_with_savepoint(id);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Worker {
+    /// The savepoint the worker is stopping with, once its sinks have committed it.
+    pub fn savepoint(&self) -> Option<u64> {
+        self.savepoint.get()
+    }
+
+    /// A source of this worker stopped reading for the savepoint.
+    pub fn source_parked(&self) {
+        self.sources_parked.set(self.sources_parked.get() + 1);
+    }
+
+    /// A source of this worker has committed the savepoint; once every one that stopped
+    /// for it has, and every worker of the process is there, the process exits.
+    pub fn source_savepointed(&self) {
+        self.sources_savepointed
+            .set(self.sources_savepointed.get() + 1);
+        if let (true, Some(id)) = (
+            self.sources_savepointed.get() >= self.sources_parked.get(),
+            self.savepoint.get(),
+        ) {
+            self.exit_with_savepoint(id);
+        }
+    }
+
+    fn exit_with_savepoint(&self, id: u64) {
+        if !self.savepointed.replace(true) && self.context.savepointed(self.local_workers) {
             use std::io::Write;
             let _ = std::io::stdout().flush();
             eprintln!(
                 "tidemill: stopped with savepoint {id} in {}; resume with --restore latest",
-                shared.store.dir().display()
+                self.shared.store.dir().display()
             );
             std::process::exit(0);
         }
-        Ok(())
     }
 }
 

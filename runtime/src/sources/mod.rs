@@ -256,7 +256,13 @@ where
         let mut parked = None;
         move |_frontiers| {
             if let Some(ck) = checkpoints.as_mut() {
-                ck.on_commits(&mut reader);
+                // A source stopped for a savepoint commits it with its parked reader.
+                let r = if parked.is_some() {
+                    &mut parked
+                } else {
+                    &mut reader
+                };
+                ck.on_commits(r);
             }
             let (Some(cap), Some(dead_cap)) = (capability.as_mut(), dead_capability.as_mut())
             else {
@@ -381,6 +387,8 @@ where
                         // its watermark) until the savepoint is committed and the process
                         // exits.
                         parked = reader.take();
+                        ck.parked = true;
+                        ck.worker.source_parked();
                         return true;
                     }
                 }
@@ -440,6 +448,9 @@ struct SourceCheckpoints {
     finished: bool,
     /// Whether the source has stopped for a savepoint (or ended): it reads no more.
     stopped: bool,
+    /// Whether it stopped for the savepoint (its reader parked), not at its input's end:
+    /// it then commits the savepoint before the process exits.
+    parked: bool,
 }
 
 impl SourceCheckpoints {
@@ -466,6 +477,7 @@ impl SourceCheckpoints {
             positions: Default::default(),
             finished: false,
             stopped: false,
+            parked: false,
         }
     }
 
@@ -505,13 +517,18 @@ impl SourceCheckpoints {
             return;
         };
         let last = id == crate::checkpoint::store::OPEN_END;
+        // The savepoint's commit is the last before the process exits: synchronous.
+        let savepoint = self.worker.savepoint() == Some(id);
         if let (Some((_, position)), Some(Ok(r))) =
             (self.positions.range(..=id).next_back(), reader.as_mut())
         {
-            r.checkpoint_complete(position, last);
+            r.checkpoint_complete(position, last || savepoint);
         }
         self.positions = self.positions.split_off(&id.saturating_add(1));
         self.finished |= last;
+        if savepoint && self.parked {
+            self.worker.source_savepointed();
+        }
     }
 
     /// After a read: when the interval has passed, the input has ended (`done`) or a
