@@ -129,8 +129,15 @@ where
     let (plan, build) = (pipeline.plan, std::sync::Arc::new(pipeline.build));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut args = args;
-    let mut restarts = 0;
+    // A restart that ran the program again (see `run_again`) counts too.
+    let mut restarts = std::env::var(RESTARTS_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
     loop {
+        let left = args.restart_attempts.saturating_sub(restarts);
+        *RESTARTS.lock().unwrap_or_else(|p| p.into_inner()) =
+            (left > 0).then_some((restarts + 1, args.restart_attempts, args.restart_delay));
         match run_once(&args, plan, std::sync::Arc::clone(&build), &stop) {
             Ok(mut report) => {
                 report.restarts = restarts;
@@ -207,6 +214,17 @@ where
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let message = panic_message(info.payload());
+            if UNWINDING.with(|u| u.replace(true)) {
+                // A panic while unwinding (timely's queues, poisoned by a lost peer, panic
+                // again in destructors): the process is about to abort. Run it again
+                // instead, if restarts are left.
+                previous(info);
+                let next = *RESTARTS.lock().unwrap_or_else(|p| p.into_inner());
+                if let Some((n, of, delay)) = next {
+                    run_again(n, of, delay);
+                }
+                return;
+            }
             let _ = PANICS_FAIL.try_with(|slot| {
                 if let Some(context) = slot.try_borrow().ok().as_ref().and_then(|s| s.as_ref()) {
                     context.abort(message);
@@ -235,6 +253,7 @@ where
                     }
                 }))
             });
+            UNWINDING.with(|u| u.set(false));
             if let Err(panic) = ran {
                 if !context.is_aborted() {
                     context.abort(panic_message(&*panic));
@@ -246,6 +265,7 @@ where
                         worker.drop_dataflow(dataflow);
                     }
                 }));
+                UNWINDING.with(|u| u.set(false));
             }
             PANICS_FAIL.with(|slot| slot.borrow_mut().take());
         })
@@ -291,7 +311,48 @@ where
     }
 }
 
+/// The environment variable that tells a program run again how many restarts it has
+/// used.
+const RESTARTS_ENV: &str = "TIDEMILL_RESTARTS";
+
+/// The next restart, if one is left: its number, the attempts allowed, the delay.
+static RESTARTS: std::sync::Mutex<Option<(u32, u32, std::time::Duration)>> =
+    std::sync::Mutex::new(None);
+
+/// Restart `n` of `of`, when the process cannot go on (it would abort): after `delay`,
+/// replaces the process by the same program with the same arguments and `--restore
+/// latest`, telling it the restarts used.
+fn run_again(n: u32, of: u32, delay: std::time::Duration) {
+    use std::os::unix::process::CommandExt;
+    eprintln!(
+        "tidemill: the job cannot go on in this process\ntidemill: restart {n} of {of} in {delay:?}, from the latest checkpoint, running the program again"
+    );
+    std::thread::sleep(delay);
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut args = Vec::new();
+    let mut given = std::env::args_os().skip(1);
+    while let Some(arg) = given.next() {
+        if arg == "--restore" {
+            given.next();
+        } else if !arg.to_string_lossy().starts_with("--restore=") {
+            args.push(arg);
+        }
+    }
+    let error = std::process::Command::new(exe)
+        .args(args)
+        .args(["--restore", "latest"])
+        .env(RESTARTS_ENV, n.to_string())
+        .exec();
+    eprintln!("tidemill: cannot run the program again: {error}");
+}
+
 thread_local! {
+    /// Whether this thread is unwinding from a panic (set by the hook, cleared where a
+    /// worker catches it): a panic then is a panic in a destructor, which aborts.
+    static UNWINDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+
     /// The job of the worker on this thread: a panic here fails it (see `run_once`).
     static PANICS_FAIL: std::cell::RefCell<Option<JobContext>> = const { std::cell::RefCell::new(None) };
 }

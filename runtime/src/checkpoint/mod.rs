@@ -349,14 +349,19 @@ impl Worker {
 
     /// Writes operator `name`'s state for epochs `first..=last`; a failure fails the job.
     pub fn write(&self, name: &str, first: u64, last: u64, payload: &[u8]) {
-        let part = PartName {
+        let part = self.part(name, first, last);
+        if let Err(e) = self.shared.store.write_part(&part, payload) {
+            self.context.fail(e);
+        }
+    }
+
+    /// The name of this worker's part of operator `name` for epochs `first..=last`.
+    fn part(&self, name: &str, first: u64, last: u64) -> PartName {
+        PartName {
             operator: name.to_string(),
             worker: self.index,
             first,
             last,
-        };
-        if let Err(e) = self.shared.store.write_part(&part, payload) {
-            self.context.fail(e);
         }
     }
 
@@ -370,12 +375,7 @@ impl Worker {
         payload: Vec<u8>,
         wake: SyncActivator,
     ) -> Arc<Ticket> {
-        let part = PartName {
-            operator: name.to_string(),
-            worker: self.index,
-            first,
-            last,
-        };
+        let part = self.part(name, first, last);
         let ticket = Arc::new(Ticket::default());
         let mut background = self.background.borrow_mut();
         let (sender, _) = background.get_or_insert_with(|| {

@@ -515,17 +515,7 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
                 .expect("a capability is held for every event-time timer")
                 .clone();
             for key in keys.into_keys() {
-                let mut ctx = Context {
-                    key: &key,
-                    timestamp: t,
-                    frontier,
-                    domain: Some(TimeDomain::EventTime),
-                    timers: &mut self.timers,
-                    side: &mut self.side_buffers,
-                };
-                self.f.on_timer(t, &mut ctx, &mut self.out);
-                let out = self.out.drain(..).map(|value| Timed { ts: t, value });
-                self.main_buffer.extend(out);
+                self.on_timer(&key, t, t, frontier, TimeDomain::EventTime);
             }
             let at = At::Held(&held);
             flush_one(&mut self.main, &mut self.main_buffer, &at, 0);
@@ -539,7 +529,7 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
         }
         // Processing-time timers the wall clock has reached (all, once the input ended).
         let now = now_ms();
-        if let Some(held) = self.processing_caps.as_mut() {
+        if let Some(mut held) = self.processing_caps.take() {
             if frontier != u64::MAX && frontier > held[0].time().event {
                 for c in held.iter_mut() {
                     let to = c.time().with_event(frontier);
@@ -554,27 +544,18 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
                 }
                 let keys = entry.remove();
                 for key in keys.into_keys() {
-                    let mut ctx = Context {
-                        key: &key,
-                        timestamp: at,
-                        frontier,
-                        domain: Some(TimeDomain::ProcessingTime),
-                        timers: &mut self.timers,
-                        side: &mut self.side_buffers,
-                    };
-                    self.f.on_timer(t, &mut ctx, &mut self.out);
-                    let out = self.out.drain(..).map(|value| Timed { ts: at, value });
-                    self.main_buffer.extend(out);
+                    self.on_timer(&key, t, at, frontier, TimeDomain::ProcessingTime);
                 }
-                let port_caps = At::Held(held);
+                let port_caps = At::Held(&held);
                 flush_one(&mut self.main, &mut self.main_buffer, &port_caps, 0);
                 G::flush(&mut self.sides, &mut self.side_buffers, &port_caps);
                 // Event-time timers registered here are due at the next activation.
-                hold_for_added(&mut self.caps, &mut self.timers.added, tick, held);
+                hold_for_added(&mut self.caps, &mut self.timers.added, tick, &held);
             }
             if let Some((&next, _)) = self.timers.processing.first_key_value() {
                 activator.activate_after(Duration::from_millis(next.saturating_sub(now)));
             }
+            self.processing_caps = Some(held);
         }
         if self.timers.processing.is_empty() {
             self.processing_caps = None;
@@ -592,6 +573,24 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
                     .is_some()
             });
         }
+    }
+
+    /// Calls the function's `on_timer(t)` for `key`; its outputs travel at `timestamp`.
+    fn on_timer(&mut self, key: &K, t: u64, timestamp: u64, frontier: u64, domain: TimeDomain) {
+        let mut ctx = Context {
+            key,
+            timestamp,
+            frontier,
+            domain: Some(domain),
+            timers: &mut self.timers,
+            side: &mut self.side_buffers,
+        };
+        self.f.on_timer(t, &mut ctx, &mut self.out);
+        let out = self.out.drain(..).map(|value| Timed {
+            ts: timestamp,
+            value,
+        });
+        self.main_buffer.extend(out);
     }
 
     /// The function and its timers, for a checkpoint part.
