@@ -157,10 +157,36 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// How many lines `dir` and its subdirectories have committed so far, while a job runs:
+/// files that appear or are renamed meanwhile count as they are found.
+fn committed_so_far(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| {
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                0 // in progress
+            } else if path.is_dir() {
+                committed_so_far(&path)
+            } else {
+                std::fs::read(&path)
+                    .map_or(0, |bytes| bytes.iter().filter(|&&b| b == b'\n').count())
+            }
+        })
+        .sum()
+}
+
 /// Runs the job made by `job(out, ckpt, workers, restore)` uninterrupted at one and two
 /// workers, which must leave `want`; then `runs` jobs, at one and two workers in turn, each
-/// killed (SIGKILL) twice at random points (in the first half of the uninterrupted run's
-/// time, then in the first quarter of it once restored) and then restored to its end, which must leave `want` too.
+/// killed (SIGKILL) twice and then restored to its end, which must leave `want` too.
+///
+/// A kill comes once the job has committed a random share of what is left of `want` (in
+/// the first half of it), and then a random few milliseconds later, so that it lands
+/// between checkpoints and during their writes alike. Kills follow the job's progress,
+/// not the clock: a loaded machine slows the job and the kills alike.
 /// Returns how many kills hit a running job.
 fn kill_and_restore(
     dir: &Path,
@@ -168,14 +194,11 @@ fn kill_and_restore(
     want: &[String],
     job: impl Fn(&Path, &Path, &str, bool) -> Command,
 ) -> u32 {
-    // Uninterrupted, with checkpoints: the reference, and how long a run takes.
-    let mut durations = BTreeMap::new();
+    // Uninterrupted, with checkpoints: the reference.
     for workers in ["1", "2"] {
         let (out, ckpt) = (dir.join(format!("whole{workers}")), dir.join("whole-ckpt"));
         let _ = std::fs::remove_dir_all(&ckpt);
-        let started = Instant::now();
         let whole = output(job(&out, &ckpt, workers, false));
-        durations.insert(workers, started.elapsed().as_millis() as u64);
         assert!(whole.status.success(), "{whole:?}");
         assert_eq!(
             committed_lines(&out),
@@ -192,11 +215,17 @@ fn kill_and_restore(
             dir.join(format!("ckpt{run}")),
         );
         for attempt in 0..2 {
+            let done = committed_so_far(&out);
+            let left = want.len().saturating_sub(done) as u64;
+            let target = done + 1 + rng.below(left / 2 + 1) as usize;
+            let after = Duration::from_millis(rng.below(30));
             let mut child = job(&out, &ckpt, workers, attempt > 0).spawn().unwrap();
-            // A restored run has less left to do: its kill comes sooner.
-            let within = durations[workers] / if attempt == 0 { 2 } else { 4 };
-            let at = 20 + rng.below(within.max(40));
-            std::thread::sleep(Duration::from_millis(at));
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while child.try_wait().unwrap().is_none() && committed_so_far(&out) < target {
+                assert!(Instant::now() < deadline, "run {run} made no progress");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(after);
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap(); // SIGKILL
                 kills += 1;
