@@ -75,6 +75,11 @@ pub struct Args {
     /// partitions, the Nexmark generator) keep less data in flight with it.
     #[arg(long = "max-watermark-drift", value_name = "MS")]
     pub max_watermark_drift: Option<u64>,
+    /// The number of key groups keyed state is split into: the most workers a job (and
+    /// the checkpoints it takes) can run at. Keys are routed by group, so a checkpoint
+    /// restores at any number of workers up to this; it cannot change across restores.
+    #[arg(long = "max-parallelism", value_name = "N", default_value_t = crate::hash::DEFAULT_MAX_PARALLELISM as u64, value_parser = clap::value_parser!(u64).range(1..=32768))]
+    pub max_parallelism: u64,
     /// Take checkpoints into this directory: consistent cuts of every operator's state
     /// and every source's position, from which `--restore` resumes the job.
     #[arg(long = "checkpoint-dir", value_name = "DIR")]
@@ -145,6 +150,7 @@ impl Args {
             explain: false,
             source_batch: 4096,
             max_watermark_drift: None,
+            max_parallelism: crate::hash::DEFAULT_MAX_PARALLELISM as u64,
             checkpoint_dir: None,
             checkpoint_interval: std::time::Duration::from_secs(10),
             checkpoints_retained: 3,
@@ -208,6 +214,12 @@ impl Args {
     /// Sets the records a source emits per activation (`--source-batch`).
     pub fn source_batch(mut self, records: u64) -> Self {
         self.source_batch = records;
+        self
+    }
+
+    /// Splits keyed state into `groups` key groups (`--max-parallelism`).
+    pub fn max_parallelism(mut self, groups: u64) -> Self {
+        self.max_parallelism = groups;
         self
     }
 

@@ -172,11 +172,18 @@ where
     // Before the processes connect: opening cleans up what later epochs (or an earlier
     // run) left, which must not race with another process's first parts.
     let peers = (args.workers * args.processes) as usize;
+    let groups = args.max_parallelism as usize;
+    if peers > groups {
+        return Err(Error::Config(format!(
+            "{peers} workers are more than --max-parallelism {groups}, the number of key groups: raise it"
+        )));
+    }
     let checkpointing = match args.checkpoint_settings()? {
         Some(settings) => Some(std::sync::Arc::new(crate::checkpoint::Checkpointing::open(
             &settings,
             crate::checkpoint::fingerprint(&plan),
             peers,
+            groups,
         )?)),
         None => None,
     };
@@ -237,6 +244,7 @@ where
         timely::execute::execute_from(builders, network_guard, config.worker, move |worker| {
             let context = worker_context.clone();
             PANICS_FAIL.with(|slot| *slot.borrow_mut() = Some(context.clone()));
+            crate::hash::set_max_parallelism(groups);
             crate::checkpoint::enter(&context, worker.index(), worker.peers(), local_workers);
             let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 worker.dataflow::<Time, _, _>(|scope| build(scope, &context));

@@ -536,8 +536,11 @@ where
     let address = builder.operator_info().address;
     let waker = left.scope().worker().sync_activator_for(address.to_vec());
     let (lk, rk) = (left_key.clone(), right_key.clone());
-    let mut left_in = builder.new_input(left, Exchange::new(move |r: &Timed<L>| lk.route(r)));
-    let mut right_in = builder.new_input(right, Exchange::new(move |r: &Timed<R>| rk.route(r)));
+    let peers = left.scope().peers();
+    let lk = crate::hash::KeyGroups::router(peers, move |r: &Timed<L>| lk.route(r));
+    let rk = crate::hash::KeyGroups::router(peers, move |r: &Timed<R>| rk.route(r));
+    let mut left_in = builder.new_input(left, Exchange::new(lk));
+    let mut right_in = builder.new_input(right, Exchange::new(rk));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
     let mut results: Out<Timed<O>> = OutputBuilder::from(results);
@@ -742,21 +745,30 @@ where
         let mut rows: StateMap<K, Vec<Row>> = StateMap::default();
         // Records that wait for the table, with a capability per batch.
         let mut waiting: Waiting<T> = Vec::new();
-        let mut held: Vec<Capability<Time>> = Vec::new();
-        if let (Some((saved, records)), Some(codec)) = (
-            gate.restored_state::<(StateMap<K, Vec<Row>>, Vec<u8>)>(),
-            &codec,
-        ) {
-            rows = saved;
-            match codec.load(&what, &records) {
-                Ok(records) => waiting = records,
-                Err(e) => gate.fail(e),
+        // Every worker holds the whole table (broadcast), so any part has its rows; the
+        // records that wait are the worker's own, and a restore at another number of
+        // workers deals them out with the old workers' parts.
+        for (bytes, inherited) in gate.restored_all() {
+            let (Some((saved, records)), Some(codec)) = (
+                gate.decode::<(StateMap<K, Vec<Row>>, Vec<u8>)>(bytes),
+                &codec,
+            ) else {
+                continue;
+            };
+            if rows.is_empty() {
+                rows = saved;
             }
-            held = waiting
-                .iter()
-                .map(|(event, _)| gate.restored_cap(&initial, *event))
-                .collect();
+            if inherited {
+                match codec.load(&what, &records) {
+                    Ok(mut records) => waiting.append(&mut records),
+                    Err(e) => gate.fail(e),
+                }
+            }
         }
+        let mut held: Vec<Capability<Time>> = waiting
+            .iter()
+            .map(|(event, _)| gate.restored_cap(&initial, *event))
+            .collect();
         gate.hold(&initial);
         drop(initial);
         let add_rows = move |rows: &mut StateMap<K, Vec<Row>>, data: &mut Vec<Row>| {

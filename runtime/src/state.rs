@@ -89,8 +89,9 @@ struct Entry<S> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Key, S: Serialize",
-    deserialize = "K: Key, S: Deserialize<'de>"
+    deserialize = "K: Key, S: Deserialize<'de> + 'static"
 ))]
+#[serde(from = "Decoded<K, S>")]
 struct Store<K, S> {
     entries: StateMap<K, Entry<S>>,
     ttl: Option<Ttl>,
@@ -98,6 +99,146 @@ struct Store<K, S> {
     queue: BTreeMap<u64, Vec<K>>,
     /// The first time in `queue` (`u64::MAX` when empty).
     next_due: u64,
+}
+
+/// A [`Store`] as decoded, before a restore at another number of workers sorts its keys
+/// out (see [`rescaled`]); the same fields.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "K: Key, S: Deserialize<'de>"))]
+struct Decoded<K, S> {
+    entries: StateMap<K, Entry<S>>,
+    ttl: Option<Ttl>,
+    queue: BTreeMap<u64, Vec<K>>,
+    next_due: u64,
+}
+
+impl<K: Key, S: 'static> From<Decoded<K, S>> for Store<K, S> {
+    fn from(d: Decoded<K, S>) -> Self {
+        let store = Store {
+            entries: d.entries,
+            ttl: d.ttl,
+            queue: d.queue,
+            next_due: d.next_due,
+        };
+        RESCALING.with(|r| match r.borrow_mut().as_mut() {
+            Some(rescaling) => rescaling.take(store),
+            None => store,
+        })
+    }
+}
+
+impl<K: Key, S> Store<K, S> {
+    /// Keeps the keys whose routing hash `owns` accepts, and adds `other`'s (another old
+    /// worker's: other keys).
+    fn rescale(&mut self, owns: &dyn Fn(u64) -> bool, other: Option<Store<K, S>>) {
+        use crate::checkpoint::rescale::Rescale;
+        Rescale::retain(&mut self.entries, owns);
+        Rescale::retain(&mut self.queue, owns);
+        if let Some(other) = other {
+            Rescale::merge(&mut self.entries, other.entries);
+            Rescale::merge(&mut self.queue, other.queue);
+        }
+        self.next_due = self.queue.first_key_value().map_or(u64::MAX, |(t, _)| *t);
+    }
+}
+
+thread_local! {
+    /// Set while a process function is restored at another number of workers.
+    static RESCALING: std::cell::RefCell<Option<Rescaling>> = const { std::cell::RefCell::new(None) };
+}
+
+/// A restore of state handles at another number of workers (see [`rescaled`]).
+struct Rescaling {
+    owns: Box<dyn Fn(u64) -> bool>,
+    /// The stores decoded from the old workers' parts so far, by their place in the
+    /// function (the order serde decodes them in).
+    slots: Vec<Vec<Box<dyn std::any::Any>>>,
+    /// The place of the next store decoded.
+    at: usize,
+    /// Whether the last part is being decoded: its stores take in the others'.
+    merging: bool,
+}
+
+impl Rescaling {
+    fn take<K: Key, S: 'static>(&mut self, mut store: Store<K, S>) -> Store<K, S> {
+        let at = self.at;
+        self.at += 1;
+        if self.slots.len() <= at {
+            self.slots.resize_with(at + 1, Vec::new);
+        }
+        if !self.merging {
+            store.rescale(&*self.owns, None);
+            self.slots[at].push(Box::new(store));
+            return Store {
+                entries: StateMap::default(),
+                ttl: None,
+                queue: BTreeMap::new(),
+                next_due: u64::MAX,
+            };
+        }
+        store.rescale(&*self.owns, None);
+        for other in std::mem::take(&mut self.slots[at]) {
+            match other.downcast::<Store<K, S>>() {
+                Ok(other) => store.rescale(&*self.owns, Some(*other)),
+                Err(_) => self.slots.clear(), // not the same function: `rescaled` fails
+            }
+        }
+        store
+    }
+}
+
+/// Restores a process function from the parts of several old workers (a restore at
+/// another number of workers): `load` decodes each; the state handles of the last one
+/// take in the entries of the keys `owns` accepts from all of them. The function's
+/// other fields come from the last part.
+pub(crate) fn rescaled<F>(
+    parts: &[&[u8]],
+    owns: Box<dyn Fn(u64) -> bool>,
+    load: impl Fn(&[u8]) -> crate::Result<F>,
+) -> crate::Result<Option<F>> {
+    let Some((last, others)) = parts.split_last() else {
+        return Ok(None);
+    };
+    RESCALING.with(|r| {
+        *r.borrow_mut() = Some(Rescaling {
+            owns,
+            slots: Vec::new(),
+            at: 0,
+            merging: false,
+        })
+    });
+    let result = (|| {
+        let mut places = None;
+        for part in others {
+            drop(load(part)?);
+            let at = RESCALING.with(|r| {
+                let mut r = r.borrow_mut();
+                let r = r.as_mut().expect("set above");
+                std::mem::replace(&mut r.at, 0)
+            });
+            if places.is_some_and(|p| p != at) {
+                return Err(crate::Error::Config(
+                    "checkpoint: the old workers' process functions hold different numbers of state handles; they cannot be merged".into(),
+                ));
+            }
+            places = Some(at);
+        }
+        RESCALING.with(|r| r.borrow_mut().as_mut().expect("set above").merging = true);
+        let f = load(last)?;
+        let left = RESCALING.with(|r| {
+            let r = r.borrow();
+            let r = r.as_ref().expect("set above");
+            r.slots.iter().any(|s| !s.is_empty()) || places.is_some_and(|p| p != r.at)
+        });
+        if left {
+            return Err(crate::Error::Config(
+                "checkpoint: the old workers' process functions hold different state handles; they cannot be merged".into(),
+            ));
+        }
+        Ok(Some(f))
+    })();
+    RESCALING.with(|r| r.borrow_mut().take());
+    result
 }
 
 impl<K: Key, S: Slot> Store<K, S> {
@@ -203,7 +344,7 @@ impl<K: Key, S: Slot> Store<K, S> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Key, T: Serialize",
-    deserialize = "K: Key, T: Deserialize<'de>"
+    deserialize = "K: Key, T: Deserialize<'de> + 'static"
 ))]
 pub struct ValueState<K, T> {
     store: Store<K, Value<T>>,
@@ -277,7 +418,7 @@ impl<K: Key, T> Default for ValueState<K, T> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Key, T: Serialize",
-    deserialize = "K: Key, T: Deserialize<'de>"
+    deserialize = "K: Key, T: Deserialize<'de> + 'static"
 ))]
 pub struct ListState<K, T> {
     store: Store<K, List<T>>,
@@ -348,7 +489,7 @@ impl<K: Key, T> Default for ListState<K, T> {
 #[derive(Serialize, Deserialize)]
 #[serde(bound(
     serialize = "K: Key, MK: Serialize + std::hash::Hash + Eq, V: Serialize",
-    deserialize = "K: Key, MK: Deserialize<'de> + std::hash::Hash + Eq, V: Deserialize<'de>"
+    deserialize = "K: Key, MK: Deserialize<'de> + std::hash::Hash + Eq + 'static, V: Deserialize<'de> + 'static"
 ))]
 pub struct MapState<K, MK, V> {
     store: Store<K, Map<MK, V>>,

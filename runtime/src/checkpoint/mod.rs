@@ -28,6 +28,7 @@
 //! sets for the worker's thread while it builds the dataflow; operators register under
 //! their timely address, which is the same in every run of the same pipeline.
 
+pub mod rescale;
 pub mod store;
 
 use std::cell::RefCell;
@@ -86,15 +87,23 @@ pub struct Checkpointing {
     interval: Duration,
     retained: usize,
     fingerprint: u64,
-    /// The checkpoint restored, and its parts.
-    restored: Option<(u64, Parts)>,
+    /// The number of key groups (`--max-parallelism`).
+    groups: usize,
+    /// The checkpoint restored, its parts, and how many workers wrote it.
+    restored: Option<(u64, Parts, usize)>,
 }
 
 impl Checkpointing {
     /// Opens the checkpoint directory and, if asked, loads the checkpoint to restore: the
     /// newest intact one (a damaged one is skipped with a message naming it). A
-    /// checkpoint of another pipeline, or of another number of workers, is refused.
-    pub fn open(settings: &Settings, fingerprint: u64, peers: usize) -> Result<Checkpointing> {
+    /// checkpoint of another pipeline, or of another number of key groups (`groups`), is
+    /// refused; one of another number of workers is rescaled to `peers`.
+    pub fn open(
+        settings: &Settings,
+        fingerprint: u64,
+        peers: usize,
+        groups: usize,
+    ) -> Result<Checkpointing> {
         if settings.interval.is_zero() {
             return Err(Error::Config(
                 "--checkpoint-interval must be positive".into(),
@@ -138,13 +147,28 @@ impl Checkpointing {
                             store.dir().display()
                         )));
                     }
-                    if manifest.peers != peers {
-                        return Err(Error::Config(format!(
-                            "checkpoint {id} was taken with {} workers; restoring it with {peers} is not supported yet",
-                            manifest.peers
-                        )));
+                    match manifest.max_parallelism {
+                        Some(g) if g == groups => {}
+                        Some(g) => {
+                            return Err(Error::Config(format!(
+                                "checkpoint {id} in {} splits keyed state into {g} key groups; restore it with --max-parallelism {g} (it cannot change across restores)",
+                                store.dir().display()
+                            )))
+                        }
+                        None => {
+                            return Err(Error::Config(format!(
+                                "checkpoint {id} in {} was taken by an earlier version of Tidemill, which routed keys without key groups; it cannot be restored",
+                                store.dir().display()
+                            )))
+                        }
                     }
-                    restored = Some((id, parts));
+                    if manifest.peers != peers {
+                        eprintln!(
+                            "tidemill: checkpoint {id} was taken at {} workers: rescaling it to {peers}",
+                            manifest.peers
+                        );
+                    }
+                    restored = Some((id, parts, manifest.peers));
                     break;
                 }
                 Err(e) if settings.restore == Some(Restore::Latest) => {
@@ -154,7 +178,7 @@ impl Checkpointing {
             }
         }
         match &restored {
-            Some((id, _)) => {
+            Some((id, _, _)) => {
                 eprintln!(
                     "tidemill: restoring checkpoint {id} from {}",
                     store.dir().display()
@@ -179,13 +203,14 @@ impl Checkpointing {
             interval: settings.interval,
             retained: settings.retained,
             fingerprint,
+            groups,
             restored,
         })
     }
 
     /// The id of the checkpoint restored, if any.
     pub fn restored_id(&self) -> Option<u64> {
-        self.restored.as_ref().map(|(id, _)| *id)
+        self.restored.as_ref().map(|(id, _, _)| *id)
     }
 }
 
@@ -337,14 +362,82 @@ impl Worker {
         self.shared.interval
     }
 
-    /// The state this worker's operator `name` had in the restored checkpoint.
-    pub fn restored(&self, name: &str) -> Option<&[u8]> {
-        let (_, parts) = self.shared.restored.as_ref()?;
+    /// The parts of operator `name` in the restored checkpoint, by the worker that wrote
+    /// them, and how many workers there were.
+    fn restored_parts(&self, name: &str) -> Option<(Vec<(usize, &[u8])>, usize)> {
+        let (_, parts, peers) = self.shared.restored.as_ref()?;
         let parts = parts.get(name)?;
-        parts
+        let parts = parts
             .iter()
-            .find(|(w, _)| *w == self.index)
-            .map(|(_, bytes)| bytes.as_slice())
+            .filter(|(w, _)| w < peers)
+            .map(|(w, bytes)| (*w, bytes.as_slice()))
+            .collect();
+        Some((parts, *peers))
+    }
+
+    /// Whether the restored checkpoint was taken at another number of workers.
+    pub fn rescaled(&self) -> bool {
+        matches!(&self.shared.restored, Some((_, _, peers)) if *peers != self.peers)
+    }
+
+    /// The parts of operator `name` with keyed state this worker restores from: its own,
+    /// or, [rescaled](Self::rescaled), those of the old workers whose key groups overlap
+    /// its own (their keys then need sorting out with [`Self::owns`]).
+    pub fn restored_keyed(&self, name: &str) -> Vec<&[u8]> {
+        let Some((parts, old)) = self.restored_parts(name) else {
+            return Vec::new();
+        };
+        let groups = self.shared.groups;
+        let (now, then) = (
+            crate::hash::KeyGroups::new(groups, self.peers),
+            crate::hash::KeyGroups::new(groups, old),
+        );
+        let mine = now.range(self.index);
+        parts
+            .into_iter()
+            .filter(|(w, _)| {
+                let theirs = then.range(*w);
+                theirs.start < mine.end && mine.start < theirs.end
+            })
+            .map(|(_, bytes)| bytes)
+            .collect()
+    }
+
+    /// Every part of operator `name` in the restored checkpoint, by old worker (a
+    /// source's readers are dealt out among the new workers).
+    pub fn restored_all(&self, name: &str) -> Vec<(usize, &[u8])> {
+        self.restored_parts(name).map_or_else(Vec::new, |(p, _)| p)
+    }
+
+    /// The identities whose output this worker's exactly-once sink recovers, each with
+    /// its pending part: its own, and, rescaled, those of the old workers it takes over
+    /// (`j % peers == index`) and of workers an earlier run at more workers had.
+    pub fn restored_identities(&self, name: &str) -> Vec<(usize, Option<&[u8]>)> {
+        let parts = self.restored_parts(name);
+        let old = parts.as_ref().map_or(self.peers, |(_, old)| *old);
+        (self.index..old.max(self.peers))
+            .step_by(self.peers)
+            .map(|j| {
+                let part = parts
+                    .as_ref()
+                    .and_then(|(p, _)| p.iter().find(|(w, _)| *w == j).map(|(_, b)| *b));
+                (j, part)
+            })
+            .collect()
+    }
+
+    /// Whether this worker owns the key with routing hash `hash` now.
+    pub fn owns(&self) -> impl Fn(u64) -> bool {
+        let (groups, index) = (
+            crate::hash::KeyGroups::new(self.shared.groups, self.peers),
+            self.index as u64,
+        );
+        move |hash| groups.worker(hash) == index
+    }
+
+    /// The number of workers that took the restored checkpoint, if any.
+    pub fn restored_peers(&self) -> Option<usize> {
+        self.shared.restored.as_ref().map(|(_, _, peers)| *peers)
     }
 
     /// Writes operator `name`'s state for epochs `first..=last`; a failure fails the job.
@@ -424,9 +517,12 @@ impl Worker {
     fn complete(&self, id: u64) -> Result<()> {
         let operators = self.operators.borrow();
         let shared = &self.shared;
-        shared
-            .store
-            .complete(id, shared.fingerprint, self.peers, &operators)?;
+        shared.store.complete(
+            id,
+            shared.fingerprint,
+            (self.peers, shared.groups),
+            &operators,
+        )?;
         if self.index == 0 {
             shared.store.retain(shared.retained)?;
         }
@@ -654,15 +750,68 @@ impl<D> EpochGate<D> {
         self.follow_at(event);
     }
 
-    /// The state the operator had in the restored checkpoint, if any.
-    pub fn restored(&self) -> Option<&[u8]> {
-        self.worker.as_ref()?.restored(&self.name)
+    /// Whether the operator has state to restore.
+    pub fn has_restored(&self) -> bool {
+        self.worker
+            .as_ref()
+            .is_some_and(|w| !w.restored_keyed(&self.name).is_empty())
     }
 
-    /// Decodes the restored state.
-    pub fn restored_state<T: serde::de::DeserializeOwned>(&self) -> Option<T> {
+    /// Decodes the restored keyed state: the operator's own part or, restored at another
+    /// number of workers, the keys this worker owns now from the old workers' parts,
+    /// merged ([`rescale`]).
+    pub fn restored_state<T: serde::de::DeserializeOwned + rescale::Rescale>(&self) -> Option<T> {
         let worker = self.worker.as_ref()?;
-        decode(worker, &self.name, self.restored()?)
+        let states = self.restored_states()?;
+        if !worker.rescaled() {
+            return states.into_iter().next();
+        }
+        rescale::merge(states, &worker.owns())
+    }
+
+    /// The restored parts with keyed state, decoded, unmerged: the operator's own, or,
+    /// [rescaled](Worker::rescaled), those of the old workers whose key groups overlap
+    /// this worker's (`None`: one did not decode, which failed the job).
+    pub fn restored_states<T: serde::de::DeserializeOwned>(&self) -> Option<Vec<T>> {
+        let worker = self.worker.as_ref()?;
+        worker
+            .restored_keyed(&self.name)
+            .into_iter()
+            .map(|bytes| decode(worker, &self.name, bytes))
+            .collect()
+    }
+
+    /// Whether the restored checkpoint was taken at another number of workers.
+    pub fn rescaled(&self) -> bool {
+        self.worker.as_ref().is_some_and(|w| w.rescaled())
+    }
+
+    /// Whether this worker owns the key with a routing hash.
+    pub fn owns(&self) -> Box<dyn Fn(u64) -> bool> {
+        match &self.worker {
+            Some(w) => Box::new(w.owns()),
+            None => Box::new(|_| true),
+        }
+    }
+
+    /// Every restored part of the operator, and whether this worker takes over the
+    /// state in it that is not keyed (records that wait for a table): its own part, or,
+    /// restored at another number of workers, those of the old workers `j` with
+    /// `j % peers == index`.
+    pub fn restored_all(&self) -> Vec<(&[u8], bool)> {
+        let Some(w) = self.worker.as_ref() else {
+            return Vec::new();
+        };
+        w.restored_all(&self.name)
+            .into_iter()
+            .map(|(old, bytes)| (bytes, old % w.peers == w.index))
+            .collect()
+    }
+
+    /// Decodes a restored part of the operator (a part that does not decode fails the
+    /// job).
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8]) -> Option<T> {
+        decode(self.worker.as_ref()?, &self.name, bytes)
     }
 
     /// A capability at event time `event` in the open epoch, delayed from `initial` (an
@@ -847,18 +996,45 @@ pub fn fingerprint(plan: &crate::job::Plan) -> u64 {
     h.finish()
 }
 
-/// What a source writes at each epoch: where its reader is, its watermark, and whether
-/// its input has ended.
+/// What a source writes at each epoch: where its readers are, its watermark, and
+/// whether its input has ended.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct SourceState {
-    /// The reader's position ([`crate::sources::Reader::position`]).
-    pub position: Vec<(u32, u64)>,
+    /// Its readers: one, or those a restore at another number of workers dealt it
+    /// (see [`crate::sources::readers`]).
+    pub readers: Vec<ReaderState>,
     /// The event time the source's capability was at.
     pub watermark: u64,
     /// Its stamper's least timestamp that was not late ([`crate::time::Stamper::checkpoint`]).
     pub not_late_from: u64,
     /// Whether the input had ended.
     pub done: bool,
+}
+
+/// One reader of a source in a checkpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReaderState {
+    /// The worker index and number of workers it was opened as
+    /// ([`crate::sources::SourceSpec::open`]).
+    pub index: usize,
+    /// See `index`.
+    pub peers: usize,
+    /// Its position ([`crate::sources::Reader::position`]).
+    pub position: Vec<(u32, u64)>,
+    /// Whether it had ended.
+    pub done: bool,
+}
+
+impl ReaderState {
+    /// Worker `index` of `peers`'s reader, from the start.
+    pub fn fresh(index: usize, peers: usize) -> Self {
+        ReaderState {
+            index,
+            peers,
+            position: Vec::new(),
+            done: false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -876,7 +1052,7 @@ mod tests {
             retained: 3,
             restore: None,
         };
-        let shared = Arc::new(Checkpointing::open(&settings, 7, 1).unwrap());
+        let shared = Arc::new(Checkpointing::open(&settings, 7, 1, 128).unwrap());
         let context =
             JobContext::new(ExecutionMode::Streaming, 64).with_checkpointing(Some(shared));
         enter(&context, 0, 1, 1);

@@ -105,6 +105,10 @@ pub struct Manifest {
     pub fingerprint: u64,
     /// How many workers, over all processes, wrote it.
     pub peers: usize,
+    /// The number of key groups its keyed state is split into (`--max-parallelism`);
+    /// absent in checkpoints of versions that routed keys by hash alone.
+    #[serde(default)]
+    pub max_parallelism: Option<usize>,
     /// The operators with state, by name.
     pub operators: Vec<String>,
     /// Every part: one per operator and worker.
@@ -200,11 +204,16 @@ impl Store {
     /// of each of `operators` on each of `peers` workers, which must all be there (every
     /// worker's operators wrote them before letting the epoch pass). Every worker may
     /// call this; they write the same content.
+    ///
+    /// Where two parts cover `id` (an earlier run at more workers left a last part, one
+    /// covering every later epoch, of a worker this run has again), the one written by
+    /// this run is taken: it begins later, since a restored run writes from the epoch
+    /// after its checkpoint and what began after that was removed.
     pub fn complete(
         &self,
         id: u64,
         fingerprint: u64,
-        peers: usize,
+        (peers, max_parallelism): (usize, usize),
         operators: &[String],
     ) -> Result<bool> {
         let path = self.manifest_path(id);
@@ -219,7 +228,8 @@ impl Store {
             for worker in 0..peers {
                 let part = all
                     .iter()
-                    .find(|p| &p.operator == operator && p.worker == worker && p.covers(id))
+                    .filter(|p| &p.operator == operator && p.worker == worker && p.covers(id))
+                    .max_by_key(|p| p.first)
                     .ok_or_else(|| {
                         Error::Checkpoint(format!(
                             "checkpoint {id}: no part of operator {operator} on worker {worker}"
@@ -238,6 +248,7 @@ impl Store {
             id,
             fingerprint,
             peers,
+            max_parallelism: Some(max_parallelism),
             operators: operators.to_vec(),
             parts,
         };
@@ -386,10 +397,13 @@ mod tests {
             .write_part(&part("a", 0, 1, 3), b"one-to-three")
             .unwrap();
         // Worker 1's part for epoch 2 is missing: the checkpoint cannot complete.
-        assert!(store.complete(2, 9, 2, &ops).is_err());
+        assert!(store.complete(2, 9, (2, 128), &ops).is_err());
         store.write_part(&part("a", 1, 2, OPEN_END), b"w1").unwrap();
-        assert!(store.complete(2, 9, 2, &ops).unwrap());
-        assert!(!store.complete(2, 9, 2, &ops).unwrap(), "written once");
+        assert!(store.complete(2, 9, (2, 128), &ops).unwrap());
+        assert!(
+            !store.complete(2, 9, (2, 128), &ops).unwrap(),
+            "written once"
+        );
         let (manifest, parts) = store.load(2).unwrap();
         assert_eq!(manifest.fingerprint, 9);
         assert_eq!(
@@ -412,7 +426,7 @@ mod tests {
         let ops = vec!["a".to_string()];
         for e in 0..5 {
             store.write_part(&part("a", 0, e, e), b"x").unwrap();
-            store.complete(e, 1, 1, &ops).unwrap();
+            store.complete(e, 1, (1, 128), &ops).unwrap();
         }
         store.retain(3).unwrap();
         assert_eq!(store.checkpoints().unwrap(), [2, 3, 4]);

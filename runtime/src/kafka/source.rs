@@ -358,6 +358,12 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> SourceSpec for KafkaSource<T, D, S> 
     fn bounded(&self) -> bool {
         self.settings.until_end
     }
+
+    /// Partitions are named by number: a restore at another number of workers assigns
+    /// them afresh (`p % peers == index`), each from its checkpointed offset.
+    fn global_splits(&self) -> bool {
+        true
+    }
 }
 
 /// The offset each partition in `ids` starts at.

@@ -18,6 +18,7 @@ use timely::dataflow::StreamVec;
 
 use crate::args::ExecutionMode;
 use crate::context::JobContext;
+use crate::hash::KeyGroups;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, Key, KeyField, KeyFn, KeySelector, OnValue};
 use crate::time::{time_of, Time, Timed};
@@ -275,7 +276,8 @@ where
 {
     let KeyedStream { stream, selector } = keyed;
     let router = selector.clone();
-    let pact = Exchange::new(move |r: &T| router.route(r));
+    let peers = stream.scope().peers();
+    let pact = Exchange::new(KeyGroups::router(peers, move |r: &T| router.route(r)));
     if crate::checkpoint::worker().is_some() {
         let batch = context.mode() == ExecutionMode::Batch;
         return rolling_checkpointed(stream, pact, name, selector, agg, batch);

@@ -609,11 +609,24 @@ impl<K: Key, F: KeyedProcessFunction<K, T>, T, G: SideTags> Process<K, F, T, G> 
         initial: &[Capability<Time>],
         what: &str,
     ) -> crate::Result<()> {
-        let Some((f, (event, processing, at))) = gate.restored_state::<(Vec<u8>, SavedTimers<K>)>()
-        else {
+        let parts = gate
+            .restored_states::<(Vec<u8>, SavedTimers<K>)>()
+            .unwrap_or_default();
+        let (functions, timers): (Vec<Vec<u8>>, Vec<SavedTimers<K>>) = parts.into_iter().unzip();
+        let restored = if gate.rescaled() {
+            // At another number of workers: the keys this worker owns now, from the
+            // functions and timers of the old workers that had them.
+            let functions: Vec<&[u8]> = functions.iter().map(Vec::as_slice).collect();
+            let f = crate::state::rescaled(&functions, gate.owns(), |b| codec.load(what, b))?;
+            f.zip(crate::checkpoint::rescale::merge(timers, &gate.owns()))
+        } else {
+            let f = functions.first().map(|f| codec.load(what, f)).transpose()?;
+            f.zip(timers.into_iter().next())
+        };
+        let Some((f, (event, processing, at))) = restored else {
             return Ok(());
         };
-        self.f = codec.load(what, &f)?;
+        self.f = f;
         let held = |event| {
             initial
                 .iter()
@@ -677,7 +690,8 @@ where
     let address = builder.operator_info().address;
     let waker = scope.worker().sync_activator_for(address.to_vec());
     let route = selector.clone();
-    let mut input = builder.new_input(stream, Exchange::new(move |r: &Timed<T>| route.route(r)));
+    let route = crate::hash::KeyGroups::router(scope.peers(), move |r: &Timed<T>| route.route(r));
+    let mut input = builder.new_input(stream, Exchange::new(route));
     builder.set_notify_for(0, FrontierInterest::Always);
     let (main, main_stream) = builder.new_output();
     let (sides, side_buffers, side_streams) = tags.outputs(&mut builder);

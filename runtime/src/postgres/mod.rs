@@ -628,6 +628,22 @@ impl<T: Serialize> Transactional<T> for EpochRows {
     fn recover(
         &mut self,
         sink: &str,
+        worker: usize,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
+        let own = std::mem::replace(&mut self.worker, worker as i32);
+        let recovered = self.recover_rows::<T>(sink, pending, checkpoint);
+        self.worker = own;
+        recovered
+    }
+}
+
+impl EpochRows {
+    /// Recovers the rows of the worker whose index the sink has now.
+    fn recover_rows<T: Serialize>(
+        &mut self,
+        sink: &str,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()> {

@@ -31,12 +31,15 @@ pub trait Transactional<T>: 'static {
     /// Makes every prepared epoch up to `checkpoint` visible.
     fn commit(&mut self, checkpoint: u64) -> Result<()>;
     /// At the start of a run of the sink named `sink` (the same in every run of the
-    /// pipeline): `pending` is what the restored checkpoint `checkpoint` had pending
-    /// (`None`: nothing restored); commits its epochs up to the checkpoint and discards
-    /// what later epochs left.
+    /// pipeline), for the output of worker `worker` (its own, or, restored at another
+    /// number of workers, that of an old worker it takes over): `pending` is what the
+    /// restored checkpoint `checkpoint` had pending for that worker (`None`: nothing);
+    /// commits its epochs up to the checkpoint and discards what later epochs left.
+    /// Records the sink writes afterwards are its own worker's.
     fn recover(
         &mut self,
         sink: &str,
+        worker: usize,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()>;
@@ -62,8 +65,12 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
             let mut barrier = crate::checkpoint::Barrier::new(&initial, current);
             drop(initial);
             let restored = worker.first_epoch().checked_sub(1);
+            // Its own output and, restored at another number of workers, that of the old
+            // workers it takes over.
             let sink = sink.and_then(|mut sink| {
-                sink.recover(&part, worker.restored(&part), restored)?;
+                for (identity, pending) in worker.restored_identities(&part) {
+                    sink.recover(&part, identity, pending, restored)?;
+                }
                 Ok(sink)
             });
             let sink = match sink {

@@ -235,6 +235,22 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
     fn recover(
         &mut self,
         sink: &str,
+        worker: usize,
+        pending: Option<&[u8]>,
+        checkpoint: Option<u64>,
+    ) -> Result<()> {
+        let own = std::mem::replace(&mut self.index, worker);
+        let recovered = self.recover_files(sink, pending, checkpoint);
+        self.index = own;
+        recovered
+    }
+}
+
+impl<E> EpochFiles<E> {
+    /// Recovers the files of the worker whose index the sink has now.
+    fn recover_files(
+        &mut self,
+        sink: &str,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()> {

@@ -8,6 +8,7 @@
 
 mod collection;
 mod file;
+pub mod readers;
 mod text_file;
 
 use std::rc::Rc;
@@ -137,6 +138,14 @@ pub trait SourceSpec {
     fn bounded(&self) -> bool {
         false
     }
+
+    /// Whether its readers' splits are the same whatever the worker (a Kafka topic's
+    /// partitions, named by number): a restore at another number of workers then opens
+    /// each worker's reader at the new layout and seeks it with every old reader's
+    /// position, instead of dealing the old readers out (see [`readers`]).
+    fn global_splits(&self) -> bool {
+        false
+    }
 }
 
 /// Builds the source operator: reads this worker's share of `spec`, passes each record
@@ -181,7 +190,28 @@ where
 {
     let context = context.clone();
     let (index, peers) = (scope.index(), scope.peers());
-    let mut reader = Some(spec.open(index, peers));
+    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
+    let address = builder.operator_info().address;
+    let activator = scope.activator_for(address.clone());
+    // Checkpoints: the source moves to the next epoch once per interval, after writing
+    // its readers' positions; restored, its readers are those of the checkpoint.
+    let mut checkpoints = crate::checkpoint::worker().map(|worker| {
+        SourceCheckpoints::new(worker, &address, scope.activator_for(address.clone()))
+    });
+    let (plan, resume) = match &checkpoints {
+        Some(ck) => ck.plan(spec, index, peers),
+        None => (
+            vec![crate::checkpoint::ReaderState::fresh(index, peers)],
+            Some((0, 0)),
+        ),
+    };
+    let seek = checkpoints.as_ref().is_some_and(|ck| ck.restoring);
+    let mut reader = Some(readers::Readers::open(spec, plan, seek));
+    if matches!(&reader, Some(Ok(r)) if !r.positioned()) {
+        if let Some(ck) = checkpoints.take() {
+            ck.worker.unsupported(&format!("the source `{name}`"));
+        }
+    }
     let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
     let splits = matches!(&reader, Some(Ok(r)) if r.has_splits());
     let done = completion.probe.clone();
@@ -192,22 +222,6 @@ where
     };
     let slowest = ProbeHandle::new();
     let probe = slowest.clone();
-    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
-    let address = builder.operator_info().address;
-    let activator = scope.activator_for(address.clone());
-    // Checkpoints: the source moves to the next epoch once per interval, after writing
-    // its position.
-    let mut checkpoints = crate::checkpoint::worker().and_then(|worker| {
-        if matches!(&reader, Some(Ok(r)) if r.position().is_none()) {
-            worker.unsupported(&format!("the source `{name}`"));
-            return None;
-        }
-        Some(SourceCheckpoints::new(
-            worker,
-            &address,
-            scope.activator_for(address.clone()),
-        ))
-    });
     // With checkpoints, a reader that commits what it read (Kafka) does so when a
     // checkpoint completes; otherwise once the sinks have finished it.
     let probes = tracks && crate::checkpoint::worker().is_none();
@@ -232,14 +246,15 @@ where
             capacity: 16,
         };
         if let Some(ck) = &checkpoints {
-            let restored = ck.restore(&mut reader, &mut stage.stamper, &context);
-            match restored {
+            match resume {
+                // Its input had ended.
                 None => {
                     reader = None;
                     capability = None;
                     dead_capability = None;
                 }
-                Some(watermark) => {
+                Some((watermark, not_late_from)) => {
+                    stage.stamper.restore(not_late_from);
                     for cap in capability.iter_mut().chain(dead_capability.iter_mut()) {
                         cap.downgrade(&at(ck.epoch, watermark));
                     }
@@ -443,7 +458,9 @@ struct SourceCheckpoints {
     epoch: u64,
     next_epoch_at: Instant,
     /// Positions written for epochs whose checkpoints have not completed yet.
-    positions: std::collections::BTreeMap<u64, Vec<(u32, u64)>>,
+    positions: std::collections::BTreeMap<u64, Vec<crate::checkpoint::ReaderState>>,
+    /// Whether the job restores a checkpoint: readers seek to their positions.
+    restoring: bool,
     /// Whether the job's last checkpoint has completed.
     finished: bool,
     /// Whether the source has stopped for a savepoint (or ended): it reads no more.
@@ -468,7 +485,9 @@ impl SourceCheckpoints {
         });
         let epoch = worker.first_epoch();
         let next_epoch_at = Instant::now() + worker.interval();
+        let restoring = worker.restored_peers().is_some();
         SourceCheckpoints {
+            restoring,
             worker,
             part,
             completed,
@@ -481,38 +500,36 @@ impl SourceCheckpoints {
         }
     }
 
-    /// Seeks the reader to its restored position and gives the stamper its watermark back;
-    /// returns the event time to hold the capability at, or `None` if the source had
-    /// ended.
+    /// The readers to open and, restored, the watermark and least timestamp not late to
+    /// resume at (`None`: the source had ended); see [`readers::deal`].
     #[inline(never)]
-    fn restore<R: Reader, U, St: Stamper<U>>(
+    fn plan<S: SourceSpec>(
         &self,
-        reader: &mut Option<Result<R>>,
-        stamper: &mut St,
-        context: &JobContext,
-    ) -> Option<u64> {
+        spec: &S,
+        index: usize,
+        peers: usize,
+    ) -> (Vec<crate::checkpoint::ReaderState>, Option<(u64, u64)>) {
         let (worker, part) = (&self.worker, &self.part);
-        let restored: Option<crate::checkpoint::SourceState> = worker
-            .restored(part)
-            .and_then(|bytes| crate::checkpoint::decode(worker, part, bytes));
-        let Some(state) = restored else {
-            return Some(0);
+        let fresh = || vec![crate::checkpoint::ReaderState::fresh(index, peers)];
+        let Some(old) = worker.restored_peers() else {
+            return (fresh(), Some((0, 0)));
         };
-        if state.done {
-            return None;
-        }
-        if let Some(Ok(r)) = reader.as_mut() {
-            if let Err(e) = r.seek(&state.position) {
-                context.fail(e);
+        let mut parts = Vec::new();
+        for (w, bytes) in worker.restored_all(part) {
+            match crate::checkpoint::decode::<crate::checkpoint::SourceState>(worker, part, bytes) {
+                Some(state) => parts.push((w, state)),
+                None => return (Vec::new(), None), // the job has failed
             }
-            stamper.restore(state.not_late_from);
         }
-        Some(state.watermark)
+        match readers::deal(parts, (index, peers, old), spec.global_splits()) {
+            Some((plan, watermark, not_late_from)) => (plan, Some((watermark, not_late_from))),
+            None => (Vec::new(), None),
+        }
     }
 
-    /// Tells the reader of a completed checkpoint (a Kafka reader commits its offsets).
+    /// Tells the readers of a completed checkpoint (a Kafka reader commits its offsets).
     #[inline(never)]
-    fn on_commits<R: Reader>(&mut self, reader: &mut Option<Result<R>>) {
+    fn on_commits<R: Reader>(&mut self, reader: &mut Option<Result<readers::Readers<R>>>) {
         let Some(id) = self.completed.take() else {
             return;
         };
@@ -537,7 +554,7 @@ impl SourceCheckpoints {
     #[inline(never)]
     fn after_read<R: Reader>(
         &mut self,
-        reader: &R,
+        reader: &readers::Readers<R>,
         done: bool,
         cap: &Time,
         not_late_from: u64,
@@ -548,10 +565,10 @@ impl SourceCheckpoints {
         if !(done || stop || Instant::now() >= self.next_epoch_at) || context.is_cancelled() {
             return None;
         }
-        let position = reader.position().unwrap_or_default();
+        let position = reader.states();
         self.positions.insert(self.epoch, position.clone());
         let state = crate::checkpoint::SourceState {
-            position,
+            readers: position,
             watermark: cap.event,
             not_late_from,
             done,

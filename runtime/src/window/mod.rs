@@ -488,7 +488,7 @@ trait WindowLogic<I, T, R>: 'static {
     }
 }
 
-/// A window operator: items exchanged by `route` (the key's hash) into `logic`, results
+/// A window operator: items exchanged by `route` (the key's hash, by key group) into `logic`, results
 /// and late records out.
 fn window_operator<'scope, I, T, R, L>(
     stream: StreamVec<'scope, Time, I>,
@@ -509,6 +509,7 @@ where
     let mut builder = OperatorBuilder::new(name.clone(), stream.scope());
     let address = builder.operator_info().address;
     let waker = stream.scope().worker().sync_activator_for(address.to_vec());
+    let route = crate::hash::KeyGroups::router(stream.scope().peers(), route);
     let mut input = builder.new_input(stream, Exchange::new(route));
     let (results, results_stream) = builder.new_output();
     let (late, late_stream) = builder.new_output();
@@ -518,7 +519,7 @@ where
         let kind = format!("the {} aggregation `{name}`", L::KIND);
         let mut gate = EpochGate::new("window", &address, L::CHECKPOINTS, &kind);
         gate.write_in_background(waker);
-        if gate.restored().is_some() {
+        if gate.has_restored() {
             logic.restore(&gate, &initial[0]);
         }
         gate.hold(&initial[0]);
