@@ -708,10 +708,12 @@ proptest! {
         prop_assert!(all.len() >= 2, "{} checkpoints", all.len());
         // Restore eight checkpoints spread over the run (the first and the last among
         // them), into a copy of the directory each time (restoring one forgets the later
-        // ones), over the output the whole run left.
+        // ones), over the output the whole run left; at 1, 2 and 4 workers in turn, so
+        // most restores rescale the job (keys move between workers by key group).
         let step = all.len().div_ceil(8);
         let chosen = all.iter().step_by(step).chain(all.last());
-        for manifest in chosen {
+        for (i, manifest) in chosen.enumerate() {
+            let at = if ordered { 1 } else { [1, 2, 4][(i + workers as usize) % 3] };
             let copy = dir.join("restore-ckpt");
             let _ = std::fs::remove_dir_all(&copy);
             copy_dir(&ckpt, &copy);
@@ -719,14 +721,15 @@ proptest! {
             let out = dir.join("restored");
             let _ = std::fs::remove_dir_all(&out);
             copy_dir(&dir.join("out"), &out);
-            run_counts(kind, &input, &out, &copy, workers, Some(restore)).unwrap();
+            run_counts(kind, &input, &out, &copy, at, Some(restore)).unwrap();
             prop_assert_eq!(
                 committed_lines(&out),
                 want.clone(),
-                "{:?} at -w {} restored {}",
+                "{:?} at -w {} restored {} at -w {}",
                 kind,
                 workers,
-                manifest.display()
+                manifest.display(),
+                at
             );
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -548,7 +548,7 @@ where
     let what = format!("the interval join `{name}`");
     builder.build(move |initial| {
         let mut gate: EpochGate<JoinSide<Timed<L>, Timed<R>>> =
-            EpochGate::new("interval_join", &address, true, &what);
+            EpochGate::new("interval_join", true, &what);
         gate.write_in_background(waker);
         let mut join = IntervalJoin {
             lefts: Buffer::new(upper),
@@ -739,8 +739,7 @@ where
     let table = table.broadcast();
     let scope = stream.scope();
     stream.binary_frontier(table, Pipeline, Pipeline, name, move |initial, info| {
-        let mut gate: EpochGate<LookupSide<T, Row>> =
-            EpochGate::new("lookup_join", &info.address, true, &what);
+        let mut gate: EpochGate<LookupSide<T, Row>> = EpochGate::new("lookup_join", true, &what);
         gate.write_in_background(scope.worker().sync_activator_for(info.address.to_vec()));
         let mut rows: StateMap<K, Vec<Row>> = StateMap::default();
         // Records that wait for the table, with a capability per batch.

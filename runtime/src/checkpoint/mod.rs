@@ -271,6 +271,9 @@ pub struct Ticket {
     error: std::sync::Mutex<Option<Error>>,
 }
 
+/// Restored parts of one operator, by the old worker that wrote them.
+type OldParts<'a> = Vec<(usize, &'a [u8])>;
+
 /// What an exactly-once sink does when a checkpoint completes.
 type Committer = Box<dyn FnMut(u64)>;
 
@@ -314,18 +317,21 @@ pub(crate) fn leave() {
 }
 
 impl Worker {
-    /// Registers an operator with state; returns its name in checkpoints.
-    pub fn register(&self, kind: &str, address: &[usize]) -> String {
-        let address: Vec<String> = address.iter().map(usize::to_string).collect();
-        let name = format!("{kind}@{}", address.join("_"));
-        self.operators.borrow_mut().push(name.clone());
+    /// Registers an operator with state; returns its name in checkpoints: its kind and
+    /// its place among the operators with state, in the order the dataflow builds them,
+    /// which is the same in every run of the pipeline at any number of workers (timely
+    /// addresses are not: a window's combiner exists only at more than one worker).
+    pub fn register(&self, kind: &str) -> String {
+        let mut operators = self.operators.borrow_mut();
+        let name = format!("{kind}#{}", operators.len());
+        operators.push(name.clone());
         name
     }
 
     /// Registers a source: a savepoint waits for it to stop.
-    pub fn register_source(&self, address: &[usize]) -> String {
+    pub fn register_source(&self) -> String {
         self.sources.set(self.sources.get() + 1);
-        self.register("source", address)
+        self.register("source")
     }
 
     /// A source closed its last epoch, `epoch` (it stopped for a savepoint or ended).
@@ -364,7 +370,7 @@ impl Worker {
 
     /// The parts of operator `name` in the restored checkpoint, by the worker that wrote
     /// them, and how many workers there were.
-    fn restored_parts(&self, name: &str) -> Option<(Vec<(usize, &[u8])>, usize)> {
+    fn restored_parts(&self, name: &str) -> Option<(OldParts<'_>, usize)> {
         let (_, parts, peers) = self.shared.restored.as_ref()?;
         let parts = parts.get(name)?;
         let parts = parts
@@ -670,16 +676,16 @@ pub struct EpochGate<D> {
 }
 
 impl<D> EpochGate<D> {
-    /// The gate of an operator of kind `kind` at `address`, registered when the job
-    /// checkpoints. `supported`: whether its state can be checkpointed at all (if not, a
+    /// The gate of an operator of kind `kind`, registered when the job checkpoints.
+    /// `supported`: whether its state can be checkpointed at all (if not, a
     /// checkpointing job fails at start-up, naming `what`).
-    pub fn new(kind: &str, address: &[usize], supported: bool, what: &str) -> Self {
+    pub fn new(kind: &str, supported: bool, what: &str) -> Self {
         let worker = worker();
         let mut name = String::new();
         let mut current = 0;
         if let Some(w) = &worker {
             if supported {
-                name = w.register(kind, address);
+                name = w.register(kind);
                 current = w.first_epoch();
             } else {
                 w.unsupported(what);
@@ -1071,7 +1077,7 @@ mod tests {
     #[test]
     fn a_gate_closes_epoch_by_epoch_and_hands_back_what_waited() {
         let (_worker, dir) = checkpointing_worker("close");
-        let mut gate: EpochGate<u32> = EpochGate::new("op", &[0, 3], true, "the op");
+        let mut gate: EpochGate<u32> = EpochGate::new("op", true, "the op");
         leave();
         let time = |epoch, event| Time { epoch, event };
         assert!(!gate.is_later(&time(0, 5)));
@@ -1106,10 +1112,10 @@ mod tests {
         assert_eq!(
             parts(&dir),
             [
-                "op@0_3.w0.0-1",
-                "op@0_3.w0.2-3",
-                "op@0_3.w0.4-4",
-                "op@0_3.w0.5-18446744073709551615"
+                "op#0.w0.0-1",
+                "op#0.w0.2-3",
+                "op#0.w0.4-4",
+                "op#0.w0.5-18446744073709551615"
             ]
         );
         let _ = std::fs::remove_dir_all(&dir);
@@ -1118,7 +1124,7 @@ mod tests {
     #[test]
     fn without_checkpoints_a_gate_never_closes() {
         leave();
-        let gate: EpochGate<u32> = EpochGate::new("op", &[0, 3], true, "the op");
+        let gate: EpochGate<u32> = EpochGate::new("op", true, "the op");
         assert_eq!(gate.next(7), None);
         assert_eq!(gate.current(), 0);
     }

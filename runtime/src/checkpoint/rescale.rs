@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn states_split_by_owner_and_merge_by_time() {
-        let owns = |h: u64| h % 2 == 0;
+        let owns = |h: u64| h.is_multiple_of(2);
         let mine = |k: &u64| owns(route_hash(k));
         let keys: Vec<u64> = (0..40).collect();
         // Two old workers' panes (by start) and pending ends.

@@ -362,7 +362,7 @@ where
     let what = format!("the rolling aggregation `{name}`");
     let scope = stream.scope();
     stream.unary_frontier(pact, name, move |initial, info| {
-        let mut gate: EpochGate<T> = EpochGate::new("rolling", &info.address, true, &what);
+        let mut gate: EpochGate<T> = EpochGate::new("rolling", true, &what);
         gate.write_in_background(scope.worker().sync_activator_for(info.address.to_vec()));
         let mut state: StateMap<S::Key, A::State> = StateMap::default();
         // Batch mode: where the final values go out.

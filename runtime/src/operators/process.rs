@@ -704,7 +704,7 @@ where
         ));
     }
     builder.build(move |initial| {
-        let mut gate: EpochGate<Timed<T>> = EpochGate::new("process", &address, true, &what);
+        let mut gate: EpochGate<Timed<T>> = EpochGate::new("process", true, &what);
         gate.write_in_background(waker);
         let mut logic: Process<S::Key, F, T, G> = Process {
             f,

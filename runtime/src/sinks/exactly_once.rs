@@ -59,8 +59,8 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
     stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
         Pipeline,
         name,
-        move |initial, info| {
-            let part = worker.register("sink", &info.address);
+        move |initial, _info| {
+            let part = worker.register("sink");
             let mut current = worker.first_epoch();
             let mut barrier = crate::checkpoint::Barrier::new(&initial, current);
             drop(initial);

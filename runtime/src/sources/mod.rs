@@ -195,9 +195,8 @@ where
     let activator = scope.activator_for(address.clone());
     // Checkpoints: the source moves to the next epoch once per interval, after writing
     // its readers' positions; restored, its readers are those of the checkpoint.
-    let mut checkpoints = crate::checkpoint::worker().map(|worker| {
-        SourceCheckpoints::new(worker, &address, scope.activator_for(address.clone()))
-    });
+    let mut checkpoints = crate::checkpoint::worker()
+        .map(|worker| SourceCheckpoints::new(worker, scope.activator_for(address.clone())));
     let (plan, resume) = match &checkpoints {
         Some(ck) => ck.plan(spec, index, peers),
         None => (
@@ -471,12 +470,8 @@ struct SourceCheckpoints {
 }
 
 impl SourceCheckpoints {
-    fn new(
-        worker: Rc<crate::checkpoint::Worker>,
-        address: &[usize],
-        wake: timely::scheduling::Activator,
-    ) -> Self {
-        let part = worker.register_source(address);
+    fn new(worker: Rc<crate::checkpoint::Worker>, wake: timely::scheduling::Activator) -> Self {
+        let part = worker.register_source();
         let completed = Rc::new(std::cell::Cell::new(None));
         let cell = Rc::clone(&completed);
         worker.on_commit(move |id| {
@@ -588,7 +583,8 @@ impl SourceCheckpoints {
             worker.source_stopped(self.epoch);
             self.stopped = true;
         }
-        self.epoch += 1;
+        // (A job restored from its final checkpoint is at the last epoch already.)
+        self.epoch = self.epoch.saturating_add(1);
         self.next_epoch_at = Instant::now() + worker.interval();
         Some(cap.with_epoch(self.epoch))
     }

@@ -235,7 +235,9 @@ impl<R: Reader> Reader for Readers<R> {
 /// (`parts`, by old worker), when they were `old` workers: the readers it takes (each
 /// opened as it was, or, with global splits, one reader at the new layout holding every
 /// old position), the watermark to resume at and the least timestamp not late; `None`
-/// if, at the same layout, its own part had ended.
+/// if, at the same layout, its own part had ended. (At another layout, a worker dealt
+/// no live reader ends at once, writing its last part: a worker that did not exist
+/// before has no part to reuse.)
 pub fn deal(
     parts: Vec<(usize, crate::checkpoint::SourceState)>,
     (index, peers, old): (usize, usize, usize),

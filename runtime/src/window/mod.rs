@@ -517,7 +517,7 @@ where
     let mut late: Out<Timed<T>> = OutputBuilder::from(late);
     builder.build(move |initial| {
         let kind = format!("the {} aggregation `{name}`", L::KIND);
-        let mut gate = EpochGate::new("window", &address, L::CHECKPOINTS, &kind);
+        let mut gate = EpochGate::new("window", L::CHECKPOINTS, &kind);
         gate.write_in_background(waker);
         if gate.has_restored() {
             logic.restore(&gate, &initial[0]);
@@ -618,6 +618,10 @@ struct PaneLogic<K, S, A: Aggregator<T>, T> {
     /// The bounds of the pane of the last record: every record of a pane belongs to the
     /// same windows, so they are computed once per pane, not per record.
     last_pane: PaneBounds,
+    /// After a restore at another number of workers: keys whose windows fired up to a
+    /// later frontier than `fired` on their old worker, and that frontier (see `restore`).
+    /// Empty otherwise.
+    fired_for: StateMap<K, u64>,
     _record: std::marker::PhantomData<fn(T)>,
 }
 
@@ -675,6 +679,7 @@ where
         fired: 0,
         hot: [0; 2],
         last_pane: PaneBounds::NONE,
+        fired_for: StateMap::default(),
         _record: std::marker::PhantomData,
     };
     if A::COMBINE && stream.scope().peers() > 1 {
@@ -773,7 +778,13 @@ where
             .iter()
             .map(|(end, cap)| (*end, cap.time().event))
             .collect();
-        crate::checkpoint::encode(&(&self.panes.panes, &self.partial, pending, self.fired))
+        crate::checkpoint::encode(&(
+            &self.panes.panes,
+            &self.partial,
+            pending,
+            self.fired,
+            &self.fired_for,
+        ))
     }
 
     fn restore(&mut self, gate: &EpochGate<I>, initial: &Capability<Time>) {
@@ -782,9 +793,37 @@ where
             Panes<K, A>,
             Vec<(u64, u64)>,
             u64,
+            StateMap<K, u64>,
         );
-        let Some((panes, partial, pending, fired)) = gate.restored_state::<State<S::Key, A::Acc>>()
-        else {
+        let mut parts = gate
+            .restored_states::<State<S::Key, A::Acc>>()
+            .unwrap_or_default();
+        if gate.rescaled() {
+            // Restored at another number of workers: the old workers' frontiers differ a
+            // little at a cut, so one may have fired windows another had not, and those
+            // may still take records of the next epochs (they waited in its stash). The
+            // merged state fires from the least of them; each key that had fired further
+            // keeps how far, and windows up to there do not fire for it again.
+            let least = parts.iter().map(|p| p.3).min().unwrap_or(0);
+            for (panes, partial, _, fired, fired_for) in &mut parts {
+                if *fired > least {
+                    let keys = panes
+                        .iter()
+                        .flat_map(|(_, pane)| pane.keys())
+                        .chain(partial.values().flat_map(|pane| pane.keys()));
+                    for key in keys {
+                        let at = fired_for.entry(key.clone()).or_insert(*fired);
+                        *at = (*at).max(*fired);
+                    }
+                }
+                fired_for.retain(|_, at| *at > least);
+            }
+        }
+        let Some((panes, partial, pending, fired, fired_for)) = (if gate.rescaled() {
+            crate::checkpoint::rescale::merge(parts, &gate.owns())
+        } else {
+            parts.pop()
+        }) else {
             return;
         };
         self.panes.panes = panes;
@@ -794,6 +833,7 @@ where
             .map(|(end, at)| (end, gate.restored_cap(initial, at)))
             .collect();
         self.fired = fired;
+        self.fired_for = fired_for;
     }
 
     fn retime(&mut self, epoch: u64) {
@@ -966,8 +1006,16 @@ where
             }
             let cap = entry.remove();
             for (key, acc) in merge_all(agg, &assigner, &self.panes, &self.partial, end) {
+                if !self.fired_for.is_empty()
+                    && self.fired_for.get(&key).is_some_and(|&at| at >= end)
+                {
+                    continue; // fired before a restore at another number of workers
+                }
                 fire(&cap, result(&assigner, end, key, agg.finish(&acc)));
             }
+        }
+        if !self.fired_for.is_empty() {
+            self.fired_for.retain(|_, at| *at > frontier);
         }
         if frontier > self.fired {
             self.fired = frontier;
