@@ -244,11 +244,10 @@ fn kill_and_restore(
     kills
 }
 
-#[test]
-fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
-    // Transactions of 30 accounts, up to 3 s out of order: a fifth small, a seventh large.
-    let example = common::example_binary("fraud_detection");
-    let dir = temp_dir("kill-fraud");
+/// Transactions of 30 accounts, up to 3 s out of order (a fifth small, a seventh large),
+/// written into `dir`; returns the file and what `fraud_detection` prints for it without
+/// checkpoints, sorted: what every checkpointed run must leave.
+fn fraud_input(example: &Path, dir: &Path) -> (PathBuf, Vec<String>) {
     let input = dir.join("transactions.jsonl");
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut t = 1_546_300_800_000u64;
@@ -267,9 +266,8 @@ fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
         text.push('\n');
     }
     std::fs::write(&input, text).unwrap();
-    // Without checkpoints, printed: what every run must leave.
     let printed = output({
-        let mut cmd = Command::new(&example);
+        let mut cmd = Command::new(example);
         cmd.arg(&input).args(["-w", "2"]);
         cmd
     });
@@ -282,6 +280,14 @@ fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
     want.sort();
     assert!(want.iter().any(|l| l.starts_with("alert")), "{want:?}");
     assert!(want.iter().any(|l| l.starts_with("expired")), "{want:?}");
+    (input, want)
+}
+
+#[test]
+fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
+    let example = common::example_binary("fraud_detection");
+    let dir = temp_dir("kill-fraud");
+    let (input, want) = fraud_input(&example, &dir);
     let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
         let mut cmd = Command::new(&example);
         cmd.arg(&input)
@@ -299,6 +305,148 @@ fn a_process_function_killed_and_restored_gives_the_uninterrupted_output() {
     };
     let kills = kill_and_restore(&dir, 6, &want, job);
     assert!(kills >= 8, "only {kills} of 12 kills hit a running job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The newest periodic checkpoint in `ckpt` (not a job's final one), if any.
+fn latest_checkpoint(ckpt: &Path) -> Option<u64> {
+    std::fs::read_dir(ckpt)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix("chk-")?
+                .strip_suffix(".json")?
+                .parse()
+                .ok()
+        })
+        .filter(|&id| id != u64::MAX)
+        .max()
+}
+
+/// Runs the job made by `job(out, ckpt, cluster flags, restore)` through `layouts`
+/// (worker and process counts), killing each run (SIGKILL, every process) a random few
+/// checkpoints after it starts and restoring the next one, at the next layout, with
+/// `--restore latest`; the last layout runs to the end. The output must be
+/// `want`, that of an uninterrupted run. Returns how many kills hit a running job.
+fn rescale_chain(
+    dir: &Path,
+    layouts: &[(u32, u32)],
+    want: &[String],
+    seed: u64,
+    job: impl Fn(&Path, &Path, &[String], bool) -> Command,
+) -> u32 {
+    let (out, ckpt) = (dir.join("rescaled"), dir.join("rescaled-ckpt"));
+    let _ = std::fs::remove_dir_all(&out);
+    let _ = std::fs::remove_dir_all(&ckpt);
+    let mut rng = Rng(seed);
+    let mut kills = 0;
+    for (i, &(workers, processes)) in layouts.iter().enumerate() {
+        let last = i + 1 == layouts.len();
+        let hosts = common::hostfile();
+        let mut children: Vec<_> = (0..processes)
+            .map(|p| {
+                let mut flags = vec!["-w".to_string(), workers.to_string()];
+                if processes > 1 {
+                    flags.extend(["-n".into(), processes.to_string(), "-p".into()]);
+                    flags.extend([p.to_string(), "-h".into(), hosts.display().to_string()]);
+                }
+                let mut cmd = job(&out, &ckpt, &flags, i > 0);
+                cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+                cmd.spawn().unwrap()
+            })
+            .collect();
+        if !last {
+            // Killed after a random few checkpoints of its own (output comes in bursts:
+            // a file's halves are read side by side, and the second half's windows fire
+            // once the first half's reader ends).
+            let target = latest_checkpoint(&ckpt).map_or(0, |c| c + 1) + 1 + rng.below(4);
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while children.iter_mut().all(|c| c.try_wait().unwrap().is_none())
+                && latest_checkpoint(&ckpt).is_none_or(|c| c < target)
+            {
+                assert!(Instant::now() < deadline, "layout {i} made no progress");
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            std::thread::sleep(Duration::from_millis(rng.below(30)));
+            for c in &mut children {
+                if c.try_wait().unwrap().is_none() {
+                    c.kill().unwrap(); // SIGKILL
+                    kills += 1;
+                }
+            }
+        }
+        for c in children {
+            let output = c.wait_with_output().unwrap();
+            // A run that was not killed must have ended well (one killed may have left
+            // its peer process to fail).
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success()
+                    || !last && output.status.code().is_none()
+                    || !last && stderr.contains("lost"),
+                "layout {i} ({workers} workers, {processes} processes): {stderr}"
+            );
+        }
+        let _ = std::fs::remove_file(&hosts);
+    }
+    assert_eq!(
+        committed_lines(&out),
+        want,
+        "killed and restored at {layouts:?} (workers, processes)"
+    );
+    kills
+}
+
+/// From two workers to four, one, two processes of two, and back: the layouts a
+/// checkpoint taken at `-w 2` must restore at.
+const LAYOUTS: [(u32, u32); 5] = [(2, 1), (4, 1), (1, 1), (2, 2), (2, 1)];
+
+#[test]
+fn jobs_killed_and_restored_at_other_numbers_of_workers_give_the_uninterrupted_output() {
+    // Windows (file source, exactly-once files).
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("rescale-windows");
+    let (input, want) = generated(&example, &dir, 20000);
+    let kills = rescale_chain(
+        &dir,
+        &LAYOUTS,
+        &want,
+        0x5eed_0001,
+        |out, ckpt, flags, restore| {
+            let mut cmd = Command::new(&example);
+            cmd.arg(&input).arg(out).args(flags);
+            cmd.args(["--source-batch", "100", "--pace", "10"])
+                .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+                .arg(ckpt);
+            if restore {
+                cmd.args(["--restore", "latest"]);
+            }
+            cmd
+        },
+    );
+    assert!(kills >= 4, "only {kills} kills hit a running job");
+    // A process function's keyed state and timers (fraud detection).
+    let example = common::example_binary("fraud_detection");
+    let (input, want) = fraud_input(&example, &dir);
+    let kills = rescale_chain(
+        &dir,
+        &LAYOUTS,
+        &want,
+        0x5eed_0002,
+        |out, ckpt, flags, restore| {
+            let mut cmd = Command::new(&example);
+            cmd.arg(&input).arg("--output").arg(out).args(flags);
+            cmd.args(["--source-batch", "100"])
+                .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+                .arg(ckpt);
+            if restore {
+                cmd.args(["--restore", "latest"]);
+            }
+            cmd
+        },
+    );
+    assert!(kills >= 4, "only {kills} kills hit a running job");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -96,8 +96,18 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
     let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     let mut kills = 0;
-    for run in 0..5 {
-        let workers = if run % 2 == 0 { "2" } else { "1" };
+    // Each run is killed twice and restored: at one number of workers throughout, or at
+    // others (a checkpoint taken at one restores at another: keyed state moves by key
+    // group, Kafka partitions are reassigned from their offsets, and each sink recovers
+    // the old workers' output).
+    let layouts = [
+        ["2", "2", "2"],
+        ["1", "1", "1"],
+        ["2", "4", "1"],
+        ["1", "2", "4"],
+        ["4", "1", "2"],
+    ];
+    for (run, workers) in (0..).zip(layouts) {
         client
             .batch_execute(&format!("TRUNCATE {name}; TRUNCATE {name}_log"))
             .unwrap();
@@ -105,7 +115,7 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
         let output_topic = format!("{name}_out{run}");
         tidemill::kafka::admin::create_topic(&brokers, &output_topic, 2).unwrap();
         for attempt in 0..2 {
-            let mut child = job(workers, attempt > 0, run).spawn().unwrap();
+            let mut child = job(workers[attempt], attempt > 0, run).spawn().unwrap();
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
@@ -116,7 +126,7 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
             }
             child.wait().unwrap();
         }
-        let mut last = job(workers, true, run).spawn().unwrap();
+        let mut last = job(workers[2], true, run).spawn().unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         while last.try_wait().unwrap().is_none() {
             assert!(Instant::now() < deadline, "run {run} did not end");
@@ -128,12 +138,12 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
         assert_eq!(
             rows(&url, &name),
             want,
-            "run {run}: the upserted table; {stderr}"
+            "run {run} at -w {workers:?}: the upserted table; {stderr}"
         );
         assert_eq!(
             rows(&url, &format!("{name}_log")),
             want,
-            "run {run}: the insert-only table, where a replayed window would show twice; {stderr}"
+            "run {run} at -w {workers:?}: the insert-only table, where a replayed window would show twice; {stderr}"
         );
         let mut sent: Vec<_> = common::consume_keyed(&brokers, &output_topic)
             .into_iter()
@@ -150,7 +160,7 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
         sent.sort();
         assert_eq!(
             sent, want,
-            "run {run}: the output topic, where a resent window would show twice; {stderr}"
+            "run {run} at -w {workers:?}: the output topic, where a resent window would show twice; {stderr}"
         );
     }
     assert!(kills >= 6, "only {kills} of 10 kills hit a running job");

@@ -509,6 +509,11 @@ impl SourceCheckpoints {
         let Some(old) = worker.restored_peers() else {
             return (fresh(), Some((0, 0)));
         };
+        if worker.first_epoch() == crate::checkpoint::store::OPEN_END {
+            // The job's final checkpoint: every source had ended, and no checkpoint
+            // follows that would need a part of this one.
+            return (Vec::new(), None);
+        }
         let mut parts = Vec::new();
         for (w, bytes) in worker.restored_all(part) {
             match crate::checkpoint::decode::<crate::checkpoint::SourceState>(worker, part, bytes) {
