@@ -114,8 +114,8 @@ fn a_windowed_kafka_to_postgres_job_killed_and_restored_writes_each_window_once(
         let _ = std::fs::remove_dir_all(&ckpt);
         let output_topic = format!("{name}_out{run}");
         tidemill::kafka::admin::create_topic(&brokers, &output_topic, 2).unwrap();
-        for attempt in 0..2 {
-            let mut child = job(workers[attempt], attempt > 0, run).spawn().unwrap();
+        for (attempt, at) in workers[..2].iter().enumerate() {
+            let mut child = job(at, attempt > 0, run).spawn().unwrap();
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
