@@ -454,7 +454,10 @@ fn jobs_killed_and_restored_at_other_numbers_of_workers_give_the_uninterrupted_o
 #[derive(Clone, Copy, Debug)]
 enum Kind {
     Tumbling,
+    /// With an allowed lateness of 200 ms (nothing is late): fired windows keep their
+    /// panes a while, which a restore must not fire again.
     Sliding,
+    /// With an allowed lateness too.
     Session,
     /// Count windows of 3 records (per key, in arrival order: one worker only).
     Count,
@@ -573,6 +576,7 @@ fn run_counts(
                     .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
                     .key_by(|r| r.sensor)
                     .window(sliding(1s, 500ms))
+                    .allowed_lateness(200ms)
                     .aggregate(CountSum)
                     .sink(json_lines_sink(out));
             },
@@ -585,6 +589,9 @@ fn run_counts(
                     .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
                     .key_by(|r| r.sensor)
                     .window(session(60ms))
+                    // Nothing is late (readings are at most 300 ms out of order), but
+                    // fired sessions stay for 200 ms: a restore must not fire them again.
+                    .allowed_lateness(200ms)
                     .aggregate(CountSum)
                     .sink(json_lines_sink(out));
             },

@@ -26,7 +26,9 @@
 //!
 //! The operators of a worker reach its checkpoint state through [`worker`], which the job
 //! sets for the worker's thread while it builds the dataflow; operators register under
-//! their timely address, which is the same in every run of the same pipeline.
+//! their kind and place among the operators with state, which is the same in every run
+//! of the same pipeline at any number of workers. A checkpoint restores at another
+//! number of workers: keyed state moves by key group ([`rescale`], `docs/checkpoints.md`).
 
 pub mod rescale;
 pub mod store;

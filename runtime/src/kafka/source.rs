@@ -494,6 +494,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> KafkaReader<T, D, S> {
 impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
     type Item = S::Item;
 
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(S::Item)) -> Result<Status> {
         self.read_splits(budget, &mut |read| {
             if let Read::Record(item) = read {

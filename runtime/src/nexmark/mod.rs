@@ -225,6 +225,7 @@ impl<T: View> SourceSpec for Source<T> {
 
 impl<T: View> Reader for SourceReader<T> {
     type Item = T;
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
             if self.next >= self.end {
@@ -366,6 +367,7 @@ impl<T: 'static> SourceSpec for Pregenerated<T> {
 
 impl<T: 'static> Reader for PregeneratedReader<T> {
     type Item = T;
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
             match self.events.pop() {

@@ -47,6 +47,7 @@ impl<T: Clone + 'static> SourceSpec for Collection<T> {
 
 impl<T: Clone + 'static> Reader for CollectionReader<T> {
     type Item = T;
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
             match self.items.get(self.next) {

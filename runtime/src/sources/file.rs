@@ -110,6 +110,7 @@ fn first_line(path: &Path) -> Result<Vec<u8>> {
 impl<T: 'static, D: Decode<T>> Reader for FileReader<T, D> {
     type Item = T;
 
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(T)) -> Result<Status> {
         for _ in 0..budget {
             if !self.lines.advance()? {

@@ -112,45 +112,24 @@ impl<R: Reader> Readers<R> {
     }
 }
 
-impl<R: Reader> Reader for Readers<R> {
-    type Item = R::Item;
-
-    fn read(&mut self, budget: usize, out: &mut dyn FnMut(R::Item)) -> Result<Status> {
-        self.read_splits(budget, &mut |read| {
-            if let Read::Record(item) = read {
-                out(item);
-            }
-        })
-    }
-
-    fn has_splits(&self) -> bool {
-        self.several()
-            || self
-                .subs
-                .iter()
-                .any(|s| s.reader.as_ref().is_some_and(|r| r.has_splits()))
-    }
-
-    fn read_splits(&mut self, budget: usize, out: &mut dyn FnMut(Read<R::Item>)) -> Result<Status> {
-        if !self.several() {
-            let Some(sub) = self.subs.first_mut() else {
-                return Ok(Status::Done);
-            };
-            let Some(reader) = sub.reader.as_mut() else {
-                return Ok(Status::Done);
-            };
-            let status = if reader.has_splits() {
-                reader.read_splits(budget, out)?
-            } else {
-                reader.read(budget, &mut |item| out(Read::Record(item)))?
-            };
-            if status == Status::Done {
+impl<R: Reader> Readers<R> {
+    /// The one reader's end (cold: once per reader).
+    #[inline(never)]
+    fn end_first(&mut self) {
+        if let Some(sub) = self.subs.first_mut() {
+            if let Some(reader) = sub.reader.take() {
                 sub.ended_at = reader.position().unwrap_or_default();
-                sub.reader = None;
             }
-            return Ok(status);
         }
-        // Several readers: each reads its share of the budget, in turn, as its own split.
+    }
+
+    /// Several readers: each reads its share of the budget, in turn, as its own split.
+    #[inline(never)]
+    fn read_several(
+        &mut self,
+        budget: usize,
+        out: &mut dyn FnMut(Read<R::Item>),
+    ) -> Result<Status> {
         let live = self
             .subs
             .iter()
@@ -200,6 +179,64 @@ impl<R: Reader> Reader for Readers<R> {
         } else {
             Status::Done
         })
+    }
+}
+
+impl<R: Reader> Reader for Readers<R> {
+    type Item = R::Item;
+
+    /// With one reader (the usual case), straight through: inlined, so that the
+    /// source's per-record code is what it is without this wrapper.
+    #[inline]
+    fn read(&mut self, budget: usize, out: &mut dyn FnMut(R::Item)) -> Result<Status> {
+        if let [sub] = self.subs.as_mut_slice() {
+            let Some(reader) = sub.reader.as_mut() else {
+                return Ok(Status::Done);
+            };
+            let status = reader.read(budget, out)?;
+            if status == Status::Done {
+                self.end_first();
+            }
+            return Ok(status);
+        }
+        if self.subs.is_empty() {
+            return Ok(Status::Done);
+        }
+        self.read_several(budget, &mut |read| {
+            if let Read::Record(item) = read {
+                out(item);
+            }
+        })
+    }
+
+    fn has_splits(&self) -> bool {
+        self.several()
+            || self
+                .subs
+                .iter()
+                .any(|s| s.reader.as_ref().is_some_and(|r| r.has_splits()))
+    }
+
+    #[inline]
+    fn read_splits(&mut self, budget: usize, out: &mut dyn FnMut(Read<R::Item>)) -> Result<Status> {
+        if let [sub] = self.subs.as_mut_slice() {
+            let Some(reader) = sub.reader.as_mut() else {
+                return Ok(Status::Done);
+            };
+            let status = if reader.has_splits() {
+                reader.read_splits(budget, out)?
+            } else {
+                reader.read(budget, &mut |item| out(Read::Record(item)))?
+            };
+            if status == Status::Done {
+                self.end_first();
+            }
+            return Ok(status);
+        }
+        if self.subs.is_empty() {
+            return Ok(Status::Done);
+        }
+        self.read_several(budget, out)
     }
 
     fn take_dead_letters(&mut self, out: &mut Vec<DeadLetter>) {

@@ -194,6 +194,7 @@ impl SourceSpec for TextFile {
 
 impl Reader for RangeReader {
     type Item = String;
+    #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(String)) -> Result<Status> {
         for _ in 0..budget {
             match self.next_line()? {

@@ -856,10 +856,11 @@ where
         cap: &C,
         time: u64,
         ends: impl Iterator<Item = u64>,
+        fired: u64,
     ) -> bool {
         let mut refire = false;
         for end in ends {
-            if end <= self.fired {
+            if end <= fired {
                 refire = true;
             } else {
                 self.pending
@@ -876,10 +877,11 @@ where
         &self,
         key: &S::Key,
         ends: impl Iterator<Item = u64>,
+        fired: u64,
         updates: &mut PaneResults<S, T, A>,
     ) {
         let (agg, assigner) = (&self.agg, &self.assigner);
-        for end in ends.filter(|&e| e <= self.fired) {
+        for end in ends.filter(|&e| e <= fired) {
             if let Some(acc) = merge_key(agg, assigner, &self.panes, &self.partial, end, key) {
                 updates.push(result(assigner, end, key.clone(), agg.finish(&acc)));
             }
@@ -904,7 +906,8 @@ where
             ends().all(|e| e + self.lateness > time),
             "a combined pane is in time"
         );
-        let refire = self.schedule(cap, time, ends());
+        let fired = self.fired_at(&key);
+        let refire = self.schedule(cap, time, ends(), fired);
         let agg = &self.agg;
         let states = self.panes.pane(pane);
         match states.get_mut(&key) {
@@ -914,8 +917,20 @@ where
             }
         }
         if refire {
-            self.refire(&key, ends(), updates);
+            self.refire(&key, ends(), fired, updates);
         }
+    }
+
+    /// How far `key`'s windows have fired: `fired`, or further for a key whose old
+    /// worker had fired further before a restore at another number of workers.
+    #[inline]
+    fn fired_at(&self, key: &S::Key) -> u64 {
+        if self.fired_for.is_empty() {
+            return self.fired;
+        }
+        self.fired_for
+            .get(key)
+            .map_or(self.fired, |&at| at.max(self.fired))
     }
 
     /// The pane of the last record, with its place in `self.panes`, if a record at
@@ -955,11 +970,18 @@ where
         // late for some windows or reaches fired ones.
         let whole = open(bounds.first_end);
         let pane_end = bounds.end;
+        // (Per key only after a restore at another number of workers.)
+        let fired = if self.fired_for.is_empty() {
+            self.fired
+        } else {
+            self.selector.with_key(&record, |k| self.fired_at(k))
+        };
         let refire = if whole && self.hot.contains(&pane_end) {
             false
         } else {
-            let refire = self.schedule(cap, time, assigner.ends(ts).filter(|&e| open(e)));
-            if whole && !refire {
+            let ends = assigner.ends(ts).filter(|&e| open(e));
+            let refire = self.schedule(cap, time, ends, fired);
+            if whole && !refire && self.fired_for.is_empty() {
                 self.hot = [pane_end, self.hot[0]];
             }
             refire
@@ -994,7 +1016,7 @@ where
             }
         }
         // Within the allowed lateness of windows that fired: fire them again.
-        self.refire(&key, assigner.ends(ts).filter(|&e| open(e)), updates);
+        self.refire(&key, assigner.ends(ts).filter(|&e| open(e)), fired, updates);
     }
 
     fn frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {

@@ -67,6 +67,10 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
     cleanups: BTreeMap<u64, Vec<K>>,
     /// Sessions closing at or before this have fired.
     fired: u64,
+    /// After a restore at another number of workers: keys whose sessions fired up to a
+    /// later frontier than `fired` on their old worker, and that frontier (see
+    /// `restore`). Empty otherwise.
+    fired_for: StateMap<K, u64>,
     _record: PhantomData<fn(T)>,
 }
 
@@ -96,6 +100,7 @@ where
         armed: StateMap::default(),
         cleanups: BTreeMap::new(),
         fired: 0,
+        fired_for: StateMap::default(),
         _record: PhantomData,
     };
     window_operator(stream, move |r| selector.route(r), name, logic)
@@ -112,6 +117,20 @@ fn session_result<K, T, A: Aggregator<T>>(
         end: s.end as i64,
     };
     window_result(window, key, agg.finish(&s.acc))
+}
+
+impl<K: crate::key::Key, S, A: Aggregator<T>, T> SessionLogic<K, S, A, T> {
+    /// How far `key`'s sessions have fired: `fired`, or further for a key whose old
+    /// worker had fired further before a restore at another number of workers.
+    #[inline]
+    fn fired_at(&self, key: &K) -> u64 {
+        if self.fired_for.is_empty() {
+            return self.fired;
+        }
+        self.fired_for
+            .get(key)
+            .map_or(self.fired, |&at| at.max(self.fired))
+    }
 }
 
 impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>>
@@ -137,7 +156,7 @@ where
             return;
         }
         let key = self.selector.with_key(&record, Clone::clone);
-        let (agg, lateness, fired) = (&self.agg, self.lateness, self.fired);
+        let (agg, lateness, fired) = (&self.agg, self.lateness, self.fired_at(&key));
         let mut merged = Session {
             start: ts,
             end: ts + self.gap,
@@ -193,6 +212,13 @@ where
                 if self.armed.get(&key) != Some(&closed) {
                     continue; // stale: the key re-armed earlier, or already fired here
                 }
+                let fired_before = if self.fired_for.is_empty() {
+                    fired_before
+                } else {
+                    self.fired_for
+                        .get(&key)
+                        .map_or(fired_before, |&at| at.max(fired_before))
+                };
                 self.armed.remove(&key);
                 let Some(list) = self.sessions.get(&key) else {
                     continue;
@@ -230,6 +256,10 @@ where
             }
         }
         self.fired = self.fired.max(frontier);
+        if !self.fired_for.is_empty() {
+            let fired = self.fired;
+            self.fired_for.retain(|_, at| *at > fired);
+        }
         while let Some(entry) = self.cleanups.first_entry() {
             if *entry.key() > frontier {
                 break;
@@ -259,6 +289,7 @@ where
             &self.armed,
             &self.cleanups,
             self.fired,
+            &self.fired_for,
         ))
     }
 
@@ -269,12 +300,34 @@ where
             StateMap<K, u64>,
             BTreeMap<u64, Vec<K>>,
             u64,
+            StateMap<K, u64>,
         );
-        let Some((sessions, timers, armed, cleanups, fired)) =
-            gate.restored_state::<State<S::Key, A::Acc>>()
-        else {
+        let mut parts = gate
+            .restored_states::<State<S::Key, A::Acc>>()
+            .unwrap_or_default();
+        if gate.rescaled() {
+            // As pane windows do (see there): the merged state fires from the least old
+            // frontier, and each key that had fired further keeps how far.
+            let least = parts.iter().map(|p| p.4).min().unwrap_or(0);
+            for (sessions, _, _, _, fired, fired_for) in &mut parts {
+                if *fired > least {
+                    for key in sessions.keys() {
+                        let at = fired_for.entry(key.clone()).or_insert(*fired);
+                        *at = (*at).max(*fired);
+                    }
+                }
+                fired_for.retain(|_, at| *at > least);
+            }
+        }
+        let restored = if gate.rescaled() {
+            crate::checkpoint::rescale::merge(parts, &gate.owns())
+        } else {
+            parts.pop()
+        };
+        let Some((sessions, timers, armed, cleanups, fired, fired_for)) = restored else {
             return;
         };
+        self.fired_for = fired_for;
         self.sessions = sessions;
         self.timers = timers
             .into_iter()
