@@ -3,7 +3,8 @@
 //! `cargo bench --bench recovery [-- KEYS]`: a job counts KEYS distinct keys (1M by
 //! default) in one open tumbling window and stays idle, so its checkpoints hold every
 //! key's pane; it is stopped after a checkpoint with all keys completes. A second run
-//! restores that checkpoint, fires the window and ends. Prints the checkpoint's size and
+//! restores that checkpoint, fires the window and ends; a third does the same at two
+//! workers (rescaled: each takes its key groups' keys from the one part). Prints the checkpoint's size and
 //! the restored run's time, whole and up to the moment its dataflow is built (the state
 //! loaded and decoded).
 
@@ -128,22 +129,28 @@ fn main() {
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
-    // The restored run: its source is at its end and stops at once.
-    let spec = Keys {
-        keys,
-        stop: Arc::new(AtomicBool::new(true)),
-        sent: Arc::new(AtomicU64::new(0)),
-    };
-    let mut args = args.checkpoints(&kept, Duration::from_secs(10));
-    args.restore = Some(Restore::Manifest(kept.join(manifest.file_name().unwrap())));
-    let started = Instant::now();
-    job(spec, args).unwrap();
-    let whole = started.elapsed();
-    println!(
-        "recovery of {keys} keys: checkpoint parts {:.1} MB; restore, fire the window and end: {:.2} s",
-        bytes as f64 / 1e6,
-        whole.as_secs_f64()
-    );
+    // The restored runs, at one worker and rescaled to two (each takes the keys of its
+    // key groups from the part): the source is at its end and stops at once.
+    for workers in [1, 2] {
+        let copy = dir.join(format!("restore-{workers}"));
+        copy_dir(&kept, &copy);
+        let spec = Keys {
+            keys,
+            stop: Arc::new(AtomicBool::new(true)),
+            sent: Arc::new(AtomicU64::new(0)),
+        };
+        let mut args = args.clone().checkpoints(&copy, Duration::from_secs(10));
+        args.workers = workers;
+        args.restore = Some(Restore::Manifest(copy.join(manifest.file_name().unwrap())));
+        let started = Instant::now();
+        job(spec, args).unwrap();
+        let whole = started.elapsed();
+        println!(
+            "recovery of {keys} keys at -w {workers}: checkpoint parts {:.1} MB (taken at -w 1); restore, fire the window and end: {:.2} s",
+            bytes as f64 / 1e6,
+            whole.as_secs_f64()
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -22,14 +22,17 @@ use crate::error::Result;
 /// Readers' splits are labelled `reader << SHIFT | split` when a worker has several.
 const SHIFT: u32 = 20;
 
-/// One reader: as it was opened, and its position once it has ended.
+/// One reader: as it was opened, and whether it has ended. An ended reader is kept (not
+/// read again): its dead letters, and a Kafka reader's commits once the sinks have
+/// finished, come after its last read.
 struct Sub<R> {
     index: usize,
     peers: usize,
-    /// `None` once ended.
+    /// `None`: it had ended in the restored checkpoint, and was not opened.
     reader: Option<R>,
-    /// The position it ended at.
+    /// Where an unopened reader had ended.
     ended_at: Vec<(u32, u64)>,
+    done: bool,
 }
 
 /// The readers of one worker's source; a [`Reader`] over all of them.
@@ -61,6 +64,7 @@ impl<R: Reader> Readers<R> {
             subs.push(Sub {
                 index: state.index,
                 peers: state.peers,
+                done: reader.is_none(),
                 reader,
                 ended_at: state.position,
             });
@@ -88,7 +92,7 @@ impl<R: Reader> Readers<R> {
                     Some(r) => r.position().unwrap_or_default(),
                     None => s.ended_at.clone(),
                 },
-                done: s.reader.is_none(),
+                done: s.done,
             })
             .collect()
     }
@@ -106,23 +110,13 @@ impl<R: Reader> Readers<R> {
         self.subs.len() > 1
     }
 
-    /// The readers still reading, as mutable references.
-    fn live(&mut self) -> impl Iterator<Item = &mut R> {
+    /// The readers opened (ended ones too), as mutable references.
+    fn opened(&mut self) -> impl Iterator<Item = &mut R> {
         self.subs.iter_mut().filter_map(|s| s.reader.as_mut())
     }
 }
 
 impl<R: Reader> Readers<R> {
-    /// The one reader's end (cold: once per reader).
-    #[inline(never)]
-    fn end_first(&mut self) {
-        if let Some(sub) = self.subs.first_mut() {
-            if let Some(reader) = sub.reader.take() {
-                sub.ended_at = reader.position().unwrap_or_default();
-            }
-        }
-    }
-
     /// Several readers: each reads its share of the budget, in turn, as its own split.
     #[inline(never)]
     fn read_several(
@@ -130,17 +124,15 @@ impl<R: Reader> Readers<R> {
         budget: usize,
         out: &mut dyn FnMut(Read<R::Item>),
     ) -> Result<Status> {
-        let live = self
-            .subs
-            .iter()
-            .filter(|s| s.reader.is_some())
-            .count()
-            .max(1);
+        let live = self.subs.iter().filter(|s| !s.done).count().max(1);
         let share = (budget / live).max(1);
         let (mut more, mut idle) = (false, false);
         let n = self.subs.len();
         for k in (0..n).map(|i| (self.next + i) % n) {
             let sub = &mut self.subs[k];
+            if sub.done {
+                continue;
+            }
             let Some(reader) = sub.reader.as_mut() else {
                 continue;
             };
@@ -166,8 +158,7 @@ impl<R: Reader> Readers<R> {
                     if !reader.has_splits() {
                         out(Read::SplitDone(base));
                     }
-                    sub.ended_at = reader.position().unwrap_or_default();
-                    sub.reader = None;
+                    sub.done = true;
                 }
             }
         }
@@ -190,13 +181,11 @@ impl<R: Reader> Reader for Readers<R> {
     #[inline]
     fn read(&mut self, budget: usize, out: &mut dyn FnMut(R::Item)) -> Result<Status> {
         if let [sub] = self.subs.as_mut_slice() {
-            let Some(reader) = sub.reader.as_mut() else {
+            let Some(reader) = sub.reader.as_mut().filter(|_| !sub.done) else {
                 return Ok(Status::Done);
             };
             let status = reader.read(budget, out)?;
-            if status == Status::Done {
-                self.end_first();
-            }
+            sub.done = status == Status::Done;
             return Ok(status);
         }
         if self.subs.is_empty() {
@@ -220,7 +209,7 @@ impl<R: Reader> Reader for Readers<R> {
     #[inline]
     fn read_splits(&mut self, budget: usize, out: &mut dyn FnMut(Read<R::Item>)) -> Result<Status> {
         if let [sub] = self.subs.as_mut_slice() {
-            let Some(reader) = sub.reader.as_mut() else {
+            let Some(reader) = sub.reader.as_mut().filter(|_| !sub.done) else {
                 return Ok(Status::Done);
             };
             let status = if reader.has_splits() {
@@ -228,9 +217,7 @@ impl<R: Reader> Reader for Readers<R> {
             } else {
                 reader.read(budget, &mut |item| out(Read::Record(item)))?
             };
-            if status == Status::Done {
-                self.end_first();
-            }
+            sub.done = status == Status::Done;
             return Ok(status);
         }
         if self.subs.is_empty() {
@@ -240,7 +227,7 @@ impl<R: Reader> Reader for Readers<R> {
     }
 
     fn take_dead_letters(&mut self, out: &mut Vec<DeadLetter>) {
-        for r in self.live() {
+        for r in self.opened() {
             r.take_dead_letters(out);
         }
     }
@@ -256,13 +243,13 @@ impl<R: Reader> Reader for Readers<R> {
     }
 
     fn emitted(&mut self, up_to: u64) {
-        for r in self.live() {
+        for r in self.opened() {
             r.emitted(up_to);
         }
     }
 
     fn completed(&mut self, frontier: Option<u64>) {
-        for r in self.live() {
+        for r in self.opened() {
             r.completed(frontier);
         }
     }
@@ -312,4 +299,186 @@ pub fn deal(
         .map(|(_, reader)| reader)
         .collect();
     Some((mine, watermark, not_late_from))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dead_letter::Position;
+
+    /// Numbers `0..=40`, worker `index` of `peers` reading those `≡ index (mod peers)`, a
+    /// few per call; every tenth is a dead letter, reported with the read that meets it.
+    #[derive(Clone)]
+    struct Numbers;
+
+    struct NumbersReader {
+        next: u64,
+        step: u64,
+        dead: Vec<DeadLetter>,
+    }
+
+    impl SourceSpec for Numbers {
+        type Reader = NumbersReader;
+        fn open(&self, index: usize, peers: usize) -> Result<NumbersReader> {
+            Ok(NumbersReader {
+                next: index as u64,
+                step: peers as u64,
+                dead: Vec::new(),
+            })
+        }
+    }
+
+    impl Reader for NumbersReader {
+        type Item = u64;
+        fn read(&mut self, budget: usize, out: &mut dyn FnMut(u64)) -> Result<Status> {
+            for _ in 0..budget.min(3) {
+                if self.next > 40 {
+                    break;
+                }
+                if self.next % 10 == 0 {
+                    self.dead.push(DeadLetter {
+                        source: "numbers".into(),
+                        position: Position::Line(self.next),
+                        reason: "a tenth".into(),
+                        payload: Vec::new(),
+                    });
+                } else {
+                    out(self.next);
+                }
+                self.next += self.step;
+            }
+            Ok(if self.next > 40 {
+                Status::Done
+            } else {
+                Status::More
+            })
+        }
+        fn take_dead_letters(&mut self, out: &mut Vec<DeadLetter>) {
+            out.append(&mut self.dead);
+        }
+        fn position(&self) -> Option<Vec<(u32, u64)>> {
+            Some(vec![(0, self.next)])
+        }
+        fn seek(&mut self, position: &[(u32, u64)]) -> Result<()> {
+            if let Some(&(_, next)) = position.first() {
+                self.next = next;
+            }
+            Ok(())
+        }
+    }
+
+    /// Reads `readers` to the end: the records, the splits each came under, the dead
+    /// letters' lines, and the readers' states at the end.
+    #[allow(clippy::type_complexity)]
+    fn drain(mut readers: Readers<NumbersReader>) -> (Vec<(u32, u64)>, Vec<u64>, Vec<ReaderState>) {
+        let (mut records, mut dead) = (Vec::new(), Vec::new());
+        let mut split = u32::MAX;
+        loop {
+            let status = readers
+                .read_splits(4, &mut |read| match read {
+                    Read::Record(n) => records.push((split, n)),
+                    Read::Split(s) => split = s,
+                    Read::SplitDone(_) => {}
+                })
+                .unwrap();
+            readers.take_dead_letters(&mut dead);
+            if status == Status::Done {
+                break;
+            }
+        }
+        let lines = dead
+            .iter()
+            .map(|d| match d.position {
+                Position::Line(n) => n,
+                Position::Offset { .. } => unreachable!(),
+            })
+            .collect();
+        (records, lines, readers.states())
+    }
+
+    #[test]
+    fn dealt_readers_each_read_their_share_once_as_their_own_split() {
+        // A checkpoint at four workers, restored at two: worker 1 is dealt the old
+        // readers 1 and 3, each from where it was.
+        let parts: Vec<(usize, crate::checkpoint::SourceState)> = (0..4)
+            .map(|w| {
+                let state = crate::checkpoint::SourceState {
+                    readers: vec![ReaderState {
+                        position: vec![(0, w as u64 + 4)],
+                        ..ReaderState::fresh(w, 4)
+                    }],
+                    watermark: 100 + w as u64,
+                    not_late_from: 90 + w as u64,
+                    done: false,
+                };
+                (w, state)
+            })
+            .collect();
+        let (plan, watermark, not_late_from) = deal(parts.clone(), (1, 2, 4), false).unwrap();
+        assert_eq!(
+            (watermark, not_late_from),
+            (100, 90),
+            "the least of the old parts'"
+        );
+        assert_eq!(
+            plan.iter().map(|r| (r.index, r.peers)).collect::<Vec<_>>(),
+            [(1, 4), (3, 4)]
+        );
+        let readers = Readers::open(&Numbers, plan, true).unwrap();
+        assert!(readers.has_splits());
+        let (records, dead, states) = drain(readers);
+        // Numbers ≡ 1 or 3 (mod 4) from 5 and 7 on, each once, under its reader's split.
+        let mut numbers: Vec<u64> = records.iter().map(|r| r.1).collect();
+        numbers.sort();
+        let want: Vec<u64> = (5..=40).filter(|n| n % 2 == 1).collect();
+        assert_eq!(numbers, want);
+        for (split, n) in &records {
+            assert_eq!(*split, if n % 4 == 1 { 0 } else { 1 << SHIFT }, "{n}");
+        }
+        // No dead letter is lost when its reader ends in the same read.
+        assert!(dead.is_empty(), "{dead:?}"); // odd numbers: no tenth
+        assert!(states.iter().all(|s| s.done), "{states:?}");
+        // Worker 0 gets the even readers; every dead letter comes through, 40 too, which
+        // its reader meets in its last read.
+        let (plan, ..) = deal(parts, (0, 2, 4), false).unwrap();
+        let (_, mut dead, _) = drain(Readers::open(&Numbers, plan, true).unwrap());
+        dead.sort();
+        assert_eq!(dead, [10, 20, 30, 40]);
+    }
+
+    #[test]
+    fn one_reader_keeps_its_dead_letters_past_its_end() {
+        let plan = vec![ReaderState {
+            position: vec![(0, 36)],
+            ..ReaderState::fresh(0, 1)
+        }];
+        // Its last read meets the dead letter at 40 and ends it.
+        let (records, dead, states) = drain(Readers::open(&Numbers, plan, true).unwrap());
+        let numbers: Vec<u64> = records.iter().map(|r| r.1).collect();
+        assert_eq!(numbers, [36, 37, 38, 39]);
+        assert_eq!(dead, [40]);
+        assert_eq!(states[0].position, [(0, 41)]);
+        assert!(states[0].done);
+    }
+
+    #[test]
+    fn kafka_like_sources_are_opened_afresh_with_every_old_position() {
+        let part = |w: usize, position| crate::checkpoint::SourceState {
+            readers: vec![ReaderState {
+                position,
+                ..ReaderState::fresh(w, 2)
+            }],
+            watermark: 7,
+            not_late_from: 5,
+            done: false,
+        };
+        let parts = vec![
+            (0, part(0, vec![(0, 10), (2, 12)])),
+            (1, part(1, vec![(1, 11), (3, 13)])),
+        ];
+        let (plan, ..) = deal(parts, (2, 4, 2), true).unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].index, plan[0].peers), (2, 4));
+        assert_eq!(plan[0].position, [(0, 10), (2, 12), (1, 11), (3, 13)]);
+    }
 }
