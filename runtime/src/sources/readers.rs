@@ -335,7 +335,7 @@ mod tests {
                 if self.next > 40 {
                     break;
                 }
-                if self.next % 10 == 0 {
+                if self.next.is_multiple_of(10) {
                     self.dead.push(DeadLetter {
                         source: "numbers".into(),
                         position: Position::Line(self.next),
