@@ -980,6 +980,20 @@ fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused()
     assert!(stderr.contains("--restore latest"), "{stderr}");
     assert_eq!(committed_lines(&out), want, "the refused run wrote nothing");
 
+    // So is restoring with another number of key groups, which would move keys.
+    let mut groups = Command::new(&example);
+    groups
+        .arg(&input)
+        .arg(&out)
+        .args(["--max-parallelism", "64", "--checkpoint-dir"])
+        .arg(&ckpt)
+        .args(["--restore", "latest"]);
+    let groups = output(groups);
+    let stderr = String::from_utf8_lossy(&groups.stderr);
+    assert!(!groups.status.success());
+    assert!(stderr.contains("--max-parallelism 128"), "{stderr}");
+    assert_eq!(committed_lines(&out), want, "the refused run wrote nothing");
+
     // Another pipeline's checkpoint is refused, and nothing is written.
     let mut other = Command::new(common::example_binary("windowed_wordcount"));
     other
