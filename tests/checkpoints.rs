@@ -324,7 +324,8 @@ fn latest_checkpoint(ckpt: &Path) -> Option<u64> {
         .max()
 }
 
-/// Runs the job made by `job(out, ckpt, cluster flags, restore)` through `layouts`
+/// Runs the job made by `job(out)` (with the cluster flags of each layout, checkpoints
+/// into a directory every 20 ms and, after the first, `--restore latest`) through `layouts`
 /// (worker and process counts), killing each run (SIGKILL, every process) a random few
 /// checkpoints after it starts and restoring the next one, at the next layout, with
 /// `--restore latest`; the last layout runs to the end. The output must be
@@ -334,7 +335,7 @@ fn rescale_chain(
     layouts: &[(u32, u32)],
     want: &[String],
     seed: u64,
-    job: impl Fn(&Path, &Path, &[String], bool) -> Command,
+    job: impl Fn(&Path) -> Command,
 ) -> u32 {
     let (out, ckpt) = (dir.join("rescaled"), dir.join("rescaled-ckpt"));
     let _ = std::fs::remove_dir_all(&out);
@@ -351,7 +352,13 @@ fn rescale_chain(
                     flags.extend(["-n".into(), processes.to_string(), "-p".into()]);
                     flags.extend([p.to_string(), "-h".into(), hosts.display().to_string()]);
                 }
-                let mut cmd = job(&out, &ckpt, &flags, i > 0);
+                let mut cmd = job(&out);
+                cmd.args(flags)
+                    .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+                    .arg(&ckpt);
+                if i > 0 {
+                    cmd.args(["--restore", "latest"]);
+                }
                 cmd.stdout(Stdio::null()).stderr(Stdio::piped());
                 cmd.spawn().unwrap()
             })
@@ -408,44 +415,22 @@ fn jobs_killed_and_restored_at_other_numbers_of_workers_give_the_uninterrupted_o
     let example = common::example_binary("checkpointed_counts");
     let dir = temp_dir("rescale-windows");
     let (input, want) = generated(&example, &dir, 20000);
-    let kills = rescale_chain(
-        &dir,
-        &LAYOUTS,
-        &want,
-        0x5eed_0001,
-        |out, ckpt, flags, restore| {
-            let mut cmd = Command::new(&example);
-            cmd.arg(&input).arg(out).args(flags);
-            cmd.args(["--source-batch", "100", "--pace", "10"])
-                .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
-                .arg(ckpt);
-            if restore {
-                cmd.args(["--restore", "latest"]);
-            }
-            cmd
-        },
-    );
+    let kills = rescale_chain(&dir, &LAYOUTS, &want, 0x5eed_0001, |out| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input).arg(out);
+        cmd.args(["--source-batch", "100", "--pace", "10"]);
+        cmd
+    });
     assert!(kills >= 4, "only {kills} kills hit a running job");
     // A process function's keyed state and timers (fraud detection).
     let example = common::example_binary("fraud_detection");
     let (input, want) = fraud_input(&example, &dir);
-    let kills = rescale_chain(
-        &dir,
-        &LAYOUTS,
-        &want,
-        0x5eed_0002,
-        |out, ckpt, flags, restore| {
-            let mut cmd = Command::new(&example);
-            cmd.arg(&input).arg("--output").arg(out).args(flags);
-            cmd.args(["--source-batch", "100"])
-                .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
-                .arg(ckpt);
-            if restore {
-                cmd.args(["--restore", "latest"]);
-            }
-            cmd
-        },
-    );
+    let kills = rescale_chain(&dir, &LAYOUTS, &want, 0x5eed_0002, |out| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input).arg("--output").arg(out);
+        cmd.args(["--source-batch", "100"]);
+        cmd
+    });
     assert!(kills >= 4, "only {kills} kills hit a running job");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -534,32 +534,16 @@ impl<T, E: Encode<T>, K: KeyOf<T>> Transactional<T> for EpochRecords<E, K> {
         self.sender.wait()
     }
 
+    fn act_as(&mut self, worker: usize) {
+        self.worker = worker as u64;
+    }
+
     fn recover(
         &mut self,
         sink: &str,
-        worker: usize,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()> {
-        let own = std::mem::replace(&mut self.worker, worker as u64);
-        let recovered = self.recover_records::<T>(sink, pending, checkpoint);
-        self.worker = own;
-        recovered
-    }
-}
-
-impl<E, K> EpochRecords<E, K> {
-    /// Recovers the records of the worker whose index the sink has now.
-    fn recover_records<T>(
-        &mut self,
-        sink: &str,
-        pending: Option<&[u8]>,
-        checkpoint: Option<u64>,
-    ) -> Result<()>
-    where
-        E: Encode<T>,
-        K: KeyOf<T>,
-    {
         self.sink = format!("{}:{sink}", self.sender.topic);
         let pending: Vec<PendingEpoch> = match pending {
             Some(bytes) => crate::checkpoint::decode_state(&self.sink, bytes)?,

@@ -625,23 +625,11 @@ impl<T: Serialize> Transactional<T> for EpochRows {
         Ok(())
     }
 
-    fn recover(
-        &mut self,
-        sink: &str,
-        worker: usize,
-        pending: Option<&[u8]>,
-        checkpoint: Option<u64>,
-    ) -> Result<()> {
-        let own = std::mem::replace(&mut self.worker, worker as i32);
-        let recovered = self.recover_rows::<T>(sink, pending, checkpoint);
-        self.worker = own;
-        recovered
+    fn act_as(&mut self, worker: usize) {
+        self.worker = worker as i32;
     }
-}
 
-impl EpochRows {
-    /// Recovers the rows of the worker whose index the sink has now.
-    fn recover_rows<T: Serialize>(
+    fn recover(
         &mut self,
         sink: &str,
         pending: Option<&[u8]>,

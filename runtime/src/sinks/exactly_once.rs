@@ -31,18 +31,19 @@ pub trait Transactional<T>: 'static {
     /// Makes every prepared epoch up to `checkpoint` visible.
     fn commit(&mut self, checkpoint: u64) -> Result<()>;
     /// At the start of a run of the sink named `sink` (the same in every run of the
-    /// pipeline), for the output of worker `worker` (its own, or, restored at another
-    /// number of workers, that of an old worker it takes over): `pending` is what the
+    /// pipeline), for the worker it [acts as](Self::act_as): `pending` is what the
     /// restored checkpoint `checkpoint` had pending for that worker (`None`: nothing);
     /// commits its epochs up to the checkpoint and discards what later epochs left.
-    /// Records the sink writes afterwards are its own worker's.
     fn recover(
         &mut self,
         sink: &str,
-        worker: usize,
         pending: Option<&[u8]>,
         checkpoint: Option<u64>,
     ) -> Result<()>;
+    /// Whose output the sink writes and recovers from now on: its own worker's, or,
+    /// while a job restored at another number of workers recovers, an old worker's
+    /// (file names, progress rows and record headers name the worker).
+    fn act_as(&mut self, worker: usize);
 }
 
 /// The sink operator around `sink` (or the error that stopped it from being made); only
@@ -56,6 +57,7 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
 ) -> Written<'scope> {
     let context = context.clone();
     let worker = crate::checkpoint::worker().expect("exactly-once sinks need checkpoints");
+    let index = stream.scope().index();
     stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
         Pipeline,
         name,
@@ -69,8 +71,10 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
             // workers it takes over.
             let sink = sink.and_then(|mut sink| {
                 for (identity, pending) in worker.restored_identities(&part) {
-                    sink.recover(&part, identity, pending, restored)?;
+                    sink.act_as(identity);
+                    sink.recover(&part, pending, restored)?;
                 }
+                sink.act_as(index);
                 Ok(sink)
             });
             let sink = match sink {

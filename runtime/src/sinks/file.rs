@@ -232,23 +232,11 @@ impl<T, E: Encode<T>> Transactional<T> for EpochFiles<E> {
         Ok(())
     }
 
-    fn recover(
-        &mut self,
-        sink: &str,
-        worker: usize,
-        pending: Option<&[u8]>,
-        checkpoint: Option<u64>,
-    ) -> Result<()> {
-        let own = std::mem::replace(&mut self.index, worker);
-        let recovered = self.recover_files(sink, pending, checkpoint);
-        self.index = own;
-        recovered
+    fn act_as(&mut self, worker: usize) {
+        self.index = worker;
     }
-}
 
-impl<E> EpochFiles<E> {
-    /// Recovers the files of the worker whose index the sink has now.
-    fn recover_files(
+    fn recover(
         &mut self,
         sink: &str,
         pending: Option<&[u8]>,
