@@ -156,6 +156,25 @@ tuples! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
 }
 
+/// For windows restored at another number of workers (see `docs/checkpoints.md`): the
+/// merged state fires from `least`, the least old frontier, so an old worker's part that
+/// had fired up to `fired` notes in its `fired_for` how far its keys (`keys`) had; what
+/// is not past `least` no longer matters.
+pub fn note_fired<'a, K: Hash + Eq + Clone + 'a>(
+    keys: impl Iterator<Item = &'a K>,
+    fired: u64,
+    least: u64,
+    fired_for: &mut StateMap<K, u64>,
+) {
+    if fired > least {
+        for key in keys {
+            let at = fired_for.entry(key.clone()).or_insert(fired);
+            *at = (*at).max(fired);
+        }
+    }
+    fired_for.retain(|_, at| *at > least);
+}
+
 /// Merges the states of several old workers into one, keeping the keys `owns`
 /// accepts; `None` when there is none.
 pub fn merge<T: Rescale>(states: Vec<T>, owns: &dyn Fn(u64) -> bool) -> Option<T> {

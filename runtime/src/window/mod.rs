@@ -806,17 +806,11 @@ where
             // keeps how far, and windows up to there do not fire for it again.
             let least = parts.iter().map(|p| p.3).min().unwrap_or(0);
             for (panes, partial, _, fired, fired_for) in &mut parts {
-                if *fired > least {
-                    let keys = panes
-                        .iter()
-                        .flat_map(|(_, pane)| pane.keys())
-                        .chain(partial.values().flat_map(|pane| pane.keys()));
-                    for key in keys {
-                        let at = fired_for.entry(key.clone()).or_insert(*fired);
-                        *at = (*at).max(*fired);
-                    }
-                }
-                fired_for.retain(|_, at| *at > least);
+                let keys = panes
+                    .iter()
+                    .flat_map(|(_, pane)| pane.keys())
+                    .chain(partial.values().flat_map(|pane| pane.keys()));
+                crate::checkpoint::rescale::note_fired(keys, *fired, least, fired_for);
             }
         }
         let Some((panes, partial, pending, fired, fired_for)) = (if gate.rescaled() {

@@ -310,13 +310,7 @@ where
             // frontier, and each key that had fired further keeps how far.
             let least = parts.iter().map(|p| p.4).min().unwrap_or(0);
             for (sessions, _, _, _, fired, fired_for) in &mut parts {
-                if *fired > least {
-                    for key in sessions.keys() {
-                        let at = fired_for.entry(key.clone()).or_insert(*fired);
-                        *at = (*at).max(*fired);
-                    }
-                }
-                fired_for.retain(|_, at| *at > least);
+                crate::checkpoint::rescale::note_fired(sessions.keys(), *fired, least, fired_for);
             }
         }
         let restored = if gate.rescaled() {
