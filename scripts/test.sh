@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/kafka.sh >/dev/null
+scripts/s3.sh >/dev/null
 if ! scripts/postgres.sh status >/dev/null 2>&1; then
     trap 'scripts/postgres.sh stop >/dev/null' EXIT
 fi

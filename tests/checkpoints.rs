@@ -435,6 +435,72 @@ fn jobs_killed_and_restored_at_other_numbers_of_workers_give_the_uninterrupted_o
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn two_processes_checkpointing_into_an_object_store_are_killed_and_restored() {
+    // The processes share only the store (`s3://`, the local server of scripts/s3.sh):
+    // each writes its parts there, both write the manifest, and both restore from it.
+    let env = common::s3_env();
+    let example = common::example_binary("checkpointed_counts");
+    let dir = temp_dir("s3");
+    let (input, want) = generated(&example, &dir, 10000);
+    let out = dir.join("out");
+    let url = format!("s3://tidemill/{}", common::unique("ckpt"));
+    let mut rng = Rng(0x0b1e_c757_0300);
+    let mut kills = 0;
+    for run in 0..3 {
+        let hosts = common::hostfile();
+        let spawn = |process: &str| {
+            let mut cmd = Command::new(&example);
+            cmd.arg(&input)
+                .arg(&out)
+                .args(["-w", "1", "-n", "2", "-p", process, "-h"])
+                .arg(&hosts)
+                .args(["--source-batch", "100", "--pace", "10"])
+                .args(["--checkpoint-interval", "100ms", "--checkpoint-dir", &url])
+                .envs(env.iter().map(|(k, v)| (k, v)))
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            if run > 0 {
+                cmd.args(["--restore", "latest"]);
+            }
+            cmd.spawn().unwrap()
+        };
+        let last = run == 2;
+        let mut processes = [spawn("0"), spawn("1")];
+        if !last {
+            // Both killed once the job has committed some output, as a machine's loss would.
+            let target = committed_so_far(&out) + 1 + rng.below(100) as usize;
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while processes
+                .iter_mut()
+                .all(|p| p.try_wait().unwrap().is_none())
+                && committed_so_far(&out) < target
+            {
+                assert!(Instant::now() < deadline, "run {run} made no progress");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            for p in &mut processes {
+                if p.try_wait().unwrap().is_none() {
+                    p.kill().unwrap(); // SIGKILL
+                    kills += 1;
+                }
+            }
+        }
+        for p in processes {
+            let output = p.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            if last {
+                assert!(output.status.success(), "{stderr}");
+                assert!(stderr.contains("restoring checkpoint"), "{stderr}");
+            }
+        }
+        let _ = std::fs::remove_file(&hosts);
+    }
+    assert!(kills >= 2, "only {kills} of 4 kills hit a running job");
+    assert_eq!(committed_lines(&out), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The window kinds the in-process tests restore.
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -108,6 +108,26 @@ pub fn kafka_brokers() -> String {
     brokers
 }
 
+/// The environment a job needs to keep checkpoints in the local S3-compatible store that
+/// `scripts/s3.sh` starts (`TIDEMILL_S3_PORT`, else 19900; bucket `tidemill`); panics
+/// with what to run when nothing listens there, so such tests fail rather than pass.
+#[allow(dead_code)] // only the object-store tests use it
+pub fn s3_env() -> Vec<(&'static str, String)> {
+    let port = std::env::var("TIDEMILL_S3_PORT").unwrap_or_else(|_| "19900".into());
+    let at = format!("127.0.0.1:{port}");
+    assert!(
+        listening(&at),
+        "server not available: no object store at {at}; run scripts/s3.sh (or set TIDEMILL_S3_PORT)"
+    );
+    vec![
+        ("AWS_ENDPOINT", format!("http://{at}")),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+    ]
+}
+
 /// A name no earlier run used: `prefix-<pid>-<nanos>`.
 #[allow(dead_code)]
 pub fn unique(prefix: &str) -> String {

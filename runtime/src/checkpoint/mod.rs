@@ -325,7 +325,7 @@ impl Worker {
     /// addresses are not: a window's combiner exists only at more than one worker).
     pub fn register(&self, kind: &str) -> String {
         let mut operators = self.operators.borrow_mut();
-        let name = format!("{kind}#{}", operators.len());
+        let name = format!("{kind}-{}", operators.len());
         operators.push(name.clone());
         name
     }
@@ -1114,10 +1114,10 @@ mod tests {
         assert_eq!(
             parts(&dir),
             [
-                "op#0.w0.0-1",
-                "op#0.w0.2-3",
-                "op#0.w0.4-4",
-                "op#0.w0.5-18446744073709551615"
+                "op-0.w0.0-1",
+                "op-0.w0.2-3",
+                "op-0.w0.4-4",
+                "op-0.w0.5-18446744073709551615"
             ]
         );
         let _ = std::fs::remove_dir_all(&dir);

@@ -115,10 +115,69 @@ pub struct Manifest {
     pub parts: Vec<PartEntry>,
 }
 
-/// A checkpoint directory.
+/// A checkpoint directory: a local one, or a prefix in an S3-compatible object store
+/// (`s3://bucket/prefix`), which processes on different machines can share.
 #[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
+    objects: Option<Objects>,
+}
+
+/// An object store and the prefix checkpoints live under, with the runtime its calls
+/// block on (checkpoints are written from worker threads, which are not async).
+#[derive(Clone, Debug)]
+struct Objects {
+    store: std::sync::Arc<dyn object_store::ObjectStore>,
+    root: object_store::path::Path,
+    runtime: std::sync::Arc<tokio::runtime::Runtime>,
+}
+
+impl Objects {
+    /// `s3://bucket/prefix`, configured from the environment as the AWS tools are
+    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, and `AWS_ENDPOINT`
+    /// with `AWS_ALLOW_HTTP=true` for a local server).
+    fn open(url: &str) -> Result<Objects> {
+        let config =
+            |e: &dyn std::fmt::Display| Error::Config(format!("--checkpoint-dir {url}: {e}"));
+        let Some(rest) = url.strip_prefix("s3://") else {
+            return Err(Error::Config(format!(
+                "--checkpoint-dir {url}: only local directories and s3:// URLs are supported"
+            )));
+        };
+        let store = object_store::aws::AmazonS3Builder::from_env()
+            .with_url(url)
+            .build()
+            .map_err(|e| config(&e))?;
+        let prefix = rest
+            .split_once('/')
+            .map_or("", |(_, p)| p.trim_matches('/'));
+        let root = object_store::path::Path::from(prefix);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("tidemill:object-store")
+            .enable_all()
+            .build()
+            .map_err(|e| config(&e))?;
+        Ok(Objects {
+            store: std::sync::Arc::new(store),
+            root,
+            runtime: std::sync::Arc::new(runtime),
+        })
+    }
+
+    fn path(&self, rel: &str) -> object_store::path::Path {
+        rel.split('/')
+            .fold(self.root.clone(), |p, part| p.child(part))
+    }
+
+    fn error(&self, context: &str, rel: &str, e: object_store::Error) -> Error {
+        Error::Checkpoint(format!("{context} {}: {e}", self.path(rel)))
+    }
+}
+
+/// Whether `dir` names an object store rather than a local directory.
+fn is_url(dir: &Path) -> bool {
+    dir.to_str().is_some_and(|d| d.contains("://"))
 }
 
 fn io(context: &str, path: &Path, e: std::io::Error) -> Error {
@@ -141,12 +200,108 @@ fn write_atomic(path: &Path, pieces: &[&[u8]]) -> Result<()> {
 }
 
 impl Store {
-    /// The checkpoints under `dir`, created if it does not exist.
+    /// The checkpoints under `dir` (created if it does not exist), or under an object
+    /// store's prefix when `dir` is a URL (`s3://bucket/prefix`).
     pub fn open(dir: impl Into<PathBuf>) -> Result<Store> {
         let dir = dir.into();
+        if is_url(&dir) {
+            let objects = Objects::open(&dir.to_string_lossy())?;
+            return Ok(Store {
+                dir,
+                objects: Some(objects),
+            });
+        }
         let parts = dir.join("parts");
         fs::create_dir_all(&parts).map_err(|e| io("cannot create directory", &parts, e))?;
-        Ok(Store { dir })
+        Ok(Store { dir, objects: None })
+    }
+
+    /// Writes `rel` (`chk-N.json`, `parts/...`) whole: by a synced temporary file and a
+    /// rename, or by one put (an object appears whole).
+    fn put(&self, rel: &str, pieces: &[&[u8]]) -> Result<()> {
+        let Some(o) = &self.objects else {
+            return write_atomic(&self.dir.join(rel), pieces);
+        };
+        let payload = object_store::PutPayload::from(pieces.concat());
+        o.runtime
+            .block_on(o.store.put(&o.path(rel), payload))
+            .map(|_| ())
+            .map_err(|e| o.error("cannot write", rel, e))
+    }
+
+    /// Reads `rel` whole, or its first `len` bytes.
+    fn get(&self, rel: &str, len: Option<usize>) -> Result<Vec<u8>> {
+        let Some(o) = &self.objects else {
+            let path = self.dir.join(rel);
+            let read = match len {
+                None => fs::read(&path),
+                Some(len) => {
+                    use std::io::Read;
+                    let mut bytes = vec![0; len];
+                    fs::File::open(&path)
+                        .and_then(|mut f| f.read_exact(&mut bytes))
+                        .map(|()| bytes)
+                }
+            };
+            return read.map_err(|e| io("cannot read", &path, e));
+        };
+        let path = o.path(rel);
+        let got = o.runtime.block_on(async {
+            match len {
+                None => o.store.get(&path).await?.bytes().await,
+                Some(len) => o.store.get_range(&path, 0..len as u64).await,
+            }
+        });
+        got.map(|b| b.to_vec())
+            .map_err(|e| o.error("cannot read", rel, e))
+    }
+
+    /// The names in the directory (`None`) or in `parts/`.
+    fn list(&self, sub: Option<&str>) -> Result<Vec<String>> {
+        let Some(o) = &self.objects else {
+            let dir = sub.map_or_else(|| self.dir.clone(), |s| self.dir.join(s));
+            let entries = fs::read_dir(&dir).map_err(|e| io("cannot list", &dir, e))?;
+            return Ok(entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect());
+        };
+        let prefix = match sub {
+            Some(s) => o.path(s),
+            None => o.root.clone(),
+        };
+        let listed = o
+            .runtime
+            .block_on(o.store.list_with_delimiter(Some(&prefix)))
+            .map_err(|e| o.error("cannot list", sub.unwrap_or(""), e))?;
+        Ok(listed
+            .objects
+            .into_iter()
+            .filter_map(|m| m.location.filename().map(str::to_string))
+            .collect())
+    }
+
+    /// Removes `rel`, if it is there.
+    fn remove(&self, rel: &str) {
+        match &self.objects {
+            None => {
+                let _ = fs::remove_file(self.dir.join(rel));
+            }
+            Some(o) => {
+                let _ = o.runtime.block_on(o.store.delete(&o.path(rel)));
+            }
+        }
+    }
+
+    /// Whether `rel` is there.
+    fn exists(&self, rel: &str) -> Result<bool> {
+        let Some(o) = &self.objects else {
+            return Ok(self.dir.join(rel).exists());
+        };
+        match o.runtime.block_on(o.store.head(&o.path(rel))) {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(o.error("cannot look for", rel, e)),
+        }
     }
 
     /// The directory.
@@ -155,7 +310,7 @@ impl Store {
     }
 
     fn manifest_path(&self, id: u64) -> PathBuf {
-        self.dir.join(format!("chk-{id:020}.json"))
+        self.dir.join(manifest_name(id))
     }
 
     /// Writes one operator's state on one worker for epochs `first..=last`.
@@ -164,31 +319,23 @@ impl Store {
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         header.extend_from_slice(&checksum(payload).to_le_bytes());
-        write_atomic(
-            &self.dir.join("parts").join(name.file()),
-            &[&header, payload],
-        )
+        self.put(&format!("parts/{}", name.file()), &[&header, payload])
     }
 
     /// The parts in the directory.
     fn parts(&self) -> Result<Vec<PartName>> {
-        let dir = self.dir.join("parts");
-        let entries = fs::read_dir(&dir).map_err(|e| io("cannot list", &dir, e))?;
-        Ok(entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|f| PartName::parse(&f))
+        Ok(self
+            .list(Some("parts"))?
+            .iter()
+            .filter_map(|f| PartName::parse(f))
             .collect())
     }
 
     /// Reads a part's header: its payload's length and checksum.
     fn header(&self, file: &str) -> Result<(u64, u64)> {
-        use std::io::Read;
         let path = self.dir.join("parts").join(file);
         // The header only: parts are tens of MB.
-        let mut bytes = [0u8; HEADER];
-        fs::File::open(&path)
-            .and_then(|mut f| f.read_exact(&mut bytes))
-            .map_err(|e| io("cannot read part", &path, e))?;
+        let bytes = self.get(&format!("parts/{file}"), Some(HEADER))?;
         if &bytes[..8] != MAGIC {
             return Err(Error::Config(format!(
                 "checkpoint part {} is not a part file",
@@ -216,10 +363,11 @@ impl Store {
         (peers, max_parallelism): (usize, usize),
         operators: &[String],
     ) -> Result<bool> {
-        let path = self.manifest_path(id);
         // Written by another worker already, or a later checkpoint is (retention may
         // have removed this one's parts).
-        if path.exists() || self.checkpoints()?.last().is_some_and(|&last| last > id) {
+        if self.exists(&manifest_name(id))?
+            || self.checkpoints()?.last().is_some_and(|&last| last > id)
+        {
             return Ok(false);
         }
         let all = self.parts()?;
@@ -253,16 +401,16 @@ impl Store {
             parts,
         };
         let json = serde_json::to_vec_pretty(&manifest).expect("a manifest serializes");
-        write_atomic(&path, &[&json])?;
+        self.put(&manifest_name(id), &[&json])?;
         Ok(true)
     }
 
     /// The ids of the complete checkpoints, oldest first.
     pub fn checkpoints(&self) -> Result<Vec<u64>> {
-        let entries = fs::read_dir(&self.dir).map_err(|e| io("cannot list", &self.dir, e))?;
-        let mut ids: Vec<u64> = entries
-            .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter_map(|f| manifest_id(&f))
+        let mut ids: Vec<u64> = self
+            .list(None)?
+            .iter()
+            .filter_map(|f| manifest_id(f))
             .collect();
         ids.sort_unstable();
         Ok(ids)
@@ -273,14 +421,14 @@ impl Store {
         let ids = self.checkpoints()?;
         let drop = ids.len().saturating_sub(retained.max(1));
         for &id in &ids[..drop] {
-            let _ = fs::remove_file(self.manifest_path(id));
+            self.remove(&manifest_name(id));
         }
         let Some(&oldest) = ids.get(drop) else {
             return Ok(());
         };
         for part in self.parts()? {
             if part.last < oldest {
-                let _ = fs::remove_file(self.dir.join("parts").join(part.file()));
+                self.remove(&format!("parts/{}", part.file()));
             }
         }
         Ok(())
@@ -290,7 +438,7 @@ impl Store {
     /// checksum. Returns the manifest and the payloads by operator, each with its worker.
     pub fn load(&self, id: u64) -> Result<(Manifest, Parts)> {
         let path = self.manifest_path(id);
-        let text = fs::read(&path).map_err(|e| io("cannot read manifest", &path, e))?;
+        let text = self.get(&manifest_name(id), None)?;
         let manifest: Manifest = serde_json::from_slice(&text).map_err(|e| {
             Error::Config(format!(
                 "checkpoint manifest {} is damaged: {e}",
@@ -303,7 +451,7 @@ impl Store {
                 Error::Config(format!("checkpoint {id}: bad part name {}", entry.file))
             })?;
             let part = self.dir.join("parts").join(&entry.file);
-            let mut bytes = fs::read(&part).map_err(|e| io("cannot read part", &part, e))?;
+            let mut bytes = self.get(&format!("parts/{}", entry.file), None)?;
             let payload = bytes.get(HEADER..).unwrap_or_default();
             let intact = bytes.len() >= HEADER
                 && &bytes[..8] == MAGIC
@@ -327,10 +475,10 @@ impl Store {
     /// Removes every part and manifest: a fresh start.
     pub fn clear(&self) -> Result<()> {
         for id in self.checkpoints()? {
-            let _ = fs::remove_file(self.manifest_path(id));
+            self.remove(&manifest_name(id));
         }
         for part in self.parts()? {
-            let _ = fs::remove_file(self.dir.join("parts").join(part.file()));
+            self.remove(&format!("parts/{}", part.file()));
         }
         Ok(())
     }
@@ -339,15 +487,20 @@ impl Store {
     /// after it, manifests of later checkpoints), which the restored job writes anew.
     pub fn forget_after(&self, id: u64) -> Result<()> {
         for later in self.checkpoints()?.into_iter().filter(|&c| c > id) {
-            let _ = fs::remove_file(self.manifest_path(later));
+            self.remove(&manifest_name(later));
         }
         for part in self.parts()? {
             if part.first > id {
-                let _ = fs::remove_file(self.dir.join("parts").join(part.file()));
+                self.remove(&format!("parts/{}", part.file()));
             }
         }
         Ok(())
     }
+}
+
+/// The name of checkpoint `id`'s manifest.
+fn manifest_name(id: u64) -> String {
+    format!("chk-{id:020}.json")
 }
 
 /// The id of the checkpoint whose manifest is named `file` (`chk-N.json`).
@@ -379,6 +532,12 @@ mod tests {
             first,
             last,
         }
+    }
+
+    #[test]
+    fn object_store_urls_other_than_s3_are_refused() {
+        let e = Store::open("gs://bucket/prefix").unwrap_err().to_string();
+        assert!(e.contains("only local directories and s3:// URLs"), "{e}");
     }
 
     #[test]
