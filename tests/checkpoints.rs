@@ -1059,6 +1059,44 @@ fn a_damaged_or_partial_checkpoint_is_skipped_and_another_pipelines_is_refused()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn exactly_once_is_refused_for_a_job_with_an_at_least_once_sink() {
+    let dir = temp_dir("exactly-once");
+    // A job that prints: refused at start-up, naming what is at-least-once.
+    let mut printing = Command::new(common::example_binary("windowed_wordcount"));
+    printing
+        .args(["--exactly-once", "--checkpoint-dir"])
+        .arg(dir.join("ckpt-print"));
+    let printing = output(printing);
+    let stderr = String::from_utf8_lossy(&printing.stderr);
+    assert!(!printing.status.success());
+    assert!(
+        stderr.contains("1 of this job's 1 sinks are at-least-once"),
+        "{stderr}"
+    );
+    assert!(printing.stdout.is_empty(), "nothing printed");
+    // Without checkpoints it means nothing: refused too.
+    let mut unchecked = Command::new(common::example_binary("windowed_wordcount"));
+    unchecked.arg("--exactly-once");
+    let unchecked = output(unchecked);
+    assert!(!unchecked.status.success());
+    assert!(String::from_utf8_lossy(&unchecked.stderr).contains("--exactly-once needs checkpoints"));
+    // A job whose sink is exactly-once runs.
+    let example = common::example_binary("checkpointed_counts");
+    let (input, want) = generated(&example, &dir, 2000);
+    let out = dir.join("out");
+    let mut files = Command::new(&example);
+    files
+        .arg(&input)
+        .arg(&out)
+        .args(["--exactly-once", "--checkpoint-dir"])
+        .arg(dir.join("ckpt-files"));
+    let files = output(files);
+    assert!(files.status.success(), "{files:?}");
+    assert_eq!(committed_lines(&out), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A process function whose state serde cannot write.
 struct Unserializable;
 

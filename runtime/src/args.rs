@@ -100,6 +100,11 @@ pub struct Args {
     /// does not.
     #[arg(long = "restart-attempts", value_name = "N", default_value_t = 0)]
     pub restart_attempts: u32,
+    /// Refuse to start unless every sink is exactly-once (Flink's
+    /// `DeliveryGuarantee.EXACTLY_ONCE`); needs --checkpoint-dir. Files, PostgreSQL and
+    /// Kafka sinks are; `print`, `collect`, `discard` and custom sinks are at-least-once.
+    #[arg(long = "exactly-once")]
+    pub exactly_once: bool,
     /// How long to wait before each restart, e.g. `1s`, `500ms`.
     #[arg(long = "restart-delay", value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub restart_delay: std::time::Duration,
@@ -157,6 +162,7 @@ impl Args {
             restore: None,
             restart_attempts: 0,
             restart_delay: std::time::Duration::from_secs(1),
+            exactly_once: false,
             help: None,
         }
     }
@@ -175,6 +181,11 @@ impl Args {
                     "--restore latest needs --checkpoint-dir".into(),
                 ))
             }
+            (None, None) if self.exactly_once => {
+                return Err(Error::Config(
+                    "--exactly-once needs checkpoints: give a --checkpoint-dir".into(),
+                ))
+            }
             (None, None) => return Ok(None),
         };
         Ok(Some(Settings {
@@ -182,6 +193,7 @@ impl Args {
             interval: self.checkpoint_interval,
             retained: self.checkpoints_retained as usize,
             restore: self.restore.clone(),
+            exactly_once: self.exactly_once,
         }))
     }
 

@@ -61,6 +61,8 @@ pub struct Settings {
     pub retained: usize,
     /// What to restore at start-up (`--restore`).
     pub restore: Option<Restore>,
+    /// Whether every sink must be exactly-once (`--exactly-once`).
+    pub exactly_once: bool,
 }
 
 /// Which checkpoint a job resumes from.
@@ -91,6 +93,8 @@ pub struct Checkpointing {
     fingerprint: u64,
     /// The number of key groups (`--max-parallelism`).
     groups: usize,
+    /// Whether every sink must be exactly-once (`--exactly-once`).
+    exactly_once: bool,
     /// The checkpoint restored, its parts, and how many workers wrote it.
     restored: Option<(u64, Parts, usize)>,
 }
@@ -206,6 +210,7 @@ impl Checkpointing {
             retained: settings.retained,
             fingerprint,
             groups,
+            exactly_once: settings.exactly_once,
             restored,
         })
     }
@@ -960,6 +965,20 @@ impl Barrier {
 /// sinks. Called by the generated code after the sinks, only when the job checkpoints.
 pub fn coordinate(written: Vec<Written<'_>>) {
     let Some(worker) = worker() else { return };
+    // `--exactly-once`: every sink must be one (exactly-once sinks register as `sink`).
+    let exactly = worker
+        .operators
+        .borrow()
+        .iter()
+        .filter(|n| n.starts_with("sink-"))
+        .count();
+    if worker.shared.exactly_once && exactly < written.len() {
+        worker.refuse(format!(
+            "--exactly-once: {} of this job's {} sinks are at-least-once (`print`, `collect`, `discard` or a custom sink); write to files, PostgreSQL or Kafka, or run without --exactly-once",
+            written.len() - exactly,
+            written.len()
+        ));
+    }
     let Some(first) = written.first() else { return };
     let scope = first.scope();
     let all = if written.len() == 1 {
@@ -1059,6 +1078,7 @@ mod tests {
             interval: Duration::from_millis(10),
             retained: 3,
             restore: None,
+            exactly_once: false,
         };
         let shared = Arc::new(Checkpointing::open(&settings, 7, 1, 128).unwrap());
         let context =
