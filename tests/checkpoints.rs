@@ -501,6 +501,35 @@ fn two_processes_checkpointing_into_an_object_store_are_killed_and_restored() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_join_killed_and_restored_gives_the_uninterrupted_output() {
+    // An interval join of sensor pairs (file -> file): both sides' buffers are in every
+    // checkpoint.
+    let example = common::example_binary("checkpointed_join");
+    let dir = temp_dir("kill-join");
+    let counts = common::example_binary("checkpointed_counts");
+    let (input, _) = generated(&counts, &dir, 8000);
+    let want = reference_of(Kind::IntervalJoin, &read_readings(&input));
+    assert!(want.len() > 1000, "{} pairs", want.len());
+    let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
+        let mut cmd = Command::new(&example);
+        cmd.arg(&input)
+            .arg(out)
+            .args(["-w", workers, "--source-batch", "100", "--pace", "5"])
+            .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
+            .arg(ckpt)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if restore {
+            cmd.args(["--restore", "latest"]);
+        }
+        cmd
+    };
+    let kills = kill_and_restore(&dir, 4, &want, job);
+    assert!(kills >= 5, "only {kills} of 8 kills hit a running job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The window kinds the in-process tests restore.
 #[derive(Clone, Copy, Debug)]
 enum Kind {

@@ -332,9 +332,12 @@ static RESTARTS: std::sync::Mutex<Option<(u32, u32, std::time::Duration)>> =
 /// latest`, telling it the restarts used.
 fn run_again(n: u32, of: u32, delay: std::time::Duration) {
     use std::os::unix::process::CommandExt;
-    eprintln!(
-        "tidemill: the job cannot go on in this process\ntidemill: restart {n} of {of} in {delay:?}, from the latest checkpoint, running the program again"
+    // One write: other threads' panic messages go to stderr unlocked meanwhile, and
+    // `eprintln!` writes piece by piece.
+    let message = format!(
+        "tidemill: the job cannot go on in this process\ntidemill: restart {n} of {of} in {delay:?}, from the latest checkpoint, running the program again\n"
     );
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), message.as_bytes());
     std::thread::sleep(delay);
     let Ok(exe) = std::env::current_exe() else {
         return;
