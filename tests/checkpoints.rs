@@ -138,11 +138,24 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
     let example = common::example_binary("checkpointed_counts");
     let dir = temp_dir("kill");
     let (input, want) = generated(&example, &dir, 20000);
-    let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
-        let mut cmd = Command::new(&example);
-        cmd.arg(&input)
+    let kills = kill_and_restore(&dir, 10, &want, file_job(&example, &input, "10"));
+    assert!(kills >= 15, "only {kills} of 20 kills hit a running job");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The job `kill_and_restore` runs of `example INPUT OUT` (checkpointed_counts,
+/// checkpointed_join): 100 records a batch, a pause every `pace` records, a checkpoint
+/// every 20 ms.
+fn file_job<'a>(
+    example: &'a Path,
+    input: &'a Path,
+    pace: &'a str,
+) -> impl Fn(&Path, &Path, &str, bool) -> Command + 'a {
+    move |out, ckpt, workers, restore| {
+        let mut cmd = Command::new(example);
+        cmd.arg(input)
             .arg(out)
-            .args(["-w", workers, "--source-batch", "100", "--pace", "10"])
+            .args(["-w", workers, "--source-batch", "100", "--pace", pace])
             .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
             .arg(ckpt)
             .stdout(Stdio::null())
@@ -151,10 +164,7 @@ fn jobs_killed_at_random_points_and_restored_give_the_uninterrupted_output() {
             cmd.args(["--restore", "latest"]);
         }
         cmd
-    };
-    let kills = kill_and_restore(&dir, 10, &want, job);
-    assert!(kills >= 15, "only {kills} of 20 kills hit a running job");
-    let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
 /// How many lines `dir` and its subdirectories have committed so far, while a job runs:
@@ -511,21 +521,7 @@ fn a_join_killed_and_restored_gives_the_uninterrupted_output() {
     let (input, _) = generated(&counts, &dir, 8000);
     let want = reference_of(Kind::IntervalJoin, &read_readings(&input));
     assert!(want.len() > 1000, "{} pairs", want.len());
-    let job = |out: &Path, ckpt: &Path, workers: &str, restore: bool| {
-        let mut cmd = Command::new(&example);
-        cmd.arg(&input)
-            .arg(out)
-            .args(["-w", workers, "--source-batch", "100", "--pace", "5"])
-            .args(["--checkpoint-interval", "20ms", "--checkpoint-dir"])
-            .arg(ckpt)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if restore {
-            cmd.args(["--restore", "latest"]);
-        }
-        cmd
-    };
-    let kills = kill_and_restore(&dir, 4, &want, job);
+    let kills = kill_and_restore(&dir, 4, &want, file_job(&example, &input, "5"));
     assert!(kills >= 5, "only {kills} of 8 kills hit a running job");
     let _ = std::fs::remove_dir_all(&dir);
 }
