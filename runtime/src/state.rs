@@ -128,16 +128,20 @@ impl<K: Key, S: 'static> From<Decoded<K, S>> for Store<K, S> {
 }
 
 impl<K: Key, S> Store<K, S> {
-    /// Keeps the keys whose routing hash `owns` accepts, and adds `other`'s (another old
-    /// worker's: other keys).
-    fn rescale(&mut self, owns: &dyn Fn(u64) -> bool, other: Option<Store<K, S>>) {
+    /// Keeps the keys whose routing hash `owns` accepts (a restore at another number of
+    /// workers).
+    fn retain_keys(&mut self, owns: &dyn Fn(u64) -> bool) {
         use crate::checkpoint::rescale::Rescale;
         Rescale::retain(&mut self.entries, owns);
         Rescale::retain(&mut self.queue, owns);
-        if let Some(other) = other {
-            Rescale::merge(&mut self.entries, other.entries);
-            Rescale::merge(&mut self.queue, other.queue);
-        }
+        self.next_due = self.queue.first_key_value().map_or(u64::MAX, |(t, _)| *t);
+    }
+
+    /// Adds `other`'s entries (another old worker's: other keys).
+    fn absorb(&mut self, other: Store<K, S>) {
+        use crate::checkpoint::rescale::Rescale;
+        Rescale::merge(&mut self.entries, other.entries);
+        Rescale::merge(&mut self.queue, other.queue);
         self.next_due = self.queue.first_key_value().map_or(u64::MAX, |(t, _)| *t);
     }
 }
@@ -166,8 +170,8 @@ impl Rescaling {
         if self.slots.len() <= at {
             self.slots.resize_with(at + 1, Vec::new);
         }
+        store.retain_keys(&*self.owns);
         if !self.merging {
-            store.rescale(&*self.owns, None);
             self.slots[at].push(Box::new(store));
             return Store {
                 entries: StateMap::default(),
@@ -176,10 +180,9 @@ impl Rescaling {
                 next_due: u64::MAX,
             };
         }
-        store.rescale(&*self.owns, None);
         for other in std::mem::take(&mut self.slots[at]) {
             match other.downcast::<Store<K, S>>() {
-                Ok(other) => store.rescale(&*self.owns, Some(*other)),
+                Ok(other) => store.absorb(*other),
                 Err(_) => self.slots.clear(), // not the same function: `rescaled` fails
             }
         }

@@ -232,10 +232,6 @@ impl<R: Reader> Reader for Readers<R> {
         }
     }
 
-    fn position(&self) -> Option<Vec<(u32, u64)>> {
-        self.positioned().then(Vec::new)
-    }
-
     fn tracks_completion(&self) -> bool {
         self.subs
             .iter()
