@@ -11,8 +11,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
 use crate::check::{duration_ms, is_window_aggregate, is_windowed_input, window_spec};
+use crate::graph::{Graph, Node};
 use crate::ops::{Codegen, Time};
-use crate::plan::{Graph, Node};
 
 /// What operator code needs while it is written: inputs, setup values, well-known names.
 pub struct Emitter<'g> {
@@ -631,7 +631,7 @@ mod tests {
     fn graph(src: &str) -> (Graph, Vec<Time>) {
         let ast: PipelineAst = syn::parse_str(src).unwrap();
         let mut errors = Errors::default();
-        let g = crate::plan::build(&ast, &mut errors);
+        let g = crate::graph::build(&ast, &mut errors);
         let times = crate::check::check(&g, &mut errors);
         assert!(errors.is_empty(), "{:?}", errors.messages());
         (g, times)

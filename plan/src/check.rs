@@ -8,8 +8,8 @@ use syn::spanned::Spanned;
 use syn::{Expr, Lit};
 
 use crate::diag::Errors;
+use crate::graph::{Graph, Node};
 use crate::ops::{Arg, Kind, Needs, Time, Yields};
-use crate::plan::{Graph, Node};
 
 /// Runs every check, recording problems in `errors`; returns the time of each node's
 /// output stream.
@@ -317,7 +317,7 @@ fn check_args(node: &Node, errors: &mut Errors) {
         .count();
     for option in &node.args[positional..] {
         let name = match option {
-            Expr::Assign(a) => crate::plan::stream_name(&a.left),
+            Expr::Assign(a) => crate::graph::stream_name(&a.left),
             _ => None,
         };
         let known = name.and_then(|n| op.options.iter().find(|(o, _)| n == o));
@@ -600,7 +600,7 @@ mod tests {
     fn errors_of(src: &str) -> Vec<String> {
         let ast: PipelineAst = syn::parse_str(src).unwrap();
         let mut errors = Errors::default();
-        let graph = crate::plan::build(&ast, &mut errors);
+        let graph = crate::graph::build(&ast, &mut errors);
         check(&graph, &mut errors);
         errors.messages()
     }
@@ -668,7 +668,7 @@ mod tests {
         )
         .unwrap();
         let mut errors = Errors::default();
-        let graph = crate::plan::build(&ast, &mut errors);
+        let graph = crate::graph::build(&ast, &mut errors);
         let times = check(&graph, &mut errors);
         assert!(errors.is_empty(), "{:?}", errors.messages());
         use Time::*;

@@ -4,7 +4,7 @@ use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "reduce",

@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned};
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
 use crate::check::signed_duration_ms;
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "interval_join",

@@ -5,7 +5,7 @@ use quote::quote_spanned;
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
 use crate::check::duration_ms;
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "allowed_lateness",

@@ -3,7 +3,7 @@
 //! source's dead letters go to standard error; they are counted either way.
 use super::{Codegen, Kind, Needs, OpSpec, Yields};
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "dead_letters",

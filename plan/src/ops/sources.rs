@@ -5,7 +5,7 @@
 use quote::quote_spanned;
 
 use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::plan::Node;
+use crate::graph::Node;
 
 const fn source(
     name: &'static str,

@@ -3,7 +3,7 @@
 //! window's late records are counted and the count is reported when the job ends.
 use super::{Codegen, Kind, Needs, OpSpec, Yields};
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 pub const SPEC: OpSpec = OpSpec {
     name: "late",

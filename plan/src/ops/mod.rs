@@ -6,7 +6,7 @@
 use proc_macro2::{Ident, TokenStream};
 
 use crate::codegen::Emitter;
-use crate::plan::Node;
+use crate::graph::Node;
 
 mod allowed_lateness;
 mod apply;
