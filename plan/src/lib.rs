@@ -3,20 +3,26 @@
 //!
 //! A pipeline goes through four steps:
 //! 1. [`parse`]: the syntax, statements of chained calls;
-//! 2. [`graph`]: the IR, a graph of operator nodes with their arguments parsed into typed
-//!    values and edges that carry a port, names resolved;
-//! 3. [`check`]: stream kinds, time, and that every stream reaches a sink;
-//! 4. [`codegen`]: the timely code.
+//! 2. [`build`]: the IR ([`ir`]), a graph of operator nodes with their arguments parsed
+//!    into typed values ([`args`]) and edges that carry a port, names resolved;
+//! 3. [`check`]: arguments, stream kinds, time, and that every stream reaches a sink;
+//! 4. [`codegen`]: the timely code, each operator writing its own through [`emit`].
 //!
-//! Each operator is one file in [`ops`], a constant [`ops::OpSpec`] with its rules as
-//! hooks; the drivers name no operator.
+//! Each operator is one file in [`ops`], a constant [`spec::OpSpec`] with its rules and
+//! its code writer as hooks; the drivers name no operator. The modules form layers, each
+//! using only those before it: `args`, `diag`, `parse`; `ir`; `emit`; `spec`; `ops`;
+//! `build`, `check`, `codegen`.
 
+pub mod args;
+pub mod build;
 pub mod check;
 pub mod codegen;
 pub mod diag;
-pub mod graph;
+pub mod emit;
+pub mod ir;
 pub mod ops;
 pub mod parse;
+pub mod spec;
 
 use proc_macro2::TokenStream;
 
@@ -28,10 +34,10 @@ pub fn expand(input: TokenStream) -> TokenStream {
         Err(e) => return codegen::placeholder(e.to_compile_error()),
     };
     let mut errors = diag::Errors::default();
-    let graph = graph::build(&ast, &mut errors);
-    let times = check::check(&graph, &mut errors);
+    let mut graph = build::build(&ast, &mut errors);
+    check::check(&mut graph, &mut errors);
     if errors.is_empty() {
-        codegen::generate(&graph, &times)
+        codegen::generate(&graph)
     } else {
         codegen::placeholder(errors.to_compile_errors())
     }

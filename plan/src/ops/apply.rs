@@ -2,26 +2,30 @@
 //! records) or of a table join (one output per matching row).
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use super::join::step_of_a_join;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::{Kind, Node};
+use crate::spec::{Codegen, Needs, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "apply",
     usage: "apply(|x, y| ..)",
     needs: Needs::Stream(&[Kind::JoinWindowed, Kind::LookupKeyed]),
-    yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
+    wrong_input: |_| {
+        step_of_a_join(
+            "apply",
+            "a.join(b).on(|x| key, |y| key).window(tumbling(10s)).apply(|x, y| ..)",
+        )
+    },
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, name, f) = (e.rt(), node.op.name, &node.args[0]);
-    let lookup = e.kind(node.inputs[0].0) == Some(Kind::LookupKeyed);
+    let (rt, name, f) = (e.rt(), node.name, node.expr(0));
+    let lookup = e.input_kind(node) == Some(Kind::LookupKeyed);
     let input = e.input(node, 0);
     if !lookup {
         return quote_spanned!(node.span=> #rt::join::apply(#input, #name, #f));

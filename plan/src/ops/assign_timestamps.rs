@@ -4,20 +4,29 @@
 //! watermark follow the wall clock. It must follow
 //! a source, possibly through `map`/`filter`/`flat_map`/`inspect`: those are fused into
 //! the source operator, whose capability is the watermark.
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Time, Yields};
+use quote::quote_spanned;
+
+use crate::args::Arg;
+use crate::ir::Time;
+use crate::spec::{Codegen, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "assign_timestamps",
     usage: "assign_timestamps(|x| x.ts, out_of_orderness = 4s)",
-    needs: Needs::Stream(&[Kind::Plain]),
-    yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
-    variadic: false,
     options: &[
         ("out_of_orderness", Arg::Duration),
         ("idle_timeout", Arg::Duration),
     ],
-    bounded: false,
     time: Some(Time::Event),
-    codegen: Codegen::Op(crate::codegen::timestamped_source),
+    codegen: Codegen::Assigner(|e, node| {
+        let (rt, f, tick) = (e.rt(), node.expr(0), e.tick());
+        let bound = node.option_duration("out_of_orderness").unwrap_or(0);
+        let stamper = quote_spanned!(node.span=> #rt::time::bounded(__tm_ty, #f, #bound, #tick));
+        match node.option_duration("idle_timeout") {
+            Some(ms) => quote_spanned!(node.span=> #stamper.with_idle_timeout(#ms)),
+            None => stamper,
+        }
+    }),
+    ..BASE
 };

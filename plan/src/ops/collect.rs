@@ -1,21 +1,18 @@
 //! `collect(collector)`: hands records back to the caller of `run` through a `Collector`.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "collect",
     usage: "collect(collector)",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
@@ -27,7 +24,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     );
     // A timestamped stream's records lose their timestamps in the sink itself.
     let ctx = e.ctx();
-    if e.is_timed(node.inputs[0].0) {
+    if e.is_timed(node.input(0)) {
         let input = e.input(node, 0);
         quote_spanned!(node.span=> #rt::sinks::collect_timed(#input, &#collector, #ctx))
     } else {

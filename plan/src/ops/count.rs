@@ -2,21 +2,16 @@
 //! stream, the number of records per key and window.
 use quote::quote_spanned;
 
-use super::{Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::emit::Emitter;
+use crate::ir::{Kind, Node};
+use crate::spec::{Codegen, Needs, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "count",
     usage: "count()",
     needs: Needs::Stream(&[Kind::Keyed, Kind::Windowed]),
-    yields: Yields::Stream(Kind::Plain),
-    args: &[],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

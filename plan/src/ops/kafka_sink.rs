@@ -7,21 +7,19 @@
 //! evaluated once per process; each worker has its own producer.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "kafka_sink",
     usage: "kafka_sink(brokers, topic, Json, key = |r| r.id)",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr, Arg::Expr, Arg::Expr],
-    variadic: false,
     options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
@@ -29,10 +27,10 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let (brokers, topic, format) = (&node.args[0], &node.args[1], &node.args[2]);
     let mut spec = quote_spanned!(node.span=>
         #rt::kafka::kafka_sink(&(#brokers), &(#topic)).format(#format));
-    if let Some(properties) = node.option("properties") {
+    if let Some(properties) = node.option_expr("properties") {
         spec = quote_spanned!(node.span=> #spec.properties(#properties));
     }
-    let key = node.option("key");
+    let key = node.option_expr("key");
     let spec = e.setup(node, spec);
     let (ctx, input) = (e.ctx(), e.value_input(node));
     match key {

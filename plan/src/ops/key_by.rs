@@ -2,35 +2,34 @@
 //! The exchange happens on the way into the next (keyed) operator.
 use quote::{quote, quote_spanned};
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::{Arg, Selector};
+use crate::emit::Emitter;
+use crate::ir::{Kind, Node};
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "key_by",
     usage: "key_by(|x| key) or key_by(field_index)",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Stream(Kind::Keyed),
     args: &[Arg::Selector],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, arg) = (e.rt(), &node.args[0]);
-    let timed = e.is_timed(node.inputs[0].0);
+    let rt = e.rt();
+    let timed = e.is_timed(node.input(0));
     let input = e.input(node, 0);
     let (by_field, by_fn) = if timed {
         (quote!(key_by_field_timed), quote!(key_by_fn_timed))
     } else {
         (quote!(key_by_field), quote!(key_by_fn))
     };
-    match crate::check::field_index(arg) {
-        Some(index) => quote_spanned!(node.span=>
+    match node.selector(0) {
+        Selector::Field(index) => quote_spanned!(node.span=>
             #rt::operators::keyed::#by_field(#input, |__tm_r| &__tm_r.#index)),
-        None => quote_spanned!(node.span=> #rt::operators::keyed::#by_fn(#input, #arg)),
+        Selector::Closure(f) => {
+            quote_spanned!(node.span=> #rt::operators::keyed::#by_fn(#input, #f))
+        }
     }
 }

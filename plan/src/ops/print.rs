@@ -2,21 +2,16 @@
 //! drops the records and counts them (Flink's discarding sink, SQL's `blackhole`).
 use quote::quote_spanned;
 
-use super::{Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "print",
     usage: "print()",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
-    args: &[],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

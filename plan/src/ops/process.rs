@@ -6,31 +6,29 @@
 //! function.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::{Kind, Node};
+use crate::spec::{Codegen, Needs, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "process",
     usage: "process(MyProcessFunction::new())",
     needs: Needs::Stream(&[Kind::Keyed, Kind::IntervalJoin]),
-    yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Expr],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
+    side_outputs: true,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
-/// `(main, (side, ...))`; the side streams are bound for the `side_output` nodes.
+/// `(main, (side, ...))` for a keyed stream; `(results, late)` for an interval join.
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
-    let (rt, f, name, tick) = (e.rt(), &node.args[0], node.op.name, e.tick());
-    if e.kind(node.inputs[0].0) == Some(Kind::IntervalJoin) {
+    let (rt, f, name, tick) = (e.rt(), node.expr(0), node.name, e.tick());
+    if e.input_kind(node) == Some(Kind::IntervalJoin) {
         let input = e.input(node, 0);
         return quote_spanned!(node.span=> #rt::join::interval_join(#input, #name, #tick, #f));
     }
-    let timed = e.is_timed(node.inputs[0].0);
+    let timed = e.is_timed(node.input(0));
     let input = e.input(node, 0);
     let tags = e.side_tags(node);
     let keyed = if timed {

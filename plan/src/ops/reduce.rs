@@ -2,21 +2,18 @@
 //! stream, the records of each key and window combined pairwise.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::{Kind, Node};
+use crate::spec::{Codegen, Needs, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "reduce",
     usage: "reduce(|a, b| ...)",
     needs: Needs::Stream(&[Kind::Keyed, Kind::Windowed]),
-    yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Closure],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

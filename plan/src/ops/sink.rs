@@ -3,21 +3,18 @@
 //! each worker writes its records through it.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "sink",
     usage: "sink(spec)",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

@@ -1,21 +1,18 @@
 //! `a.union(b, c, ...)`: the records of several streams of one type, as one stream.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "union",
     usage: "union(other_stream, ...)",
-    needs: Needs::Stream(&[Kind::Plain]),
-    yields: Yields::Stream(Kind::Plain),
     args: &[Arg::Stream],
     variadic: true,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

@@ -1,12 +1,14 @@
 //! `window(tumbling(size))`, `window(sliding(size, slide))` or `window(session(gap))` on
 //! a keyed, timestamped stream, and `window_all(..)` on an unkeyed one (one window for
-//! the whole stream).
+//! the whole stream). On a join keyed with `on`, `window` makes a window join.
+use proc_macro2::TokenStream;
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::check::window_spec;
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::{Arg, Window};
+use crate::diag::Errors;
+use crate::emit::Emitter;
+use crate::ir::{Graph, Kind, Node, Time};
+use crate::spec::{Codegen, Needs, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "window",
@@ -14,36 +16,78 @@ pub const SPEC: OpSpec = OpSpec {
     needs: Needs::Stream(&[Kind::Keyed, Kind::JoinKeyed]),
     yields: Yields::Stream(Kind::Windowed),
     args: &[Arg::Window],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
+    output_kind: windows_of_a_join,
+    check: needs_timestamps,
+    wrong_input: |got| {
+        (got == Kind::Plain).then(|| "`window` needs a keyed stream: `.key_by(|x| key).window(..)`, or `window_all(..)` for one window over the whole stream".to_string())
+    },
+    tick,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 pub const ALL_SPEC: OpSpec = OpSpec {
     name: "window_all",
     usage: "window_all(tumbling(10s)), window_all(sliding(10s, 2s)) or window_all(session(30s))",
     needs: Needs::Stream(&[Kind::Plain]),
-    yields: Yields::Stream(Kind::Windowed),
-    args: &[Arg::Window],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
-    codegen: Codegen::Op(gen),
+    wrong_input: |got| {
+        (got == Kind::Keyed).then(|| {
+            "`window_all` is for unkeyed streams: on a keyed stream use `window(...)`".to_string()
+        })
+    },
+    ..SPEC
 };
 
-fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
+/// The longest tick that session windows allow, in milliseconds.
+///
+/// Session ends fall on any millisecond, and a 1 ms tick would send about one message per
+/// millisecond of event time. A session window takes part in the tick with its gap,
+/// capped here: its sessions fire at the first tick boundary at or after their end, and a
+/// record counts as late for a session by its source's watermark rounded down to the
+/// tick (within 100 ms of the exact watermark, as Flink's periodic watermarks are within
+/// their 200 ms interval).
+pub const SESSION_TICK: u64 = 100;
+
+/// `window` (or `allowed_lateness`) on a join yields a windowed join.
+pub fn windows_of_a_join(declared: Kind, input: Option<Kind>) -> Kind {
+    match input {
+        Some(Kind::JoinKeyed | Kind::JoinWindowed) => Kind::JoinWindowed,
+        _ => declared,
+    }
+}
+
+fn needs_timestamps(graph: &Graph, node: &Node, errors: &mut Errors) {
+    if graph.input_time(node) == Time::None {
+        errors.push(
+            node.span,
+            format!("`{}` needs timestamps: add `.assign_timestamps(|x| x.ts, out_of_orderness = 4s)` (event time) or `.with_processing_time()` after the source", node.name),
+        );
+    }
+}
+
+/// Window ends fall on ticks.
+fn tick(node: &Node) -> Vec<u64> {
+    match node.window(0) {
+        Window::Tumbling { size } => vec![size],
+        Window::Sliding { size, slide } => vec![size, slide],
+        Window::Session { gap } => vec![gap.min(SESSION_TICK)],
+    }
+}
+
+fn gen(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
     let (rt, input) = (e.rt(), e.input(node, 0));
-    let spec = window_spec(&node.args[0]).expect("checked");
-    let (size, slide) = (spec.size, spec.slide);
-    let function = proc_macro2::Ident::new(node.op.name, node.span);
-    let windows = if spec.session {
-        let tick = e.tick();
-        quote_spanned!(node.span=> #rt::window::session(#size).ticked(#tick))
-    } else {
-        quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #slide))
+    let function = proc_macro2::Ident::new(node.name, node.span);
+    let windows = match node.window(0) {
+        Window::Tumbling { size } => {
+            quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #size))
+        }
+        Window::Sliding { size, slide } => {
+            quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #slide))
+        }
+        Window::Session { gap } => {
+            let tick = e.tick();
+            quote_spanned!(node.span=> #rt::window::session(#gap).ticked(#tick))
+        }
     };
     quote_spanned!(node.span=> #rt::window::#function(#input, #windows))
 }

@@ -1,21 +1,18 @@
 //! `write_as_text(dir)`: each record's `Display` form as a line, one part file per worker.
 use quote::quote_spanned;
 
-use super::{Arg, Codegen, Kind, Needs, OpSpec, Yields};
-use crate::codegen::Emitter;
-use crate::graph::Node;
+use crate::args::Arg;
+use crate::emit::Emitter;
+use crate::ir::Node;
+use crate::spec::{Codegen, OpSpec, Yields, BASE};
 
 pub const SPEC: OpSpec = OpSpec {
     name: "write_as_text",
     usage: "write_as_text(directory)",
-    needs: Needs::Stream(&[Kind::Plain]),
     yields: Yields::Nothing,
     args: &[Arg::Expr],
-    variadic: false,
-    options: &[],
-    bounded: false,
-    time: None,
     codegen: Codegen::Op(gen),
+    ..BASE
 };
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {

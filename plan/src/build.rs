@@ -1,63 +1,24 @@
-//! The plan graph: operators as nodes, streams as edges, names resolved.
+//! Building the IR from the syntax: stream names and operator names resolved, arguments
+//! parsed into their forms, each node's output kind derived from its spec.
 //!
-//! Building the graph resolves stream names and operator names; problems are collected
-//! in [`Errors`], and a statement with a problem is left out of the graph (and its name
-//! marked broken) so that one mistake yields one message, not a cascade.
+//! Problems are collected in [`Errors`], and a statement with a problem is left out of
+//! the graph (and its name marked broken) so that one mistake yields one message, not a
+//! cascade. Arguments that lack their form are kept as [`Value::Invalid`] for the
+//! checker to report.
 
 use std::collections::BTreeMap;
 
-use proc_macro2::Span;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident};
 
+use crate::args::{bare_name, Arg, Value};
 use crate::diag::Errors;
-use crate::ops::{self, Arg, OpSpec};
+use crate::ir::{
+    Graph, Input, Kind, NameInfo, NamedOption, Node, OpId, Outputs, Port, StatementInfo, Time,
+};
+use crate::ops;
 use crate::parse::{Call, Head, PipelineAst};
-
-/// One operator of the pipeline.
-pub struct Node {
-    pub id: usize,
-    pub op: &'static OpSpec,
-    /// The span of the operator's name: messages and generated code point here.
-    pub span: Span,
-    /// The span of the parenthesized arguments.
-    pub args_span: Span,
-    pub args: Vec<Expr>,
-    /// Input nodes with the span of the reference: the chain's input first, then streams
-    /// named in arguments (`union(b)`).
-    pub inputs: Vec<(usize, Span)>,
-}
-
-impl Node {
-    /// The value of the named option `name = value` among the arguments, if given.
-    pub fn option(&self, name: &str) -> Option<&Expr> {
-        self.args.iter().find_map(|a| match a {
-            Expr::Assign(a) if stream_name(&a.left).is_some_and(|n| n == name) => Some(&*a.right),
-            _ => None,
-        })
-    }
-}
-
-/// A statement as the checker sees it.
-pub struct StatementInfo {
-    pub name: Option<Ident>,
-    /// The last node of the chain; `None` when the statement was left out.
-    pub last: Option<usize>,
-}
-
-pub struct Graph {
-    pub nodes: Vec<Node>,
-    pub statements: Vec<StatementInfo>,
-    /// Names bound by `let`, with the node they name and whether they are used.
-    pub names: BTreeMap<String, NameInfo>,
-}
-
-pub struct NameInfo {
-    pub ident: Ident,
-    /// `None` when the defining statement had an error.
-    pub node: Option<usize>,
-    pub used: bool,
-}
+use crate::spec::{OpSpec, Yields};
 
 /// Builds the graph of `ast`, recording problems in `errors`.
 pub fn build(ast: &PipelineAst, errors: &mut Errors) -> Graph {
@@ -116,7 +77,8 @@ fn build_chain(
             None => return Ok(None),
         },
         Head::Call(call) => {
-            let op = lookup(call, errors)?;
+            let id = lookup(call, errors)?;
+            let op = ops::spec(id);
             if !op.is_source() {
                 errors.push(
                     call.name.span(),
@@ -127,11 +89,12 @@ fn build_chain(
                 );
                 return Err(());
             }
-            add_node(graph, op, call, Vec::new(), errors)?
+            add_node(graph, id, call, Vec::new(), errors)?
         }
     };
     for call in calls {
-        let op = lookup(call, errors)?;
+        let id = lookup(call, errors)?;
+        let op = ops::spec(id);
         if op.is_source() {
             errors.push(
                 call.name.span(),
@@ -142,12 +105,17 @@ fn build_chain(
             );
             return Err(());
         }
-        current = add_node(graph, op, call, vec![(current, call.name.span())], errors)?;
+        let input = Input {
+            node: current,
+            port: op.reads,
+            span: call.name.span(),
+        };
+        current = add_node(graph, id, call, vec![input], errors)?;
     }
     Ok(Some(current))
 }
 
-fn lookup(call: &Call, errors: &mut Errors) -> Result<&'static OpSpec, ()> {
+fn lookup(call: &Call, errors: &mut Errors) -> Result<OpId, ()> {
     let name = call.name.to_string();
     ops::lookup(&name).ok_or_else(|| {
         let known: Vec<&str> = ops::ALL.iter().map(|op| op.name).collect();
@@ -191,23 +159,39 @@ fn resolve(graph: &mut Graph, name: &Ident, errors: &mut Errors) -> Result<Optio
 
 fn add_node(
     graph: &mut Graph,
-    op: &'static OpSpec,
+    id: OpId,
     call: &Call,
-    mut inputs: Vec<(usize, Span)>,
+    mut inputs: Vec<Input>,
     errors: &mut Errors,
 ) -> Result<usize, ()> {
-    // Arguments that name streams become inputs.
-    for (i, arg) in call.args.iter().enumerate() {
-        let kind = op
+    let op = ops::spec(id);
+    let positional = call
+        .args
+        .iter()
+        .take_while(|a| !matches!(a, Expr::Assign(_)))
+        .count();
+    let (args, rest) = call.args.split_at(positional);
+    let mut values = Vec::with_capacity(args.len());
+    for (i, arg) in args.iter().enumerate() {
+        let form = op
             .args
             .get(i)
-            .or(if op.variadic { op.args.last() } else { None });
-        if kind != Some(&Arg::Stream) {
+            .or(if op.variadic { op.args.last() } else { None })
+            .copied()
+            .unwrap_or(Arg::Expr);
+        values.push(Value::parse(arg, form));
+        if form != Arg::Stream {
             continue;
         }
-        if let Some(name) = stream_name(arg) {
+        // Arguments that name streams become inputs.
+        let other = |node, span| Input {
+            node,
+            port: Port::Main,
+            span,
+        };
+        if let Some(name) = bare_name(arg) {
             match resolve(graph, &name, errors)? {
-                Some(node) => inputs.push((node, name.span())),
+                Some(node) => inputs.push(other(node, name.span())),
                 None => return Err(()),
             }
             continue;
@@ -225,20 +209,85 @@ fn add_node(
         };
         let span = calls.last().map_or(arg.span(), |c| c.name.span());
         match build_chain(graph, &head, &calls, errors)? {
-            Some(node) => inputs.push((node, span)),
+            Some(node) => inputs.push(other(node, span)),
             None => return Err(()),
         }
     }
-    let id = graph.nodes.len();
+    let options = rest
+        .iter()
+        .map(|option| {
+            let (name, value) = match option {
+                Expr::Assign(a) => (bare_name(&a.left), Some(&*a.right)),
+                _ => (None, None),
+            };
+            let form = name
+                .as_ref()
+                .and_then(|n| op.options.iter().find(|(o, _)| n == o))
+                .map(|(_, form)| *form);
+            let value = match (form, value) {
+                (Some(form), Some(value)) => Value::parse(value, form),
+                _ => Value::Invalid(None),
+            };
+            NamedOption {
+                name,
+                expr: option.clone(),
+                value,
+            }
+        })
+        .collect();
+    let node_id = graph.nodes.len();
+    // A side output takes the next side port of its process function.
+    if let (Port::Side(_), Some(input)) = (op.reads, inputs.first_mut()) {
+        let taken = graph
+            .readers(input.node)
+            .filter(|(_, port)| matches!(port, Port::Side(_)))
+            .count();
+        input.port = Port::Side(taken);
+    }
+    let input_kind = inputs.first().and_then(|i| graph.nodes[i.node].kind);
+    let kind = match op.yields {
+        Yields::Stream(declared) => Some((op.output_kind)(declared, input_kind)),
+        Yields::Nothing => None,
+    };
+    let bounded = if op.is_source() {
+        op.bounded
+    } else {
+        inputs.iter().all(|i| graph.nodes[i.node].bounded)
+    };
     graph.nodes.push(Node {
-        id,
-        op,
+        id: node_id,
+        op: id,
+        name: op.name,
         span: call.name.span(),
         args_span: call.args_span,
-        args: call.args.clone(),
+        args: args.to_vec(),
+        values,
+        options,
         inputs,
+        kind,
+        outputs: outputs(op, input_kind),
+        bounded,
+        time: Time::None,
     });
-    Ok(id)
+    Ok(node_id)
+}
+
+/// The outputs of an operator `op` reading a stream of kind `input`.
+fn outputs(op: &OpSpec, input: Option<Kind>) -> Outputs {
+    if op.is_sink() {
+        Outputs::Nothing
+    } else if op.is_source() {
+        Outputs::MainAndDeadLetters
+    } else if op.side_outputs && input == Some(Kind::Keyed) {
+        Outputs::MainAndSides
+    } else if op.yields == Yields::Stream(Kind::Plain)
+        && input.is_some_and(|k| k.is_windowed() || k == Kind::IntervalJoin)
+    {
+        // An aggregation of windows, or the function of a join over intervals.
+        Outputs::MainAndLate
+    } else {
+        Outputs::Main
+    }
 }
 
 /// A stream chain written as an argument: a name or a source call, then method calls.
@@ -254,7 +303,7 @@ fn chain_of(expr: &Expr) -> Option<(Head, Vec<Call>)> {
             Some((head, calls))
         }
         Expr::Call(c) => {
-            let name = stream_name(&c.func)?;
+            let name = bare_name(&c.func)?;
             let call = Call {
                 name,
                 args: c.args.iter().cloned().collect(),
@@ -262,15 +311,7 @@ fn chain_of(expr: &Expr) -> Option<(Head, Vec<Call>)> {
             };
             Some((Head::Call(call), Vec::new()))
         }
-        _ => stream_name(expr).map(|name| (Head::Name(name), Vec::new())),
-    }
-}
-
-/// The identifier of an argument that is a bare name.
-pub fn stream_name(arg: &Expr) -> Option<Ident> {
-    match arg {
-        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => p.path.get_ident().cloned(),
-        _ => None,
+        _ => bare_name(expr).map(|name| (Head::Name(name), Vec::new())),
     }
 }
 
@@ -314,7 +355,7 @@ mod tests {
     fn builds_nodes_and_edges() {
         let (g, errors) = graph("let a = from_collection(v).map(|x| x); let b = from_collection(w); a.union(b).print();");
         assert!(errors.is_empty(), "{errors:?}");
-        let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name).collect();
+        let ops: Vec<&str> = g.nodes.iter().map(|n| n.name).collect();
         assert_eq!(
             ops,
             [
@@ -325,7 +366,7 @@ mod tests {
                 "print"
             ]
         );
-        let union_inputs: Vec<usize> = g.nodes[3].inputs.iter().map(|(i, _)| *i).collect();
+        let union_inputs: Vec<usize> = g.nodes[3].inputs.iter().map(|i| i.node).collect();
         assert_eq!(union_inputs, [1, 2]);
         assert!(g.names.values().all(|n| n.used));
     }

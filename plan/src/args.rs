@@ -1,0 +1,334 @@
+//! Operator arguments, parsed once into typed values when the graph is built.
+//!
+//! An operator's spec declares the [`Arg`] form of each argument; [`Value::parse`] turns
+//! the user's expression into a [`Value`] of that form, or says why it cannot. The
+//! checker reports the reasons, and the code writers read typed values, never raw
+//! expressions they would have to parse again.
+
+use proc_macro2::Span;
+use syn::spanned::Spanned;
+use syn::{Expr, Ident, Lit};
+
+/// The form an argument must have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arg {
+    /// Any expression.
+    Expr,
+    /// A closure (or the name of a function).
+    Closure,
+    /// A closure, or a tuple field index such as `0`.
+    Selector,
+    /// The name of a stream defined earlier, or a chain written in place.
+    Stream,
+    /// A window: `tumbling(10s)`, `sliding(10s, 2s)` or `session(30s)`.
+    Window,
+    /// A duration literal: `500ms`, `10s`, `1min`, `2h`.
+    Duration,
+    /// A duration that may be negative: `-5s`.
+    SignedDuration,
+    /// A number of records: any expression, and positive where it is a literal.
+    Count,
+}
+
+impl Arg {
+    /// How the argument is described in messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Arg::Expr => "an expression",
+            Arg::Closure => "a closure",
+            Arg::Selector => "a closure or a tuple field index",
+            Arg::Stream => "a stream name",
+            Arg::Window => "a window, `tumbling(size)`, `sliding(size, slide)` or `session(gap)`,",
+            Arg::Duration => "a duration such as `500ms`, `10s`, `1min` or `2h`",
+            Arg::SignedDuration => "a duration such as `-5s` or `10s`",
+            Arg::Count => "a number of records",
+        }
+    }
+}
+
+/// A window as the pipeline declares it, in milliseconds. Adding a window kind to the DSL
+/// is a variant here, its parsing in [`window`], and its code in `ops/window.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    Tumbling {
+        size: u64,
+    },
+    /// Windows of `size`, one starting every `slide` (at most `size`).
+    Sliding {
+        size: u64,
+        slide: u64,
+    },
+    /// Sessions of one key closed by a `gap` without records.
+    Session {
+        gap: u64,
+    },
+}
+
+/// A key or field selector: a closure, or a tuple field index.
+#[derive(Clone)]
+pub enum Selector {
+    Field(syn::Index),
+    Closure(Box<Expr>),
+}
+
+/// A number of records: the expression, and its value where it is a literal.
+#[derive(Clone)]
+pub struct Count {
+    pub expr: Expr,
+    pub literal: Option<u64>,
+}
+
+/// A parsed argument.
+#[derive(Clone)]
+pub enum Value {
+    /// [`Arg::Expr`] and [`Arg::Closure`]: the expression itself.
+    Expr(Expr),
+    Selector(Selector),
+    /// A stream argument, resolved into one of the node's inputs.
+    Stream,
+    Window(Window),
+    Duration(u64),
+    SignedDuration(i64),
+    Count(Count),
+    /// The argument does not have its form: why (at a span), or `None` where the
+    /// operator's usage says it best.
+    Invalid(Option<(Span, String)>),
+}
+
+impl Value {
+    /// `arg` read in the form `form`.
+    pub fn parse(arg: &Expr, form: Arg) -> Value {
+        let parsed = match form {
+            Arg::Expr => Ok(Value::Expr(arg.clone())),
+            Arg::Stream => Ok(Value::Stream),
+            Arg::Closure if is_callable(arg) => Ok(Value::Expr(arg.clone())),
+            Arg::Closure => return Value::Invalid(None),
+            Arg::Selector => match field_index(arg) {
+                Some(index) => Ok(Value::Selector(Selector::Field(index))),
+                None if is_callable(arg) => {
+                    Ok(Value::Selector(Selector::Closure(Box::new(arg.clone()))))
+                }
+                None => return Value::Invalid(None),
+            },
+            Arg::Window => window(arg).map(Value::Window),
+            Arg::Duration => duration_ms(arg).map(Value::Duration),
+            Arg::SignedDuration => signed_duration_ms(arg).map(Value::SignedDuration),
+            Arg::Count => count(arg).map(Value::Count),
+        };
+        parsed.unwrap_or_else(|e| Value::Invalid(Some(e)))
+    }
+}
+
+/// A problem with an argument: where, and the message.
+pub type ArgError = (Span, String);
+
+/// The milliseconds of a duration literal: `500ms`, `10s`, `1min`, `2h`, `1d`.
+pub fn duration_ms(arg: &Expr) -> Result<u64, ArgError> {
+    let unit_error = |span| {
+        (
+            span,
+            "expected a duration with a unit: `500ms`, `10s`, `1min`, `2h` or `1d`".to_string(),
+        )
+    };
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Int(int), ..
+    }) = arg
+    else {
+        return Err(unit_error(arg.span()));
+    };
+    let per_unit: u64 = match int.suffix() {
+        "ms" => 1,
+        "s" => 1_000,
+        "min" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err(unit_error(int.span())),
+    };
+    int.base10_parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(per_unit))
+        .ok_or_else(|| {
+            (
+                int.span(),
+                "this duration does not fit in u64 milliseconds".into(),
+            )
+        })
+}
+
+/// The milliseconds of a duration that may be negative: `-5s`, `10s`.
+pub fn signed_duration_ms(arg: &Expr) -> Result<i64, ArgError> {
+    let (negative, magnitude) = match arg {
+        Expr::Unary(syn::ExprUnary {
+            op: syn::UnOp::Neg(_),
+            expr,
+            ..
+        }) => (true, &**expr),
+        _ => (false, arg),
+    };
+    let ms = duration_ms(magnitude)?;
+    let ms =
+        i64::try_from(ms).map_err(|_| (arg.span(), "this duration is too long".to_string()))?;
+    Ok(if negative { -ms } else { ms })
+}
+
+/// A window argument: `tumbling(size)`, `sliding(size, slide)` or `session(gap)`.
+pub fn window(arg: &Expr) -> Result<Window, ArgError> {
+    let usage = "expected a window: `tumbling(10s)`, `sliding(10s, 2s)` or `session(30s)`";
+    let Expr::Call(call) = arg else {
+        return Err((arg.span(), usage.into()));
+    };
+    let name = match &*call.func {
+        Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
+        _ => None,
+    };
+    let args: Vec<&Expr> = call.args.iter().collect();
+    match (name.as_deref(), args.as_slice()) {
+        (Some("tumbling"), [size]) => Ok(Window::Tumbling {
+            size: positive(size)?,
+        }),
+        (Some("session"), [gap]) => Ok(Window::Session {
+            gap: positive(gap)?,
+        }),
+        (Some("sliding"), [size_arg, slide_arg]) => {
+            let (size, slide) = (positive(size_arg)?, positive(slide_arg)?);
+            if slide > size {
+                return Err((
+                    slide_arg.span(),
+                    format!("the slide ({slide} ms) is larger than the window size ({size} ms): records between windows would be lost; use a slide of at most the size"),
+                ));
+            }
+            Ok(Window::Sliding { size, slide })
+        }
+        (Some("tumbling"), _) => Err((
+            call.span(),
+            "`tumbling` takes one duration: `tumbling(10s)`".into(),
+        )),
+        (Some("sliding"), _) => Err((
+            call.span(),
+            "`sliding` takes a size and a slide: `sliding(10s, 2s)`".into(),
+        )),
+        _ => Err((call.func.span(), usage.into())),
+    }
+}
+
+fn positive(arg: &Expr) -> Result<u64, ArgError> {
+    match duration_ms(arg)? {
+        0 => Err((
+            arg.span(),
+            "a window size, slide or gap must be positive".into(),
+        )),
+        ms => Ok(ms),
+    }
+}
+
+/// A number of records; a literal must be positive (others are checked when the job
+/// starts).
+fn count(arg: &Expr) -> Result<Count, ArgError> {
+    let literal = match arg {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(int), ..
+        }) => int.base10_parse::<u64>().ok(),
+        _ => None,
+    };
+    if literal == Some(0) {
+        return Err((
+            arg.span(),
+            "a count window's size and step must be positive".into(),
+        ));
+    }
+    Ok(Count {
+        expr: arg.clone(),
+        literal,
+    })
+}
+
+/// A tuple field index argument such as `0` or `1`.
+pub fn field_index(arg: &Expr) -> Option<syn::Index> {
+    match arg {
+        Expr::Lit(lit) => match &lit.lit {
+            Lit::Int(int) if int.suffix().is_empty() => {
+                int.base10_parse::<u32>().ok().map(|index| syn::Index {
+                    index,
+                    span: int.span(),
+                })
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn is_callable(arg: &Expr) -> bool {
+    matches!(arg, Expr::Closure(_) | Expr::Path(_))
+}
+
+/// The identifier of an argument that is a bare name.
+pub fn bare_name(arg: &Expr) -> Option<Ident> {
+    match arg {
+        Expr::Path(p) if p.qself.is_none() && p.attrs.is_empty() => p.path.get_ident().cloned(),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_windows() {
+        let d = |s: &str| duration_ms(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
+        assert_eq!(d("500ms"), Ok(500));
+        assert_eq!(d("10s"), Ok(10_000));
+        assert_eq!(d("2min"), Ok(120_000));
+        assert_eq!(d("1h"), Ok(3_600_000));
+        assert_eq!(d("1d"), Ok(86_400_000));
+        assert!(d("10").unwrap_err().contains("with a unit"));
+        assert!(d("10sec").unwrap_err().contains("with a unit"));
+        let s = |s: &str| signed_duration_ms(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
+        assert_eq!(s("-5s"), Ok(-5_000));
+        assert_eq!(s("250ms"), Ok(250));
+        let w = |s: &str| window(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
+        assert_eq!(w("tumbling(1min)"), Ok(Window::Tumbling { size: 60_000 }));
+        assert_eq!(
+            w("sliding(10s, 2s)"),
+            Ok(Window::Sliding {
+                size: 10_000,
+                slide: 2_000
+            })
+        );
+        assert_eq!(w("session(30s)"), Ok(Window::Session { gap: 30_000 }));
+        assert!(w("sliding(2s, 10s)")
+            .unwrap_err()
+            .contains("larger than the window size"));
+        assert!(w("tumbling(0s)").unwrap_err().contains("must be positive"));
+        assert!(w("hopping(5s)").unwrap_err().contains("expected a window"));
+    }
+
+    #[test]
+    fn values_take_their_form() {
+        let v = |s: &str, form| Value::parse(&syn::parse_str(s).unwrap(), form);
+        assert!(matches!(
+            v("0", Arg::Selector),
+            Value::Selector(Selector::Field(syn::Index { index: 0, .. }))
+        ));
+        assert!(matches!(
+            v("|x| x.id", Arg::Selector),
+            Value::Selector(Selector::Closure(_))
+        ));
+        assert!(matches!(v("42", Arg::Closure), Value::Invalid(None)));
+        assert!(matches!(v("10s", Arg::Duration), Value::Duration(10_000)));
+        assert!(matches!(v("10", Arg::Duration), Value::Invalid(Some(_))));
+        assert!(matches!(
+            v("N", Arg::Count),
+            Value::Count(Count { literal: None, .. })
+        ));
+        assert!(matches!(
+            v("5", Arg::Count),
+            Value::Count(Count {
+                literal: Some(5),
+                ..
+            })
+        ));
+        assert!(matches!(v("0", Arg::Count), Value::Invalid(Some(_))));
+    }
+}
