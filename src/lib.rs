@@ -62,7 +62,7 @@
 //! | `print()` | sink | each record's `Display` form on a line of stdout |
 //! | `write_as_text(dir)` | sink | each record's `Display` form as a line, in `dir/part-NNNNN`, one file per worker |
 //! | `sink(spec)` | sink | any [`sinks::SinkSpec`]: files in a format ([`sinks::json_lines_sink`], [`sinks::csv_sink`], [`sinks::write_file`]), a Kafka topic ([`kafka::kafka_sink`]), a PostgreSQL table ([`postgres::postgres`], insert or upsert) |
-//! | `kafka_sink(brokers, topic, format, key = \|r\| k)` | sink | records to a Kafka topic in a [`format`] (`Json`, `Csv`, `Text`, `Bytes`), keyed by `k` if given (one key, one partition, in order), with `properties = [(name, value), ..]` for the producer; the same as `sink(kafka::kafka_sink(..))` with the key closure typed by the stream |
+//! | `kafka_sink(brokers, topic, format, key = \|r\| k)` | sink | records to a Kafka topic in a [`format`](mod@format) (`Json`, `Csv`, `Text`, `Bytes`), keyed by `k` if given (one key, one partition, in order), with `properties = [(name, value), ..]` for the producer; the same as `sink(kafka::kafka_sink(..))` with the key closure typed by the stream |
 //! | `collect(collector)` | sink | records back to the caller of [`run`] through a [`Collector`] |
 //! | `discard()` | sink | drops the records, counting them in [`JobReport::discarded`] (Flink's discarding sink) |
 //!

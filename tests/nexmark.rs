@@ -10,10 +10,10 @@ use tidemill::nexmark::{self, Auction, Bid, Config, Event, Generator, Source, Te
 use tidemill::{Args, Collector, JobReport, Result};
 
 #[path = "../src/bin/nexmark/queries.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the test uses some of the binary's queries")]
 mod queries;
 #[path = "../src/bin/nexmark/timely_queries.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, reason = "the test uses some of the binary's queries")]
 mod timely_queries;
 
 use queries::*;

@@ -11,7 +11,7 @@ pub fn peak_rss_mb() -> f64 {
 }
 
 /// This process's resident set now, in MB (NaN off Linux).
-#[allow(dead_code)] // not every bench subtracts a baseline
+#[allow(dead_code, reason = "not every bench subtracts a baseline")]
 pub fn rss_mb() -> f64 {
     status_mb("VmRSS:")
 }

@@ -13,7 +13,7 @@ pub fn one_per_batch<T, E, K>(
 }
 
 /// The properties of [`one_per_batch`], for `kafka_sink(.., properties = ONE_PER_BATCH)`.
-#[allow(dead_code)] // not every user of this file names them
+#[allow(dead_code, reason = "not every user of this file names them")]
 pub const ONE_PER_BATCH: [(&str, &str); 3] = [
     ("batch.num.messages", "1"),
     ("linger.ms", "0"),

@@ -111,7 +111,10 @@ where
 
 /// `a.key_by(..).interval_join(b.key_by(..))`: both keyed sides, checked to have one key
 /// type.
-#[allow(clippy::type_complexity)]
+#[allow(
+    clippy::type_complexity,
+    reason = "the pair of keyed streams is the type; an alias would hide its two record types"
+)]
 pub fn interval_pair<'scope, L, SL, R, SR>(
     left: KeyedStream<'scope, Timed<L>, SL>,
     right: KeyedStream<'scope, Timed<R>, SR>,

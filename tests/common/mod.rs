@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 /// The example binary `name`, built once per test run: a filtered run such as
 /// `cargo test --test wordcount` does not build examples by itself.
-#[allow(dead_code)] // not every test binary runs examples
+#[allow(dead_code, reason = "not every test binary runs examples")]
 pub fn example_binary(name: &str) -> PathBuf {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _one_cargo_at_a_time = LOCK.lock().unwrap_or_else(|p| p.into_inner());
@@ -43,7 +43,7 @@ fn free_port() -> u16 {
 }
 
 /// A hostfile of two free localhost ports, for a job of two processes.
-#[allow(dead_code)] // not every test binary runs clusters
+#[allow(dead_code, reason = "not every test binary runs clusters")]
 pub fn hostfile() -> PathBuf {
     let hostfile = std::env::temp_dir().join(format!(
         "tidemill-hosts-{}-{}",
@@ -60,7 +60,7 @@ pub fn hostfile() -> PathBuf {
 
 /// Runs `binary` as two processes of two workers on localhost (`-w 2 -n 2`, a hostfile
 /// of free ports), each with `args` after the cluster flags; returns both outputs.
-#[allow(dead_code)] // not every test binary runs clusters
+#[allow(dead_code, reason = "not every test binary runs clusters")]
 pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
     let hostfile = hostfile();
     let hosts = hostfile.to_str().unwrap();
@@ -83,7 +83,7 @@ pub fn two_processes(binary: &Path, args: &[&str]) -> [Output; 2] {
 }
 
 /// Whether something accepts connections at `host:port`, within 2 s.
-#[allow(dead_code)] // only the connector tests use it
+#[allow(dead_code, reason = "only the connector tests use it")]
 fn listening(address: &str) -> bool {
     std::net::ToSocketAddrs::to_socket_addrs(address)
         .ok()
@@ -96,7 +96,7 @@ fn listening(address: &str) -> bool {
 /// The bootstrap address of the test broker that `scripts/kafka.sh` starts
 /// (`TIDEMILL_KAFKA_BROKERS`, else `127.0.0.1:19092`); panics with what to run when no
 /// broker listens there, so such tests fail rather than pass without one.
-#[allow(dead_code)] // only the Kafka tests use it
+#[allow(dead_code, reason = "only the Kafka tests use it")]
 pub fn kafka_brokers() -> String {
     let brokers =
         std::env::var("TIDEMILL_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:19092".into());
@@ -111,7 +111,7 @@ pub fn kafka_brokers() -> String {
 /// The environment a job needs to keep checkpoints in the local S3-compatible store that
 /// `scripts/s3.sh` starts (`TIDEMILL_S3_PORT`, else 19900; bucket `tidemill`); panics
 /// with what to run when nothing listens there, so such tests fail rather than pass.
-#[allow(dead_code)] // only the object-store tests use it
+#[allow(dead_code, reason = "only the object-store tests use it")]
 pub fn s3_env() -> Vec<(&'static str, String)> {
     let port = std::env::var("TIDEMILL_S3_PORT").unwrap_or_else(|_| "19900".into());
     let at = format!("127.0.0.1:{port}");
@@ -129,7 +129,7 @@ pub fn s3_env() -> Vec<(&'static str, String)> {
 }
 
 /// A name no earlier run used: `prefix-<pid>-<nanos>`.
-#[allow(dead_code)]
+#[allow(dead_code, reason = "not every test binary uses it")]
 pub fn unique(prefix: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -141,7 +141,7 @@ pub fn unique(prefix: &str) -> String {
 /// The connection URL of the test database that `scripts/postgres.sh` starts
 /// (`TIDEMILL_PG_URL`, else `postgres://tidemill@127.0.0.1:15432/postgres`); panics with
 /// what to run when no server listens there, so such tests fail rather than pass.
-#[allow(dead_code)] // only the PostgreSQL tests use it
+#[allow(dead_code, reason = "only the PostgreSQL tests use it")]
 pub fn postgres_url() -> String {
     let url = std::env::var("TIDEMILL_PG_URL")
         .unwrap_or_else(|_| "postgres://tidemill@127.0.0.1:15432/postgres".into());
@@ -159,7 +159,7 @@ pub fn postgres_url() -> String {
 
 /// Every record of `topic` (all partitions, up to their current ends), read by a plain
 /// rdkafka consumer.
-#[allow(dead_code)] // only the Kafka tests use it
+#[allow(dead_code, reason = "only the Kafka tests use it")]
 pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
     consume_keyed(brokers, topic)
         .into_iter()
@@ -168,7 +168,7 @@ pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
 }
 
 /// Every record of `topic` as `(key, payload)`, read to the partitions' current ends.
-#[allow(dead_code)] // not every test binary reads keys
+#[allow(dead_code, reason = "not every test binary reads keys")]
 pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)> {
     use rdkafka::consumer::Consumer;
     use rdkafka::message::Message;

@@ -33,7 +33,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     // Whether the records can be checkpointed while they wait for the table: see
     // `StateProbe`.
     let call = quote_spanned!(node.span=> {
-        #[allow(unused_imports)]
+        #[allow(unused_imports, reason = "only one of the two probe traits applies to given records")]
         use #rt::operators::process::{ViaNothing as _, ViaSerde as _};
         let __tm_in = #input;
         let __tm_codec = (&#rt::join::waiting_probe(&__tm_in)).codec();

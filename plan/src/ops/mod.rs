@@ -1,5 +1,5 @@
 //! The operator registry: one file per DSL operator, each a constant
-//! [`OpSpec`](crate::spec::OpSpec) with its rules and its code writer; adding an operator
+//! [`OpSpec`] with its rules and its code writer; adding an operator
 //! is adding a file and a line in [`ALL`].
 
 use crate::ir::OpId;

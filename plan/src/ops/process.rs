@@ -39,7 +39,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     // Whether the function can be checkpointed (implements serde's traits) is found by
     // method resolution on its concrete type: see `StateProbe`.
     let call = quote_spanned!(node.span=> {
-        #[allow(unused_imports)]
+        #[allow(unused_imports, reason = "only one of the two probe traits applies to a given function")]
         use #rt::operators::process::{ViaNothing as _, ViaSerde as _};
         let __tm_f = #f;
         let __tm_codec = (&#rt::operators::process::StateProbe::of(&__tm_f)).codec();

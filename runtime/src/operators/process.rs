@@ -309,7 +309,7 @@ fn flush_one<T: 'static>(
 macro_rules! side_tags {
     ($($T:ident $i:tt),*) => {
         impl<$($T: 'static),*> SideBuffers for ($((&'static str, Vec<Timed<$T>>),)*) {
-            #[allow(unused_variables)]
+            #[allow(unused_variables, reason = "the tuple of no side outputs uses none of its arguments")]
             fn buffer(&mut self, name: &str) -> Option<&mut dyn Any> {
                 $(if self.$i.0 == name {
                     return Some(&mut self.$i.1);
@@ -323,7 +323,7 @@ macro_rules! side_tags {
             type Buffers = ($((&'static str, Vec<Timed<$T>>),)*);
             type Streams<'scope> = ($(StreamVec<'scope, Time, Timed<$T>>,)*);
 
-            #[allow(unused_variables, clippy::unused_unit)]
+            #[allow(unused_variables, clippy::unused_unit, reason = "the tuple of no side outputs uses none of its arguments and builds ()")]
             fn outputs<'scope>(
                 &self,
                 builder: &mut OperatorBuilder<'scope, Time>,
@@ -332,7 +332,7 @@ macro_rules! side_tags {
                 (($(parts.$i.0,)*), ($(parts.$i.1,)*), ($(parts.$i.2,)*))
             }
 
-            #[allow(unused_variables)]
+            #[allow(unused_variables, reason = "the tuple of no side outputs uses none of its arguments")]
             fn flush(outputs: &mut Self::Outputs, buffers: &mut Self::Buffers, at: &At<'_>) {
                 $(flush_one(&mut outputs.$i, &mut buffers.$i.1, at, $i + 1);)*
             }

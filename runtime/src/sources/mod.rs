@@ -166,7 +166,11 @@ pub trait SourceSpec {
 /// sends waits at the other workers: records that arrive before their partners (a bid
 /// before its auction) and data in flight grow with the lead. A slowest source that does
 /// not move for 100 ms (`STALL`) no longer holds the others back until it moves again.
-#[allow(clippy::type_complexity, clippy::too_many_arguments)]
+#[allow(
+    clippy::type_complexity,
+    clippy::too_many_arguments,
+    reason = "the generated code passes the source, its stateless logic before and after the stamper, and the job state separately, each with its own type"
+)]
 pub fn build<'scope, S, U, V, L, St, P>(
     scope: Scope<'scope, Time>,
     context: &JobContext,

@@ -365,7 +365,10 @@ mod tests {
 
     /// Reads `readers` to the end: the records, the splits each came under, the dead
     /// letters' lines, and the readers' states at the end.
-    #[allow(clippy::type_complexity)]
+    #[allow(
+        clippy::type_complexity,
+        reason = "a test helper returning its three observations"
+    )]
     fn drain(mut readers: Readers<NumbersReader>) -> (Vec<(u32, u64)>, Vec<u64>, Vec<ReaderState>) {
         let (mut records, mut dead) = (Vec::new(), Vec::new());
         let mut split = u32::MAX;
