@@ -57,7 +57,7 @@ fn generate(path: &Path, mb: usize) -> u64 {
             let r = (state >> 11) as f64 / (1u64 << 53) as f64;
             let index = ((vocabulary.len() as f64).powf(r) as usize).saturating_sub(1);
             line.push_str(&vocabulary[index]);
-            line.push_str(if state % 7 == 0 { ", " } else { " " });
+            line.push_str(if state.is_multiple_of(7) { ", " } else { " " });
             words += 1;
         }
         line.push('\n');

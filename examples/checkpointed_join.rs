@@ -54,7 +54,7 @@ fn main() -> tidemill::Result<()> {
             let readings = from_source(json_lines::<Reading>(input))
                 .map(move |r| {
                     seen += 1;
-                    if pace > 0 && seen % pace == 0 {
+                    if pace > 0 && seen.is_multiple_of(pace) {
                         std::thread::sleep(std::time::Duration::from_millis(1));
                     }
                     r

@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let rows = from_source(source)
                 .map(move |r| {
                     seen += 1;
-                    if pace > 0 && seen % pace == 0 {
+                    if pace > 0 && seen.is_multiple_of(pace) {
                         std::thread::sleep(std::time::Duration::from_millis(1));
                     }
                     r
