@@ -2,9 +2,9 @@
 //! `scripts/postgres.sh`), each beside its ceiling measured in the same run:
 //!
 //! ```text
-//! cargo bench --bench connectors                                   # 1M records, both
-//! TIDEMILL_BENCH_RECORDS=5000000 cargo bench --bench connectors -- kafka
-//! cargo bench --bench connectors -- postgres
+//! cargo bench --features kafka,postgres --bench connectors                                   # 1M records, both
+//! TIDEMILL_BENCH_RECORDS=5000000 cargo bench --features kafka,postgres --bench connectors -- kafka
+//! cargo bench --features kafka,postgres --bench connectors -- postgres
 //! ```
 //! - **kafka**: N JSON transactions of about 100 bytes in a 4-partition topic. The
 //!   ceiling is a bare rdkafka consumer loop that reads every record of the topic (no
@@ -24,6 +24,8 @@
 //! (tens of thousands of records per second): the default N is 1M.
 
 use std::time::{Duration, Instant};
+use tidemill::kafka::rdkafka;
+use tidemill::postgres::client as postgres;
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};

@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! scripts/kafka.sh; scripts/postgres.sh                                    # local servers
-//! cargo run --release --example kafka_fraud_alerts -- --setup              # topics, table, sample data
-//! cargo run --release --example kafka_fraud_alerts -- --until-end [-w N]   # the job
+//! cargo run --release --features kafka,postgres --example kafka_fraud_alerts -- --setup              # topics, table, sample data
+//! cargo run --release --features kafka,postgres --example kafka_fraud_alerts -- --until-end [-w N]   # the job
 //! ```
 //! `--setup` creates the topics (4 partitions) and the table, and produces the bundled
 //! `examples/data/transactions.jsonl` (plus one malformed record) to the input topic.
@@ -109,7 +109,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn setup(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
     create_topic(&cli.brokers, &cli.transactions, 4)?;
     create_topic(&cli.brokers, &cli.alerts, 2)?;
-    let mut db = ::postgres::Client::connect(&cli.postgres, ::postgres::NoTls)?;
+    let mut db = tidemill::postgres::client::Client::connect(
+        &cli.postgres,
+        tidemill::postgres::client::NoTls,
+    )?;
     db.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {} (transaction_id bigint PRIMARY KEY, \
          amount double precision NOT NULL, timestamp bigint NOT NULL)",

@@ -3,10 +3,10 @@
 //!
 //! ```text
 //! scripts/kafka.sh && scripts/postgres.sh
-//! cargo run --release --example kafka_window_counts -- --setup 3000
-//! cargo run --release --example kafka_window_counts -- --until-end \
+//! cargo run --release --features kafka,postgres --example kafka_window_counts -- --setup 3000
+//! cargo run --release --features kafka,postgres --example kafka_window_counts -- --until-end \
 //!     --checkpoint-dir ckpt/ --checkpoint-interval 1s        # kill it any time, then:
-//! cargo run --release --example kafka_window_counts -- --until-end \
+//! cargo run --release --features kafka,postgres --example kafka_window_counts -- --until-end \
 //!     --checkpoint-dir ckpt/ --restore latest
 //! ```
 //! Readings (`{"sensor", "ts", "value"}`, up to 200 ms out of order) are counted and
@@ -128,7 +128,10 @@ fn reading(i: u64) -> Reading {
 fn setup(cli: &Cli, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     create_topic(&cli.brokers, &cli.topic, 4)?;
     create_topic(&cli.brokers, &cli.output_topic, 2)?;
-    let mut db = ::postgres::Client::connect(&cli.postgres, ::postgres::NoTls)?;
+    let mut db = tidemill::postgres::client::Client::connect(
+        &cli.postgres,
+        tidemill::postgres::client::NoTls,
+    )?;
     let columns = "sensor bigint NOT NULL, window_start bigint NOT NULL, count bigint NOT NULL, total bigint NOT NULL";
     db.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {0} ({columns}, PRIMARY KEY (sensor, window_start));

@@ -5,8 +5,8 @@
 //!
 //! ```text
 //! scripts/kafka.sh; scripts/postgres.sh                                        # local servers
-//! cargo run --release --example recommendations -- --setup 20000               # topic, table, actions
-//! cargo run --release --example recommendations -- --until-end [-w N]          # the job
+//! cargo run --release --features kafka,postgres --example recommendations -- --setup 20000               # topic, table, actions
+//! cargo run --release --features kafka,postgres --example recommendations -- --until-end [-w N]          # the job
 //! psql postgres://tidemill@127.0.0.1:15432/postgres -c 'SELECT * FROM recommendations ORDER BY count DESC LIMIT 5'
 //! ```
 //! `--setup N` creates the topic (4 partitions) and the table, and produces N generated
@@ -107,7 +107,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// The topic, the table, and `n` actions: 1000 users, 200 items, popular ones more often.
 fn setup(cli: &Cli, n: u64) -> Result<(), Box<dyn std::error::Error>> {
     create_topic(&cli.brokers, &cli.actions, 4)?;
-    let mut db = ::postgres::Client::connect(&cli.postgres, ::postgres::NoTls)?;
+    let mut db = tidemill::postgres::client::Client::connect(
+        &cli.postgres,
+        tidemill::postgres::client::NoTls,
+    )?;
     db.batch_execute(&format!(
         "CREATE TABLE IF NOT EXISTS {} (user_id bigint, item_id bigint, \
          count bigint NOT NULL, PRIMARY KEY (user_id, item_id))",

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 EVENTS=${1:-50000000}
 RUNS=${2:-3}
 WORKERS=${3:-1}
-cargo build --release --bin nexmark >&2
+cargo build --release --features nexmark --bin nexmark >&2
 BIN=target/release/nexmark
 DIR=$(mktemp -d)
 trap 'rm -rf "$DIR"' EXIT

@@ -35,9 +35,10 @@ for name in "${CONNECTOR_TESTS[@]}"; do
 done
 
 echo "== quick tier: no servers" >&2
-# Always the whole workspace, so that every run builds dependencies with the same features.
-cargo test --workspace --lib --bins --examples "${quick_tests[@]}" "$@"
-cargo test --workspace --doc "$@"
+# Always the whole workspace with every feature (each connector is one), so that every
+# run builds dependencies with the same features.
+cargo test --workspace --all-features --lib --bins --examples "${quick_tests[@]}" "$@"
+cargo test --workspace --all-features --doc "$@"
 if $quick; then
     exit 0
 fi
@@ -49,4 +50,4 @@ if ! scripts/postgres.sh status >/dev/null 2>&1; then
     trap 'scripts/postgres.sh stop >/dev/null' EXIT
 fi
 scripts/postgres.sh >/dev/null
-cargo test --workspace "${connector_tests[@]}" "$@"
+cargo test --workspace --all-features "${connector_tests[@]}" "$@"

@@ -445,6 +445,7 @@ fn jobs_killed_and_restored_at_other_numbers_of_workers_give_the_uninterrupted_o
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[cfg(feature = "s3")]
 #[test]
 fn two_processes_checkpointing_into_an_object_store_are_killed_and_restored() {
     // The processes share only the store (`s3://`, the local server of scripts/s3.sh):

@@ -7,6 +7,8 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use tidemill::kafka::rdkafka;
+use tidemill::postgres::client as postgres;
 
 mod common;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use postgres::{Client, NoTls};
+use tidemill::postgres::client::{Client, NoTls};
 
 fn client(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))

@@ -215,6 +215,7 @@ fn explain_prints_the_plan_without_running() {
     assert!(mermaid.contains("n3 == by key ==> n4"), "{mermaid}");
 }
 
+#[cfg(feature = "nexmark")]
 #[test]
 fn from_source_takes_any_source_and_discard_counts() {
     let config = tidemill::nexmark::Config::with_events(5_000);

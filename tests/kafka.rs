@@ -3,6 +3,7 @@
 //! letters, offsets committed, and an idempotent sink whose output a plain consumer reads
 //! back. Without a broker these tests fail with what to run.
 
+use tidemill::kafka::rdkafka;
 mod common;
 #[path = "../examples/common/local_kafka.rs"]
 mod local_kafka;

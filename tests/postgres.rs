@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use postgres::{Client, NoTls};
+use tidemill::postgres::client::{Client, NoTls};
 use tidemill::prelude::*;
 
 const WORKERS: [u64; 3] = [1, 2, 4];

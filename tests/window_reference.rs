@@ -2,7 +2,7 @@
 //! input (some records beyond the declared bound), at 1, 2 and 4 workers.
 //!
 //! The model keeps all records in memory and computes every window directly from
-//! Flink's rules (`FLINK-SEMANTICS.md`). Which records are late depends on the
+//! Flink's rules (`docs/flink-semantics.md`). Which records are late depends on the
 //! watermark of the source that read them, so the model mirrors how `from_collection`
 //! splits its input (worker `i` of `n` reads elements `i, i + n, ...`) and each source's
 //! watermark (`max seen - bound - 1`, updated after every record).

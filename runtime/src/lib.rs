@@ -18,10 +18,13 @@ pub mod format;
 pub mod hash;
 pub mod job;
 pub mod join;
+#[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod key;
+#[cfg(feature = "nexmark")]
 pub mod nexmark;
 pub mod operators;
+#[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod sinks;
 pub mod sources;

@@ -18,9 +18,25 @@ pub fn example_binary(name: &str) -> PathBuf {
     let bin = dir
         .join("examples")
         .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    // With the features this test was built with, so the library is not built again.
+    let features: Vec<&str> = [
+        ("kafka", cfg!(feature = "kafka")),
+        ("postgres", cfg!(feature = "postgres")),
+        ("nexmark", cfg!(feature = "nexmark")),
+        ("s3", cfg!(feature = "s3")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
     let mut cargo = Command::new(env!("CARGO"));
     cargo
-        .args(["build", "--example", name])
+        .args([
+            "build",
+            "--example",
+            name,
+            "--features",
+            &features.join(","),
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     if dir.file_name().is_some_and(|p| p == "release") {
         cargo.arg("--release");
@@ -159,6 +175,7 @@ pub fn postgres_url() -> String {
 
 /// Every record of `topic` (all partitions, up to their current ends), read by a plain
 /// rdkafka consumer.
+#[cfg(feature = "kafka")]
 #[allow(dead_code, reason = "only the Kafka tests use it")]
 pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
     consume_keyed(brokers, topic)
@@ -168,10 +185,12 @@ pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
 }
 
 /// Every record of `topic` as `(key, payload)`, read to the partitions' current ends.
+#[cfg(feature = "kafka")]
 #[allow(dead_code, reason = "not every test binary reads keys")]
 pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)> {
     use rdkafka::consumer::Consumer;
     use rdkafka::message::Message;
+    use tidemill::kafka::rdkafka;
     let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("group.id", unique("check"))

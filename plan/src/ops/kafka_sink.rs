@@ -18,6 +18,11 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Nothing,
     args: &[Arg::Expr, Arg::Expr, Arg::Expr],
     options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
+    check: |_, node, errors| {
+        if !cfg!(feature = "kafka") {
+            errors.push(node.span, "`kafka_sink` needs tidemill's `kafka` feature: in Cargo.toml, `tidemill = { ..., features = [\"kafka\"] }`");
+        }
+    },
     codegen: Codegen::Op(gen),
     ..BASE
 };

@@ -30,6 +30,7 @@
 //! of the same pipeline at any number of workers. A checkpoint restores at another
 //! number of workers: keyed state moves by key group ([`rescale`], `docs/checkpoints.md`).
 
+mod objects;
 pub mod rescale;
 pub mod store;
 

@@ -120,59 +120,7 @@ pub struct Manifest {
 #[derive(Clone, Debug)]
 pub struct Store {
     dir: PathBuf,
-    objects: Option<Objects>,
-}
-
-/// An object store and the prefix checkpoints live under, with the runtime its calls
-/// block on (checkpoints are written from worker threads, which are not async).
-#[derive(Clone, Debug)]
-struct Objects {
-    store: std::sync::Arc<dyn object_store::ObjectStore>,
-    root: object_store::path::Path,
-    runtime: std::sync::Arc<tokio::runtime::Runtime>,
-}
-
-impl Objects {
-    /// `s3://bucket/prefix`, configured from the environment as the AWS tools are
-    /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, and `AWS_ENDPOINT`
-    /// with `AWS_ALLOW_HTTP=true` for a local server).
-    fn open(url: &str) -> Result<Objects> {
-        let config =
-            |e: &dyn std::fmt::Display| Error::Config(format!("--checkpoint-dir {url}: {e}"));
-        let Some(rest) = url.strip_prefix("s3://") else {
-            return Err(Error::Config(format!(
-                "--checkpoint-dir {url}: only local directories and s3:// URLs are supported"
-            )));
-        };
-        let store = object_store::aws::AmazonS3Builder::from_env()
-            .with_url(url)
-            .build()
-            .map_err(|e| config(&e))?;
-        let prefix = rest
-            .split_once('/')
-            .map_or("", |(_, p)| p.trim_matches('/'));
-        let root = object_store::path::Path::from(prefix);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("tidemill:object-store")
-            .enable_all()
-            .build()
-            .map_err(|e| config(&e))?;
-        Ok(Objects {
-            store: std::sync::Arc::new(store),
-            root,
-            runtime: std::sync::Arc::new(runtime),
-        })
-    }
-
-    fn path(&self, rel: &str) -> object_store::path::Path {
-        rel.split('/')
-            .fold(self.root.clone(), |p, part| p.child(part))
-    }
-
-    fn error(&self, context: &str, rel: &str, e: object_store::Error) -> Error {
-        Error::Checkpoint(format!("{context} {}: {e}", self.path(rel)))
-    }
+    objects: Option<super::objects::Objects>,
 }
 
 /// Whether `dir` names an object store rather than a local directory.
@@ -205,7 +153,7 @@ impl Store {
     pub fn open(dir: impl Into<PathBuf>) -> Result<Store> {
         let dir = dir.into();
         if is_url(&dir) {
-            let objects = Objects::open(&dir.to_string_lossy())?;
+            let objects = super::objects::Objects::open(&dir.to_string_lossy())?;
             return Ok(Store {
                 dir,
                 objects: Some(objects),
@@ -222,11 +170,7 @@ impl Store {
         let Some(o) = &self.objects else {
             return write_atomic(&self.dir.join(rel), pieces);
         };
-        let payload = object_store::PutPayload::from(pieces.concat());
-        o.runtime
-            .block_on(o.store.put(&o.path(rel), payload))
-            .map(|_| ())
-            .map_err(|e| o.error("cannot write", rel, e))
+        o.put(rel, pieces.concat())
     }
 
     /// Reads `rel` whole, or its first `len` bytes.
@@ -245,15 +189,7 @@ impl Store {
             };
             return read.map_err(|e| io("cannot read", &path, e));
         };
-        let path = o.path(rel);
-        let got = o.runtime.block_on(async {
-            match len {
-                None => o.store.get(&path).await?.bytes().await,
-                Some(len) => o.store.get_range(&path, 0..len as u64).await,
-            }
-        });
-        got.map(|b| b.to_vec())
-            .map_err(|e| o.error("cannot read", rel, e))
+        o.get(rel, len)
     }
 
     /// The names in the directory (`None`) or in `parts/`.
@@ -265,19 +201,7 @@ impl Store {
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
                 .collect());
         };
-        let prefix = match sub {
-            Some(s) => o.path(s),
-            None => o.root.clone(),
-        };
-        let listed = o
-            .runtime
-            .block_on(o.store.list_with_delimiter(Some(&prefix)))
-            .map_err(|e| o.error("cannot list", sub.unwrap_or(""), e))?;
-        Ok(listed
-            .objects
-            .into_iter()
-            .filter_map(|m| m.location.filename().map(str::to_string))
-            .collect())
+        o.list(sub)
     }
 
     /// Removes `rel`, if it is there.
@@ -286,9 +210,7 @@ impl Store {
             None => {
                 let _ = fs::remove_file(self.dir.join(rel));
             }
-            Some(o) => {
-                let _ = o.runtime.block_on(o.store.delete(&o.path(rel)));
-            }
+            Some(o) => o.remove(rel),
         }
     }
 
@@ -297,11 +219,7 @@ impl Store {
         let Some(o) = &self.objects else {
             return Ok(self.dir.join(rel).exists());
         };
-        match o.runtime.block_on(o.store.head(&o.path(rel))) {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(o.error("cannot look for", rel, e)),
-        }
+        o.exists(rel)
     }
 
     /// The directory.

@@ -9,6 +9,10 @@
 //!     .sink(kafka_sink("localhost:9092", "alerts").key(|t: &Txn| t.transaction_id));
 //! ```
 
+/// The rdkafka crate this connector is built on, for Kafka clients of your own (admin,
+/// producers and consumers in tests and tools).
+pub use rdkafka;
+
 pub mod admin;
 mod sink;
 mod source;

@@ -40,6 +40,9 @@
 //!   column's type, a violated constraint) fails the job with the database's message,
 //!   the column and the record's text: it is never dropped silently.
 
+/// The `postgres` client crate this connector is built on, for connections of your own.
+pub use postgres as client;
+
 mod rows;
 mod table;
 

@@ -1,7 +1,7 @@
 //! Windows on timestamped streams: assignment, incremental aggregation, firing by the
 //! frontier, allowed lateness and late data.
 //!
-//! # Semantics (Flink's, see `FLINK-SEMANTICS.md`)
+//! # Semantics (Flink's, see `docs/flink-semantics.md`)
 //! - Tumbling windows of size `S` are `[k·S, (k+1)·S)`; sliding windows of size `S` and
 //!   slide `L` start at every multiple of `L`, so a record belongs to `S / L` of them.
 //!   Results carry `[start, end)` and the event time `end - 1`.

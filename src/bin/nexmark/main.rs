@@ -2,8 +2,8 @@
 //! throughput, CPU time, output rows and peak memory.
 //!
 //! ```text
-//! cargo run --release --bin nexmark -- --query q5 --events 10000000 -w 2
-//! cargo run --release --bin nexmark -- --query all --events 10000000 --pregenerated
+//! cargo run --release --features nexmark --bin nexmark -- --query q5 --events 10000000 -w 2
+//! cargo run --release --features nexmark --bin nexmark -- --query all --events 10000000 --pregenerated
 //! ```
 //! `--pregenerated` generates each worker's events into memory before the clock starts,
 //! so that the figures are the engine's alone. `--query q1-timely` (also q5, q7) runs the
