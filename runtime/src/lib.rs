@@ -11,6 +11,8 @@
 pub mod args;
 pub mod checkpoint;
 mod cluster;
+#[doc(hidden)]
+pub mod codegen;
 pub mod context;
 pub mod dead_letter;
 pub mod error;

@@ -422,17 +422,6 @@ impl<U: 'static, F: FnMut(&U) -> u64 + 'static> Stamper<U> for BoundedOutOfOrder
     }
 }
 
-/// `assign_timestamps(f, out_of_orderness = bound)` after a chain whose records have the
-/// type `ty` witnesses: pins `f`'s argument type.
-pub fn bounded<U, F: FnMut(&U) -> u64>(
-    _ty: crate::operators::fused::Ty<U>,
-    f: F,
-    bound: u64,
-    tick: u64,
-) -> BoundedOutOfOrderness<F> {
-    BoundedOutOfOrderness::new(f, bound, tick)
-}
-
 /// Processing time: a record's time is the wall clock when the source reads it, and the
 /// watermark follows the clock.
 pub struct ProcessingTime {
@@ -478,23 +467,6 @@ impl<U: 'static> Stamper<U> for ProcessingTime {
     fn watermark_time(&mut self) -> u64 {
         tick_floor(self.now(), self.tick)
     }
-}
-
-/// Records of a timestamped stream without their timestamps: what a sink writes.
-pub fn values<'scope, T: 'static>(
-    stream: timely::dataflow::StreamVec<'scope, Time, Timed<T>>,
-) -> timely::dataflow::StreamVec<'scope, Time, T> {
-    crate::operators::fused::fused(stream, "values", |r: Timed<T>, out| out.push(r.value))
-}
-
-/// Records of a stream without timestamps, at event time 0: how count windows, which
-/// need no time, take such a stream.
-pub fn at_zero<'scope, T: 'static>(
-    stream: timely::dataflow::StreamVec<'scope, Time, T>,
-) -> timely::dataflow::StreamVec<'scope, Time, Timed<T>> {
-    crate::operators::fused::fused(stream, "at_zero", |value: T, out| {
-        out.push(Timed { ts: 0, value })
-    })
 }
 
 #[cfg(test)]

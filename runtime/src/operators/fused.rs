@@ -8,7 +8,7 @@
 
 use std::marker::PhantomData;
 
-use crate::time::Time;
+use crate::time::{Time, Timed};
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 use timely::dataflow::StreamVec;
@@ -29,7 +29,7 @@ pub fn of<Tm: timely::progress::Timestamp, T>(_stream: &StreamVec<'_, Tm, T>) ->
 }
 
 /// The value type of a timestamped `stream`.
-pub fn of_timed<T>(_stream: &StreamVec<'_, Time, crate::time::Timed<T>>) -> Ty<T> {
+pub fn of_timed<T>(_stream: &StreamVec<'_, Time, Timed<T>>) -> Ty<T> {
     Ty(PhantomData)
 }
 
@@ -100,6 +100,23 @@ where
                 }
             });
         }
+    })
+}
+
+/// Records of a timestamped stream without their timestamps: what a sink writes.
+pub fn values<'scope, T: 'static>(
+    stream: StreamVec<'scope, Time, Timed<T>>,
+) -> StreamVec<'scope, Time, T> {
+    fused(stream, "values", |r: Timed<T>, out| out.push(r.value))
+}
+
+/// Records of a stream without timestamps, at event time 0: how count windows, which
+/// need no time, take such a stream.
+pub fn at_zero<'scope, T: 'static>(
+    stream: StreamVec<'scope, Time, T>,
+) -> StreamVec<'scope, Time, Timed<T>> {
+    fused(stream, "at_zero", |value: T, out| {
+        out.push(Timed { ts: 0, value })
     })
 }
 

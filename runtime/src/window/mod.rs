@@ -246,7 +246,7 @@ pub fn untimed<'scope, T: 'static, S>(
     keyed: KeyedStream<'scope, T, S>,
 ) -> KeyedStream<'scope, Timed<T>, OnValue<S>> {
     let (stream, selector) = keyed.into_parts();
-    KeyedStream::from_parts(crate::time::at_zero(stream), OnValue(selector))
+    KeyedStream::from_parts(crate::operators::fused::at_zero(stream), OnValue(selector))
 }
 
 /// `keyed.window(windows)`.
