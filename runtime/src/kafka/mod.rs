@@ -14,6 +14,7 @@
 pub use rdkafka;
 
 pub mod admin;
+mod offsets;
 mod sink;
 mod source;
 

@@ -1,6 +1,6 @@
 //! The Kafka source: `kafka::<T>(brokers, topic)`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +10,11 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use super::offsets::{Commit, Offsets, PartitionOffsets};
 use crate::dead_letter::{DeadLetter, Position};
 use crate::error::{Error, Result};
 use crate::format::{Decode, Json};
-use crate::sources::{Read, Reader, SourceSpec, Status};
+use crate::sources::{Read, Reader, SourceSpec, Status, TracksCompletion};
 
 /// Where a Kafka source starts reading each partition.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,14 +218,8 @@ pub struct KafkaReader<T, D, S> {
     index_of: HashMap<i32, usize>,
     open: usize,
     dead: Vec<DeadLetter>,
-    /// Offsets read when the records up to a timely time were emitted: committed once
-    /// the sinks are past that time.
-    marks: VecDeque<(u64, Vec<(i32, i64)>)>,
-    /// The newest offsets the sinks have finished, waiting for the next commit.
-    finished: Option<Vec<(i32, i64)>>,
-    /// The offsets committed last.
-    committed: Vec<(i32, i64)>,
-    last_commit: Instant,
+    /// What has been read, what the sinks have finished, and what was committed.
+    offsets: Offsets,
     /// Since when the brokers have been failing without a record in between.
     failing_since: Option<Instant>,
     /// Per-partition watermarks: whether the partitions were announced, the partition
@@ -237,9 +232,6 @@ pub struct KafkaReader<T, D, S> {
 
 /// Marks a partition's end offset in a checkpointed position.
 const END_MARK: u32 = 1 << 31;
-
-/// How often offsets are committed at most.
-const COMMIT_EVERY: Duration = Duration::from_secs(1);
 
 fn kafka_error(settings: &Settings, what: &str, e: impl std::fmt::Display) -> Error {
     Error::Connector(format!(
@@ -343,10 +335,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> SourceSpec for KafkaSource<T, D, S> 
             index_of,
             open,
             dead: Vec::new(),
-            marks: VecDeque::new(),
-            finished: None,
-            committed: Vec::new(),
-            last_commit: Instant::now(),
+            offsets: Offsets::new(Instant::now()),
             failing_since: None,
             announced: false,
             current: None,
@@ -475,19 +464,21 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> KafkaReader<T, D, S> {
         Ok(())
     }
 
-    fn commit(&mut self, offsets: Vec<(i32, i64)>, mode: CommitMode) {
-        if offsets == self.committed {
+    /// Commits `offsets` to the group, unless they were committed last.
+    fn commit(&mut self, offsets: PartitionOffsets, mode: Commit) {
+        let Some(offsets) = self.offsets.wanted(offsets) else {
             return;
-        }
+        };
         let mut list = TopicPartitionList::new();
         for &(id, next) in &offsets {
             let _ = list.add_partition_offset(&self.settings.topic, id, Offset::Offset(next));
         }
-        // A failed commit is retried with the next one; at-least-once either way.
-        if self.consumer.commit(&list, mode).is_ok() {
-            self.committed = offsets;
-        }
-        self.last_commit = Instant::now();
+        let mode = match mode {
+            Commit::Async => CommitMode::Async,
+            Commit::Sync => CommitMode::Sync,
+        };
+        let ok = self.consumer.commit(&list, mode).is_ok();
+        self.offsets.committed(offsets, ok, Instant::now());
     }
 }
 
@@ -623,40 +614,25 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
             .filter(|(split, _)| split & END_MARK == 0)
             .map(|&(split, next)| (split as i32, next as i64))
             .collect();
-        let mode = if last {
-            CommitMode::Sync
-        } else {
-            CommitMode::Async
-        };
+        let mode = if last { Commit::Sync } else { Commit::Async };
         self.commit(offsets, mode);
     }
 
-    fn tracks_completion(&self) -> bool {
-        true
+    fn completion(&mut self) -> Option<&mut dyn TracksCompletion> {
+        Some(self)
     }
+}
 
+/// Without checkpoints, offsets are committed once the sinks have finished the records
+/// before them (see [`Offsets`]).
+impl<T: 'static, D: Decode<T>, S: Shape<T>> TracksCompletion for KafkaReader<T, D, S> {
     fn emitted(&mut self, up_to: u64) {
-        let offsets: Vec<(i32, i64)> = self.partitions.iter().map(|p| (p.id, p.next)).collect();
-        match self.marks.back_mut() {
-            // Later reads at the same time replace the mark.
-            Some((time, last)) if *time >= up_to => *last = offsets,
-            _ => self.marks.push_back((up_to, offsets)),
-        }
+        let read = self.partitions.iter().map(|p| (p.id, p.next)).collect();
+        self.offsets.emitted(up_to, read);
     }
 
     fn completed(&mut self, frontier: Option<u64>) {
-        while let Some((time, _)) = self.marks.front() {
-            if frontier.is_some_and(|f| *time >= f) {
-                break;
-            }
-            self.finished = self.marks.pop_front().map(|(_, offsets)| offsets);
-        }
-        let mode = match frontier {
-            None => CommitMode::Sync,
-            Some(_) if self.last_commit.elapsed() >= COMMIT_EVERY => CommitMode::Async,
-            Some(_) => return,
-        };
-        if let Some(offsets) = self.finished.take() {
+        if let Some((offsets, mode)) = self.offsets.completed(frontier, Instant::now()) {
             self.commit(offsets, mode);
         }
     }

@@ -100,19 +100,24 @@ pub trait Reader: 'static {
         let _ = (position, last);
     }
 
-    /// Whether the reader wants to know when the sinks have finished what it read
-    /// ([`Reader::emitted`], [`Reader::completed`]): a Kafka reader commits offsets then.
-    /// Such a source stays until the sinks are done, after its input ends.
-    fn tracks_completion(&self) -> bool {
-        false
+    /// The reader's [`TracksCompletion`], if it wants to know when the sinks have
+    /// finished what it read (a Kafka reader commits offsets then). Most readers do not.
+    fn completion(&mut self) -> Option<&mut dyn TracksCompletion> {
+        None
     }
+}
 
+/// A reader's optional capability ([`Reader::completion`]): it is told when the sinks
+/// have finished what it read. Without checkpoints, a Kafka reader commits its offsets
+/// then. A source whose reader has it stays, after its input ends, until the sinks are
+/// done.
+pub trait TracksCompletion {
     /// Everything read so far travels at timely times up to `up_to`.
-    fn emitted(&mut self, _up_to: u64) {}
+    fn emitted(&mut self, up_to: u64);
 
     /// The sinks have finished every timely time before `frontier` (`None`: everything,
     /// the job is ending).
-    fn completed(&mut self, _frontier: Option<u64>) {}
+    fn completed(&mut self, frontier: Option<u64>);
 }
 
 /// What [`Reader::read_splits`] reports.
@@ -215,7 +220,10 @@ where
             ck.worker.unsupported(&format!("the source `{name}`"));
         }
     }
-    let tracks = matches!(&reader, Some(Ok(r)) if r.tracks_completion());
+    let tracks = match &mut reader {
+        Some(Ok(r)) => r.completion().is_some(),
+        _ => false,
+    };
     let splits = matches!(&reader, Some(Ok(r)) if r.has_splits());
     let done = completion.probe.clone();
     let skew = if peers > 1 {
@@ -297,7 +305,9 @@ where
                     return true;
                 }
                 let frontier = done.with_frontier(|f| sinks_done(&f));
-                r.completed(frontier);
+                if let Some(c) = r.completion() {
+                    c.completed(frontier);
+                }
                 if frontier.is_none() || context.is_cancelled() {
                     reader = None;
                     return false;
@@ -384,11 +394,11 @@ where
                     .give_container(&mut dead);
             }
             if probes {
-                if let Some(Ok(r)) = reader.as_mut() {
+                if let Some(c) = reader.as_mut().and_then(|r| r.as_mut().ok()?.completion()) {
                     if emitted != emitted_before || total > 0 {
-                        r.emitted(emitted);
+                        c.emitted(emitted);
                     }
-                    r.completed(done.with_frontier(|f| sinks_done(&f)));
+                    c.completed(done.with_frontier(|f| sinks_done(&f)));
                 }
             }
             // The next activation's buckets start at about this one's size.

@@ -14,7 +14,7 @@
 //! `reader << 20 | split`), so that the stamper keeps a watermark per reader and one
 //! that is behind holds the source's watermark back.
 
-use super::{Read, Reader, SourceSpec, Status};
+use super::{Read, Reader, SourceSpec, Status, TracksCompletion};
 use crate::checkpoint::ReaderState;
 use crate::dead_letter::DeadLetter;
 use crate::error::Result;
@@ -232,21 +232,30 @@ impl<R: Reader> Reader for Readers<R> {
         }
     }
 
-    fn tracks_completion(&self) -> bool {
-        self.subs
-            .iter()
-            .any(|s| s.reader.as_ref().is_some_and(|r| r.tracks_completion()))
+    fn completion(&mut self) -> Option<&mut dyn TracksCompletion> {
+        let any = self
+            .subs
+            .iter_mut()
+            .any(|s| s.reader.as_mut().is_some_and(|r| r.completion().is_some()));
+        if any {
+            Some(self)
+        } else {
+            None
+        }
     }
+}
 
+/// Tells every reader that tracks completion.
+impl<R: Reader> TracksCompletion for Readers<R> {
     fn emitted(&mut self, up_to: u64) {
-        for r in self.opened() {
-            r.emitted(up_to);
+        for c in self.opened().filter_map(Reader::completion) {
+            c.emitted(up_to);
         }
     }
 
     fn completed(&mut self, frontier: Option<u64>) {
-        for r in self.opened() {
-            r.completed(frontier);
+        for c in self.opened().filter_map(Reader::completion) {
+            c.completed(frontier);
         }
     }
 }
