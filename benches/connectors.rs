@@ -20,7 +20,7 @@
 //!   all rows in one transaction. Prints rows/s and the ratios.
 //!
 //! Producing the input is not timed. The local broker (tansu, in memory) needs one record
-//! per produced batch (see `examples/common/local_kafka.rs`), which makes producing slow
+//! per produced batch (see `tidemill::kafka::admin::one_per_batch`), which makes producing slow
 //! (tens of thousands of records per second): the default N is 1M.
 
 use std::time::{Duration, Instant};
@@ -32,9 +32,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use tidemill::kafka::admin::{create_topic, delete_topic};
 use tidemill::prelude::*;
 
-#[path = "../examples/common/local_kafka.rs"]
-mod local_kafka;
-use local_kafka::one_per_batch;
+use tidemill::kafka::admin::one_per_batch;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct Transaction {

@@ -25,9 +25,8 @@ use std::path::PathBuf;
 use tidemill::clap::{self, Parser};
 use tidemill::prelude::*;
 
-#[path = "common/transactions.rs"]
-mod transactions;
-use transactions::Transaction;
+mod common;
+use common::transactions::{self, Transaction};
 
 #[derive(Parser)]
 #[command(

@@ -17,9 +17,7 @@ use tidemill::clap::{self, Parser};
 use tidemill::kafka::admin::create_topic;
 use tidemill::prelude::*;
 
-#[path = "common/local_kafka.rs"]
-mod local_kafka;
-use local_kafka::{one_per_batch, ONE_PER_BATCH};
+use tidemill::kafka::admin::{one_per_batch, ONE_PER_BATCH};
 
 #[derive(Parser)]
 #[command(

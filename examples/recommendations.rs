@@ -22,9 +22,7 @@ use tidemill::clap::{self, Parser};
 use tidemill::kafka::admin::create_topic;
 use tidemill::prelude::*;
 
-#[path = "common/local_kafka.rs"]
-mod local_kafka;
-use local_kafka::one_per_batch;
+use tidemill::kafka::admin::one_per_batch;
 
 #[derive(Parser)]
 #[command(

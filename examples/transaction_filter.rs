@@ -15,8 +15,8 @@ use std::path::PathBuf;
 use tidemill::clap::{self, Parser};
 use tidemill::prelude::*;
 
-#[path = "common/transactions.rs"]
-mod transactions;
+mod common;
+use common::transactions;
 
 #[derive(Parser)]
 #[command(disable_help_flag = true, about = "Transactions over 1000")]

@@ -292,6 +292,16 @@
 //! let _ = stream! { from_collection(vec![1, 2]).reduce(|a, b| a + b).print(); };
 //! ```
 
+// The code `stream!` generates names `::tidemill`; this lets the crate's own modules
+// (the Nexmark queries) use the macro too.
+#[cfg(feature = "nexmark")]
+extern crate self as tidemill;
+
+/// The Nexmark queries in the DSL and, in [`nexmark_queries::timely`], hand-written
+/// timely versions of q1, q5 and q7: what the `nexmark` binary runs and its tests check.
+#[cfg(feature = "nexmark")]
+pub mod nexmark_queries;
+
 pub use tidemill_macros::stream;
 pub use tidemill_runtime::dead_letter::{DeadLetter, Position};
 #[cfg(feature = "kafka")]

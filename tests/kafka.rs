@@ -5,9 +5,7 @@
 
 use tidemill::kafka::rdkafka;
 mod common;
-#[path = "../examples/common/local_kafka.rs"]
-mod local_kafka;
-use local_kafka::{one_per_batch, ONE_PER_BATCH};
+use tidemill::kafka::admin::{one_per_batch, ONE_PER_BATCH};
 
 use std::time::Duration;
 
@@ -248,7 +246,7 @@ fn each_partition_keeps_its_own_watermark() {
     create_topic(&brokers, &topic, 2).unwrap();
     let producer: BaseProducer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &brokers)
-        .set("batch.num.messages", "1") // see local_kafka::one_per_batch
+        .set("batch.num.messages", "1") // see tidemill::kafka::admin::one_per_batch
         .set("linger.ms", "0")
         .create()
         .unwrap();

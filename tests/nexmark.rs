@@ -9,14 +9,8 @@ use std::fmt::Debug;
 use tidemill::nexmark::{self, Auction, Bid, Config, Event, Generator, Source, Text};
 use tidemill::{Args, Collector, JobReport, Result};
 
-#[path = "../src/bin/nexmark/queries.rs"]
-#[allow(dead_code, reason = "the test uses some of the binary's queries")]
-mod queries;
-#[path = "../src/bin/nexmark/timely_queries.rs"]
-#[allow(dead_code, reason = "the test uses some of the binary's queries")]
-mod timely_queries;
-
-use queries::*;
+use tidemill::nexmark_queries::*;
+use tidemill::nexmark_queries::{self as queries, timely as timely_queries};
 
 const EVENTS: u64 = 20_000;
 

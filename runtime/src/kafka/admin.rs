@@ -1,5 +1,6 @@
 //! Topic administration for tests, examples and set-up scripts: create and delete
-//! topics through librdkafka's admin API.
+//! topics through librdkafka's admin API, and producer settings for the local test
+//! broker.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -106,3 +107,22 @@ pub fn delete_topic(brokers: &str, topic: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// The local broker of `scripts/kafka.sh` (tansu, in-memory) advances a partition's end
+/// offset once per produced batch, not per record, so a bounded read (`until_end`) would
+/// stop short of records sent in multi-record batches: send one record per batch. It
+/// then takes a few thousand records per second, so a large input waits in the
+/// producer's queue for longer than the default 30 s delivery timeout: allow 10 minutes.
+/// A real Kafka broker needs none of this.
+pub fn one_per_batch<T, E, K>(
+    sink: crate::kafka::KafkaSink<T, E, K>,
+) -> crate::kafka::KafkaSink<T, E, K> {
+    sink.properties(ONE_PER_BATCH)
+}
+
+/// The properties of [`one_per_batch`], for `kafka_sink(.., properties = ONE_PER_BATCH)`.
+pub const ONE_PER_BATCH: [(&str, &str); 3] = [
+    ("batch.num.messages", "1"),
+    ("linger.ms", "0"),
+    ("delivery.timeout.ms", "600000"),
+];

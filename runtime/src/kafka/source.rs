@@ -624,7 +624,7 @@ impl<T: 'static, D: Decode<T>, S: Shape<T>> Reader for KafkaReader<T, D, S> {
 }
 
 /// Without checkpoints, offsets are committed once the sinks have finished the records
-/// before them (see [`Offsets`]).
+/// before them (the bookkeeping is `kafka/offsets.rs`).
 impl<T: 'static, D: Decode<T>, S: Shape<T>> TracksCompletion for KafkaReader<T, D, S> {
     fn emitted(&mut self, up_to: u64) {
         let read = self.partitions.iter().map(|p| (p.id, p.next)).collect();

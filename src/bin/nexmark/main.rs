@@ -11,9 +11,6 @@
 //! all` runs each query in a process of its own and prints a table; `--query gen` runs
 //! the generator alone on one thread.
 
-mod queries;
-mod timely_queries;
-
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,7 +18,7 @@ use tidemill::clap::{self, Parser};
 use tidemill::nexmark::{self, Config, Pregenerated};
 use tidemill::{Args, Collector, Result};
 
-use queries::Events;
+use tidemill::nexmark_queries::{self as queries, timely as timely_queries, Events};
 
 #[derive(Parser)]
 #[command(disable_help_flag = true, about = "Runs the Nexmark queries")]

@@ -15,7 +15,7 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::{Capability, Operator};
 use timely::dataflow::{Scope, StreamVec};
 
-use crate::queries::{euros, Events, Highest, HighestOf, Q1, Q5};
+use super::{euros, Events, Highest, HighestOf, Q1, Q5};
 use tidemill::Aggregator;
 
 const BOUND: u64 = 4_000;

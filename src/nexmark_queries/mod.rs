@@ -11,6 +11,8 @@
 //! q18, q19) emit updates as their results change; q4 and q9 close an auction when the
 //! watermark passes its expiry (or when the input ends).
 
+pub mod timely;
+
 use std::cmp::Reverse;
 
 use tidemill::nexmark::{Auction, Bid, Event, Text};
@@ -33,6 +35,7 @@ where
 }
 
 /// Dollars to euros, as q1 and q14 convert.
+#[inline]
 pub fn euros(cents: u64) -> f64 {
     0.908 * cents as f64
 }
@@ -124,6 +127,7 @@ pub struct LocalItems {
 
 impl KeyedProcessFunction<u64, Q3In> for LocalItems {
     type Out = Q3;
+    #[inline]
     fn process_element(&mut self, record: Q3In, ctx: &mut Context<'_, u64>, out: &mut Vec<Q3>) {
         match record {
             Q3In::Seller {
@@ -179,6 +183,7 @@ pub enum AuctionOrBid {
 }
 
 impl AuctionOrBid {
+    #[inline]
     pub fn of(event: Event) -> Option<AuctionOrBid> {
         match event {
             Event::Auction(a) => Some(AuctionOrBid::Auction(a)),
@@ -187,6 +192,7 @@ impl AuctionOrBid {
         }
     }
 
+    #[inline]
     pub fn date_time(&self) -> u64 {
         match self {
             AuctionOrBid::Auction(a) => a.date_time,
@@ -194,6 +200,7 @@ impl AuctionOrBid {
         }
     }
 
+    #[inline]
     pub fn auction_id(&self) -> u64 {
         match self {
             AuctionOrBid::Auction(a) => a.id,
@@ -203,6 +210,7 @@ impl AuctionOrBid {
 }
 
 /// Whether `bid` counts for `auction`: placed while it was open (both ends included).
+#[inline]
 pub fn in_time(auction: &Auction, bid: &Bid) -> bool {
     (auction.date_time..=auction.expires).contains(&bid.date_time)
 }
@@ -210,6 +218,7 @@ pub fn in_time(auction: &Auction, bid: &Bid) -> bool {
 /// Which of two bids wins an auction: the higher price, then the earlier bid (q9's
 /// `ORDER BY price DESC, dateTime ASC`), then the whole bid, so that ties are decided
 /// the same way on every run.
+#[inline]
 pub fn better(a: &Bid, b: &Bid) -> bool {
     (Reverse(a.price), a.date_time, a) < (Reverse(b.price), b.date_time, b)
 }
@@ -235,12 +244,14 @@ pub struct WinningBids {
 
 /// A bid waiting for its auction is dropped once the watermark passes the end of its
 /// 1024 ms block of event time, so that the bids waiting at a key leave in few rounds.
+#[inline]
 fn drop_time(bid: &Bid) -> u64 {
     bid.date_time | 1023
 }
 
 impl KeyedProcessFunction<u64, AuctionOrBid> for WinningBids {
     type Out = (Auction, Bid);
+    #[inline]
     fn process_element(
         &mut self,
         record: AuctionOrBid,
@@ -277,6 +288,7 @@ impl KeyedProcessFunction<u64, AuctionOrBid> for WinningBids {
         }
     }
 
+    #[inline]
     fn on_timer(&mut self, time: u64, ctx: &mut Context<'_, u64>, out: &mut Vec<(Auction, Bid)>) {
         let closes = self
             .open
@@ -334,6 +346,7 @@ pub struct Ties<T> {
 }
 
 impl<T> Default for Ties<T> {
+    #[inline]
     fn default() -> Self {
         Ties {
             score: 0,
@@ -344,6 +357,7 @@ impl<T> Default for Ties<T> {
 
 impl<T: Clone> Ties<T> {
     /// Takes `item` if it scores at least as high as the items kept.
+    #[inline]
     pub fn add(&mut self, score: u64, item: T) {
         if self.items.is_empty() || score > self.score {
             self.score = score;
@@ -355,6 +369,7 @@ impl<T: Clone> Ties<T> {
     }
 
     /// Takes the items of `other` that score at least as high as the items kept.
+    #[inline]
     pub fn merge(&mut self, other: &Ties<T>) {
         if other.items.is_empty() {
             return;
@@ -378,15 +393,19 @@ pub struct HottestOf;
 impl Aggregator<WindowResult<u64, u64>> for HottestOf {
     type Acc = Hottest;
     type Out = Hottest;
+    #[inline]
     fn init(&self) -> Hottest {
         Hottest::default()
     }
+    #[inline]
     fn add(&self, acc: &mut Hottest, r: WindowResult<u64, u64>) {
         acc.add(r.value, r.key);
     }
+    #[inline]
     fn merge(&self, acc: &mut Hottest, other: &Hottest) {
         acc.merge(other);
     }
+    #[inline]
     fn finish(&self, acc: &Hottest) -> Hottest {
         acc.clone()
     }
@@ -430,15 +449,19 @@ pub struct HighestOf;
 impl Aggregator<Bid> for HighestOf {
     type Acc = Highest;
     type Out = Highest;
+    #[inline]
     fn init(&self) -> Highest {
         Highest::default()
     }
+    #[inline]
     fn add(&self, acc: &mut Highest, bid: Bid) {
         acc.add(bid.price, bid);
     }
+    #[inline]
     fn merge(&self, acc: &mut Highest, other: &Highest) {
         acc.merge(other);
     }
+    #[inline]
     fn finish(&self, acc: &Highest) -> Highest {
         acc.clone()
     }
@@ -570,6 +593,7 @@ pub struct Q14 {
 }
 
 /// The part of the day a bid was placed in (UTC hours): q14's `CASE`.
+#[inline]
 pub fn bid_time_type(date_time: u64) -> &'static str {
     match date_time / 3_600_000 % 24 {
         8..=18 => "dayTime",
@@ -579,6 +603,7 @@ pub fn bid_time_type(date_time: u64) -> &'static str {
 }
 
 /// q14's user-defined function: how many times `c` occurs in `s`.
+#[inline]
 pub fn count_char(s: &str, c: u8) -> usize {
     s.bytes().filter(|&b| b == c).count()
 }
@@ -627,6 +652,7 @@ pub struct DayStats {
 }
 
 impl DayStats {
+    #[inline]
     pub fn of(bid: &Bid) -> DayStats {
         let rank = |lo: u64, hi: u64| u64::from((lo..hi).contains(&bid.price));
         DayStats {
@@ -642,6 +668,7 @@ impl DayStats {
         }
     }
 
+    #[inline]
     pub fn merge(self, other: DayStats) -> DayStats {
         DayStats {
             total_bids: self.total_bids + other.total_bids,
@@ -655,6 +682,7 @@ impl DayStats {
         }
     }
 
+    #[inline]
     pub fn avg_price(&self) -> f64 {
         self.sum_price as f64 / self.total_bids as f64
     }
@@ -693,12 +721,14 @@ pub struct LatestBid {
 
 /// Whether `a` is later than `b` (then by the whole bid, so that ties are decided the
 /// same way on every run).
+#[inline]
 pub fn later(a: &Bid, b: &Bid) -> bool {
     (a.date_time, a) > (b.date_time, b)
 }
 
 impl KeyedProcessFunction<(u64, u64), Bid> for LatestBid {
     type Out = Bid;
+    #[inline]
     fn process_element(&mut self, bid: Bid, ctx: &mut Context<'_, (u64, u64)>, out: &mut Vec<Bid>) {
         let newer = self.latest.value(ctx).is_none_or(|b| later(&bid, b));
         if newer {
@@ -735,6 +765,7 @@ pub struct TopBids {
 
 impl KeyedProcessFunction<u64, Bid> for TopBids {
     type Out = (Bid, usize);
+    #[inline]
     fn process_element(
         &mut self,
         bid: Bid,

@@ -1,0 +1,3 @@
+//! Code shared by the examples, as a module each example declares (`mod common;`).
+
+pub mod transactions;
