@@ -8,6 +8,8 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use tidemill::prelude::*;
 
+mod common;
+
 /// `(key, event time ms, id)`.
 type Rec = (u8, u64, u32);
 
@@ -34,22 +36,15 @@ fn side(max_back: u64, ids: std::ops::Range<u32>) -> impl Strategy<Value = Vec<R
     })
 }
 
-/// Whether each record of one side is late: `from_collection` gives worker `i` of `n`
-/// the elements `i, i + n, ...`; a record is late when its source's watermark (largest
-/// timestamp so far minus the bound) had passed its tick, so that it travels at a later
-/// timely time than its own.
+/// Whether each record of one side is late: its source's watermark had passed its tick,
+/// so that it travels at a later timely time than its own (the shared model of
+/// `from_collection`'s watermark).
 fn late(input: &[Rec], workers: usize) -> Vec<bool> {
-    let mut max_seen: Vec<Option<u64>> = vec![None; workers];
+    let times = common::travel_times(input.iter().map(|r| r.1), workers, BOUND, TICK);
     input
         .iter()
-        .enumerate()
-        .map(|(i, &(_, ts, _))| {
-            let seen = &mut max_seen[i % workers];
-            let not_late_from = seen.map_or(0, |m| m.saturating_sub(BOUND));
-            *seen = Some(seen.map_or(ts, |m| m.max(ts)));
-            let travels = ts.max(not_late_from);
-            travels - travels % TICK > ts - ts % TICK
-        })
+        .zip(times)
+        .map(|(&(_, ts, _), travels)| travels > ts - ts % TICK)
         .collect()
 }
 

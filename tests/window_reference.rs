@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use tidemill::prelude::*;
 
+mod common;
+
 /// `(key, event time ms, value)`.
 type Rec = (u8, u64, u64);
 
@@ -32,20 +34,10 @@ fn ends(ts: u64, size: u64, slide: u64) -> Vec<u64> {
         .collect()
 }
 
-/// Each record with the timely time it travels at: its source's watermark time when late.
+/// Each record with the timely time it travels at: its source's watermark time when late
+/// (the shared model of `from_collection`'s watermark).
 fn travel_times(input: &[Rec], workers: usize) -> Vec<u64> {
-    let mut max_seen: Vec<Option<u64>> = vec![None; workers];
-    input
-        .iter()
-        .enumerate()
-        .map(|(i, &(_, ts, _))| {
-            let seen = &mut max_seen[i % workers];
-            let not_late_from = seen.map_or(0, |m| m.saturating_sub(BOUND));
-            *seen = Some(seen.map_or(ts, |m| m.max(ts)));
-            let t = ts.max(not_late_from);
-            t - t % TICK
-        })
-        .collect()
+    common::travel_times(input.iter().map(|r| r.1), workers, BOUND, TICK)
 }
 
 /// Per `(key, window end)`, the records that count for the window; and the late records.

@@ -240,3 +240,30 @@ pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)
     }
     out
 }
+
+/// The reference model of a `from_collection` source's watermark, which the window and
+/// join reference tests share: worker `i` of `workers` reads the elements `i, i + n, ...`
+/// of the input, and its watermark trails the largest timestamp it has read by `bound`
+/// (`assign_timestamps(.., out_of_orderness = bound)`), updated after every record. A
+/// record whose timestamp is behind its source's watermark travels at the watermark
+/// (timely time never goes back). Returns, for each record (by its event time `ts`), the
+/// timely time it travels at: that time rounded down to the pipeline's `tick`.
+#[allow(dead_code, reason = "only the reference-model tests use it")]
+pub fn travel_times(
+    ts: impl IntoIterator<Item = u64>,
+    workers: usize,
+    bound: u64,
+    tick: u64,
+) -> Vec<u64> {
+    let mut max_seen: Vec<Option<u64>> = vec![None; workers];
+    ts.into_iter()
+        .enumerate()
+        .map(|(i, ts)| {
+            let seen = &mut max_seen[i % workers];
+            let not_late_from = seen.map_or(0, |m| m.saturating_sub(bound));
+            *seen = Some(seen.map_or(ts, |m| m.max(ts)));
+            let t = ts.max(not_late_from);
+            t - t % tick
+        })
+        .collect()
+}
