@@ -291,6 +291,115 @@
 //! use tidemill::prelude::*;
 //! let _ = stream! { from_collection(vec![1, 2]).reduce(|a, b| a + b).print(); };
 //! ```
+//!
+//! ## Extension points
+//! `from_source(spec)` and `sink(spec)` take sources and sinks of your own;
+//! `docs/extending.md` says where operators, window kinds, sources and sinks go in the
+//! code.
+//!
+//! ### A source: [`sources::SourceSpec`] and [`sources::Reader`]
+//! A spec is evaluated once per process and opened on every worker, which reads its share.
+//! A reader that says where it is ([`sources::Reader::position`]) and resumes there
+//! ([`sources::Reader::seek`]) can be checkpointed.
+//!
+//! ```
+//! use tidemill::prelude::*;
+//! use tidemill::sources::{Reader, SourceSpec, Status};
+//!
+//! /// The numbers `0..n`, worker `index` of `peers` taking `index, index + peers, ...`.
+//! struct Numbers(u64);
+//!
+//! struct NumbersReader { next: u64, step: u64, end: u64 }
+//!
+//! impl SourceSpec for Numbers {
+//!     type Reader = NumbersReader;
+//!     fn open(&self, index: usize, peers: usize) -> tidemill::Result<NumbersReader> {
+//!         Ok(NumbersReader { next: index as u64, step: peers as u64, end: self.0 })
+//!     }
+//!     fn bounded(&self) -> bool {
+//!         true
+//!     }
+//! }
+//!
+//! impl Reader for NumbersReader {
+//!     type Item = u64;
+//!     fn read(&mut self, budget: usize, out: &mut dyn FnMut(u64)) -> tidemill::Result<Status> {
+//!         for _ in 0..budget {
+//!             if self.next >= self.end {
+//!                 return Ok(Status::Done);
+//!             }
+//!             out(self.next);
+//!             self.next += self.step;
+//!         }
+//!         Ok(Status::More)
+//!     }
+//!     // For checkpoints: one split, at the next number.
+//!     fn position(&self) -> Option<Vec<(u32, u64)>> {
+//!         Some(vec![(0, self.next)])
+//!     }
+//!     fn seek(&mut self, position: &[(u32, u64)]) -> tidemill::Result<()> {
+//!         self.next = position.first().map_or(self.next, |p| p.1);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let out = Collector::new();
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     from_source(Numbers(1000)).filter(|n| n % 7 == 0).collect(out);
+//! })?;
+//! let mut got = out.take();
+//! got.sort();
+//! assert_eq!(got, (0..1000).filter(|n| n % 7 == 0).collect::<Vec<u64>>());
+//! # Ok::<(), tidemill::Error>(())
+//! ```
+//!
+//! ### A sink: [`sinks::SinkSpec`] and [`sinks::Writer`]
+//! A sink spec builds the sink's operator on every worker; [`sinks::write_with`] makes
+//! one around a [`sinks::Writer`], which takes batches and flushes them (when it asks, at
+//! the interval, and when the input ends), and holds the sink's progress back until they
+//! are flushed. A sink that must write each record once after a restore makes its output
+//! visible only for completed checkpoints ([`sinks::exactly_once`]).
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use std::time::Duration;
+//! use tidemill::prelude::*;
+//! use tidemill::sinks::{write_with, Records, SinkSpec, Writer, Written};
+//! use tidemill::JobContext;
+//!
+//! /// Appends the records' `Display` form to a shared list, a batch at a time.
+//! struct Lines(Arc<Mutex<Vec<String>>>);
+//!
+//! struct LinesWriter { pending: Vec<String>, done: Arc<Mutex<Vec<String>>> }
+//!
+//! impl<T: std::fmt::Display + 'static> SinkSpec<T> for Lines {
+//!     fn build<'scope>(&self, stream: Records<'scope, T>, context: &JobContext) -> Written<'scope> {
+//!         let writer = LinesWriter { pending: Vec::new(), done: Arc::clone(&self.0) };
+//!         write_with(stream, "lines", context, Ok(writer), Duration::from_millis(100))
+//!     }
+//! }
+//!
+//! impl<T: std::fmt::Display> Writer<T> for LinesWriter {
+//!     fn write(&mut self, batch: &mut Vec<T>) -> tidemill::Result<()> {
+//!         self.pending.extend(batch.drain(..).map(|r| r.to_string()));
+//!         Ok(())
+//!     }
+//!     fn flush(&mut self) -> tidemill::Result<()> {
+//!         self.done.lock().unwrap().append(&mut self.pending);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let lines = Arc::new(Mutex::new(Vec::new()));
+//! let sink = Lines(Arc::clone(&lines));
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     from_collection(vec![3u64, 1, 2]).map(|n| n * 10).sink(sink);
+//! })?;
+//! let mut got = lines.lock().unwrap().clone();
+//! got.sort();
+//! assert_eq!(got, ["10", "20", "30"]);
+//! # Ok::<(), tidemill::Error>(())
+//! ```
 
 // The code `stream!` generates names `::tidemill`; this lets the crate's own modules
 // (the Nexmark queries) use the macro too.

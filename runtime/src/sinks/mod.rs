@@ -39,7 +39,8 @@ pub type Written<'scope> = StreamVec<'scope, Time, ()>;
 pub type Records<'scope, T> = StreamVec<'scope, Time, T>;
 
 /// A sink as the pipeline names it (`sink(spec)`): evaluated once per process, built on
-/// every worker.
+/// every worker. The `tidemill` crate's docs ("Extension points") have a runnable sink of
+/// one's own.
 pub trait SinkSpec<T> {
     /// Writes this worker's records of `stream`. A failure fails the job through
     /// `context`, with a clear error; what the sink buffers is written before the job

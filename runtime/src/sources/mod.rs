@@ -132,6 +132,7 @@ pub enum Read<T> {
 }
 
 /// A source as the pipeline names it: evaluated once per process, opened per worker.
+/// The `tidemill` crate's docs ("Extension points") have a runnable source of one's own.
 pub trait SourceSpec {
     /// The worker's reader.
     type Reader: Reader;
