@@ -93,7 +93,7 @@ pub struct Args {
     /// Resume from a checkpoint: `latest` (the newest intact one in --checkpoint-dir,
     /// or none: start afresh) or the path of a checkpoint's manifest (`chk-N.json`).
     #[arg(long = "restore", value_name = "latest|PATH")]
-    pub restore: Option<crate::checkpoint::Restore>,
+    pub restore: Option<Restore>,
     /// Restart a failed job from its latest checkpoint up to this many times (Flink's
     /// fixed-delay restart strategy); needs --checkpoint-dir. A panic in user code, a
     /// lost peer process and a failing connector all restart it; invalid configuration
@@ -169,8 +169,7 @@ impl Args {
 
     /// The checkpoint settings, if the job checkpoints. `--restore` needs a
     /// `--checkpoint-dir`, unless it names a manifest.
-    pub fn checkpoint_settings(&self) -> Result<Option<crate::checkpoint::Settings>> {
-        use crate::checkpoint::{Restore, Settings};
+    pub fn checkpoint_settings(&self) -> Result<Option<Settings>> {
         let dir = match (&self.checkpoint_dir, &self.restore) {
             (Some(dir), _) => dir.clone(),
             (None, Some(Restore::Manifest(path))) => {
@@ -213,7 +212,7 @@ impl Args {
 
     /// The same flags, restoring the latest checkpoint.
     pub fn restore_latest(mut self) -> Self {
-        self.restore = Some(crate::checkpoint::Restore::Latest);
+        self.restore = Some(Restore::Latest);
         self
     }
 
@@ -335,6 +334,44 @@ fn parse_duration(s: &str) -> std::result::Result<std::time::Duration, String> {
         _ => return Err(format!("`{s}`: the unit must be ms, s, min or h")),
     };
     Ok(std::time::Duration::from_millis(n * ms))
+}
+
+// Checkpoint settings live here, with the flags they come from; the checkpoint module
+// re-exports them.
+
+/// Where checkpoints are written, how often, and what to restore.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The checkpoint directory (`--checkpoint-dir`).
+    pub dir: std::path::PathBuf,
+    /// How often sources start a new epoch (`--checkpoint-interval`).
+    pub interval: std::time::Duration,
+    /// How many complete checkpoints to keep (`--checkpoints-retained`).
+    pub retained: usize,
+    /// What to restore at start-up (`--restore`).
+    pub restore: Option<Restore>,
+    /// Whether every sink must be exactly-once (`--exactly-once`).
+    pub exactly_once: bool,
+}
+
+/// Which checkpoint a job resumes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Restore {
+    /// The newest complete and intact checkpoint in the directory; none: start afresh.
+    Latest,
+    /// The checkpoint whose manifest is this file.
+    Manifest(std::path::PathBuf),
+}
+
+impl std::str::FromStr for Restore {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(if s == "latest" {
+            Restore::Latest
+        } else {
+            Restore::Manifest(std::path::PathBuf::from(s))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,6 @@ pub struct JobContext {
     mode: ExecutionMode,
     source_batch: usize,
     max_drift: u64,
-    checkpointing: Option<Arc<crate::checkpoint::Checkpointing>>,
     shared: Arc<Shared>,
 }
 
@@ -52,7 +51,6 @@ impl JobContext {
             mode,
             source_batch,
             max_drift: 0,
-            checkpointing: None,
             shared: Arc::new(Shared {
                 errors: Mutex::new(Vec::new()),
                 late: Mutex::new(BTreeMap::new()),
@@ -81,20 +79,6 @@ impl JobContext {
     pub(crate) fn with_max_drift(mut self, ms: u64) -> Self {
         self.max_drift = ms;
         self
-    }
-
-    /// The same context, checkpointing with `checkpointing`.
-    pub(crate) fn with_checkpointing(
-        mut self,
-        checkpointing: Option<Arc<crate::checkpoint::Checkpointing>>,
-    ) -> Self {
-        self.checkpointing = checkpointing;
-        self
-    }
-
-    /// The job's checkpointing, if it checkpoints (`--checkpoint-dir`).
-    pub fn checkpointing(&self) -> Option<Arc<crate::checkpoint::Checkpointing>> {
-        self.checkpointing.clone()
     }
 
     /// How far, in ms of event time, a source's watermark may lead the slowest source's

@@ -181,7 +181,7 @@ where
     let checkpointing = match args.checkpoint_settings()? {
         Some(settings) => Some(std::sync::Arc::new(crate::checkpoint::Checkpointing::open(
             &settings,
-            crate::checkpoint::fingerprint(&plan),
+            fingerprint(&plan),
             peers,
             groups,
         )?)),
@@ -201,10 +201,8 @@ where
         args.source_batch as usize,
         std::sync::Arc::clone(stop),
     )
-    .with_max_drift(args.max_watermark_drift.unwrap_or(0))
-    .with_checkpointing(checkpointing);
-    if context.checkpointing().is_some() && !SIGNALS.swap(true, std::sync::atomic::Ordering::SeqCst)
-    {
+    .with_max_drift(args.max_watermark_drift.unwrap_or(0));
+    if checkpointing.is_some() && !SIGNALS.swap(true, std::sync::atomic::Ordering::SeqCst) {
         // Stop with a savepoint (see `checkpoint`), as Flink's `stop`.
         for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
             signal_hook::flag::register(signal, context.stop_flag())
@@ -245,7 +243,13 @@ where
             let context = worker_context.clone();
             PANICS_FAIL.with(|slot| *slot.borrow_mut() = Some(context.clone()));
             crate::hash::set_max_parallelism(groups);
-            crate::checkpoint::enter(&context, worker.index(), worker.peers(), local_workers);
+            crate::checkpoint::enter(
+                &context,
+                checkpointing.clone(),
+                worker.index(),
+                worker.peers(),
+                local_workers,
+            );
             let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 worker.dataflow::<Time, _, _>(|scope| build(scope, &context));
             }));
@@ -379,4 +383,15 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         (_, Some(s)) => s.clone(),
         _ => "a panic without a message".into(),
     }
+}
+
+/// A stable fingerprint of a plan's operators and edges, so that a checkpoint is only
+/// restored into the pipeline that wrote it.
+pub fn fingerprint(plan: &Plan) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = crate::hash::KeyHasher::default();
+    for n in plan.nodes {
+        (n.id, n.operator, n.op, n.inputs, n.exchange).hash(&mut h);
+    }
+    h.finish()
 }

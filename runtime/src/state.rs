@@ -2,7 +2,7 @@
 //!
 //! A state handle is a field of the user's process function and holds the state of every
 //! key the worker owns; each access names the current key through the function's
-//! [`Context`], so the state a function sees is always the current key's, as in Flink.
+//! [`Context`](crate::operators::process::Context), so the state a function sees is always the current key's, as in Flink.
 //!
 //! ## Time-to-live
 //! A state built `with_ttl(Ttl::..)` expires a key's entry after a duration without a
@@ -32,8 +32,21 @@ use serde::{Deserialize, Serialize};
 
 use crate::hash::StateMap;
 use crate::key::Key;
-use crate::operators::process::Context;
 use crate::time::now_ms;
+
+/// What state handles read of a process function's context: the current key, and the
+/// times by which state with a TTL expires. The process function's `Context`
+/// (`operators::process::Context`) implements it; state handles take it, so the state
+/// they act on is always the current key's.
+pub trait KeyContext<K> {
+    /// The key of the record or timer being handled.
+    fn key(&self) -> &K;
+    /// The current event time.
+    fn timestamp(&self) -> u64;
+    /// The operator's input frontier: the watermark + 1 (`u64::MAX` once the input has
+    /// ended).
+    fn frontier(&self) -> u64;
+}
 
 /// How long state lives without a write, and by which clock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,7 +268,7 @@ impl<K: Key, S: Slot> Store<K, S> {
     }
 
     /// The current time by the TTL's clock, for reads and writes.
-    fn now(ttl: Ttl, ctx: &Context<'_, K>) -> u64 {
+    fn now(ttl: Ttl, ctx: &impl KeyContext<K>) -> u64 {
         match ttl.clock {
             Clock::Event => ctx.timestamp(),
             Clock::Processing => now_ms(),
@@ -264,7 +277,7 @@ impl<K: Key, S: Slot> Store<K, S> {
 
     /// Releases entries whose expiry has passed: for event time, those the watermark has
     /// passed (no record on time can read them any more).
-    fn sweep(&mut self, ctx: &Context<'_, K>) {
+    fn sweep(&mut self, ctx: &impl KeyContext<K>) {
         let Some(ttl) = self.ttl else { return };
         let now = match ttl.clock {
             Clock::Event => ctx.frontier().saturating_sub(1),
@@ -288,7 +301,7 @@ impl<K: Key, S: Slot> Store<K, S> {
     }
 
     /// The current key's value, unless absent or expired.
-    fn get(&mut self, ctx: &Context<'_, K>) -> Option<&mut S> {
+    fn get(&mut self, ctx: &impl KeyContext<K>) -> Option<&mut S> {
         self.sweep(ctx);
         let key = ctx.key();
         if let Some(ttl) = self.ttl {
@@ -307,7 +320,7 @@ impl<K: Key, S: Slot> Store<K, S> {
 
     /// The current key's value for a write (created by `init` when absent or expired),
     /// stamped with the current time, and that time.
-    fn write(&mut self, ctx: &Context<'_, K>, init: impl FnOnce() -> S) -> (&mut S, u64) {
+    fn write(&mut self, ctx: &impl KeyContext<K>, init: impl FnOnce() -> S) -> (&mut S, u64) {
         let live = self.get(ctx).is_some();
         let now = self.ttl.map_or(0, |ttl| Self::now(ttl, ctx));
         let key = ctx.key();
@@ -330,7 +343,7 @@ impl<K: Key, S: Slot> Store<K, S> {
         (&mut entry.value, now)
     }
 
-    fn remove(&mut self, ctx: &Context<'_, K>) -> Option<S> {
+    fn remove(&mut self, ctx: &impl KeyContext<K>) -> Option<S> {
         let value = self.get(ctx).is_some();
         value
             .then(|| self.entries.remove(ctx.key()))
@@ -373,12 +386,12 @@ impl<K: Key, T> ValueState<K, T> {
     }
 
     /// The current key's value, if set (and not expired).
-    pub fn value(&mut self, ctx: &Context<'_, K>) -> Option<&T> {
+    pub fn value(&mut self, ctx: &impl KeyContext<K>) -> Option<&T> {
         self.store.get(ctx).map(|v| &v.0)
     }
 
     /// Sets the current key's value.
-    pub fn update(&mut self, ctx: &Context<'_, K>, value: T) {
+    pub fn update(&mut self, ctx: &impl KeyContext<K>, value: T) {
         let mut value = Some(value);
         let (slot, _) = self
             .store
@@ -391,12 +404,16 @@ impl<K: Key, T> ValueState<K, T> {
     /// The current key's value to change in place, set to `init()` first when absent (or
     /// expired); a write, as [`ValueState::update`] is: it restarts the value's TTL. Saves
     /// the read-clone-update round trip for values such as collections.
-    pub fn get_or_insert_with(&mut self, ctx: &Context<'_, K>, init: impl FnOnce() -> T) -> &mut T {
+    pub fn get_or_insert_with(
+        &mut self,
+        ctx: &impl KeyContext<K>,
+        init: impl FnOnce() -> T,
+    ) -> &mut T {
         &mut self.store.write(ctx, || Value(init())).0 .0
     }
 
     /// Removes the current key's value, returning it.
-    pub fn clear(&mut self, ctx: &Context<'_, K>) -> Option<T> {
+    pub fn clear(&mut self, ctx: &impl KeyContext<K>) -> Option<T> {
         self.store.remove(ctx).map(|v| v.0)
     }
 
@@ -447,17 +464,17 @@ impl<K: Key, T> ListState<K, T> {
     }
 
     /// The current key's values, oldest first (empty when none).
-    pub fn get(&mut self, ctx: &Context<'_, K>) -> &[T] {
+    pub fn get(&mut self, ctx: &impl KeyContext<K>) -> &[T] {
         self.store.get(ctx).map_or(&[], |l| &l.0)
     }
 
     /// Appends a value to the current key's list.
-    pub fn add(&mut self, ctx: &Context<'_, K>, value: T) {
+    pub fn add(&mut self, ctx: &impl KeyContext<K>, value: T) {
         self.store.write(ctx, || List(Vec::new())).0 .0.push(value);
     }
 
     /// Replaces the current key's list.
-    pub fn update(&mut self, ctx: &Context<'_, K>, values: Vec<T>) {
+    pub fn update(&mut self, ctx: &impl KeyContext<K>, values: Vec<T>) {
         if values.is_empty() {
             self.clear(ctx);
         } else {
@@ -466,7 +483,7 @@ impl<K: Key, T> ListState<K, T> {
     }
 
     /// Removes the current key's list, returning it.
-    pub fn clear(&mut self, ctx: &Context<'_, K>) -> Vec<T> {
+    pub fn clear(&mut self, ctx: &impl KeyContext<K>) -> Vec<T> {
         self.store.remove(ctx).map_or_else(Vec::new, |l| l.0)
     }
 
@@ -529,14 +546,14 @@ impl<K: Key, MK: std::hash::Hash + Eq, V> MapState<K, MK, V> {
     }
 
     /// The read time for entries (their own TTL), or `None` without a TTL.
-    fn now(&self, ctx: &Context<'_, K>) -> Option<(u64, u64)> {
+    fn now(&self, ctx: &impl KeyContext<K>) -> Option<(u64, u64)> {
         self.store
             .ttl
             .map(|ttl| (Store::<K, Map<MK, V>>::now(ttl, ctx), ttl.ms))
     }
 
     /// The value of `key` in the current key's map.
-    pub fn get(&mut self, ctx: &Context<'_, K>, key: &MK) -> Option<&V> {
+    pub fn get(&mut self, ctx: &impl KeyContext<K>, key: &MK) -> Option<&V> {
         let now = self.now(ctx);
         let map = self.store.get(ctx)?;
         match map.0.get(key) {
@@ -549,18 +566,18 @@ impl<K: Key, MK: std::hash::Hash + Eq, V> MapState<K, MK, V> {
     }
 
     /// Whether the current key's map has `key`.
-    pub fn contains(&mut self, ctx: &Context<'_, K>, key: &MK) -> bool {
+    pub fn contains(&mut self, ctx: &impl KeyContext<K>, key: &MK) -> bool {
         self.get(ctx, key).is_some()
     }
 
     /// Sets `key` to `value` in the current key's map.
-    pub fn put(&mut self, ctx: &Context<'_, K>, key: MK, value: V) {
+    pub fn put(&mut self, ctx: &impl KeyContext<K>, key: MK, value: V) {
         let (map, now) = self.store.write(ctx, || Map(StateMap::default()));
         map.0.insert(key, (value, now));
     }
 
     /// Removes `key` from the current key's map, returning its value.
-    pub fn remove(&mut self, ctx: &Context<'_, K>, key: &MK) -> Option<V> {
+    pub fn remove(&mut self, ctx: &impl KeyContext<K>, key: &MK) -> Option<V> {
         let now = self.now(ctx);
         let map = self.store.get(ctx)?;
         let (value, stamp) = map.0.remove(key)?;
@@ -573,7 +590,7 @@ impl<K: Key, MK: std::hash::Hash + Eq, V> MapState<K, MK, V> {
     }
 
     /// The current key's live entries, in no particular order.
-    pub fn entries(&mut self, ctx: &Context<'_, K>) -> Vec<(&MK, &V)> {
+    pub fn entries(&mut self, ctx: &impl KeyContext<K>) -> Vec<(&MK, &V)> {
         let now = self.now(ctx);
         match self.store.get(ctx) {
             None => Vec::new(),
@@ -587,12 +604,12 @@ impl<K: Key, MK: std::hash::Hash + Eq, V> MapState<K, MK, V> {
     }
 
     /// Whether the current key's map has no live entry.
-    pub fn is_empty_for(&mut self, ctx: &Context<'_, K>) -> bool {
+    pub fn is_empty_for(&mut self, ctx: &impl KeyContext<K>) -> bool {
         self.entries(ctx).is_empty()
     }
 
     /// Removes the current key's map.
-    pub fn clear(&mut self, ctx: &Context<'_, K>) {
+    pub fn clear(&mut self, ctx: &impl KeyContext<K>) {
         self.store.remove(ctx);
     }
 

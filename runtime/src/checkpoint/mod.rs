@@ -35,7 +35,6 @@ pub mod rescale;
 pub mod store;
 
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,44 +46,17 @@ use timely::scheduling::SyncActivator;
 
 use crate::context::JobContext;
 use crate::error::{Error, Result};
-use crate::sinks::Written;
 use crate::time::{epoch_frontier, Time};
 use store::{PartName, Parts, Store, OPEN_END};
 
-/// Where checkpoints are written, how often, and what to restore.
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// The checkpoint directory (`--checkpoint-dir`).
-    pub dir: PathBuf,
-    /// How often sources start a new epoch (`--checkpoint-interval`).
-    pub interval: Duration,
-    /// How many complete checkpoints to keep (`--checkpoints-retained`).
-    pub retained: usize,
-    /// What to restore at start-up (`--restore`).
-    pub restore: Option<Restore>,
-    /// Whether every sink must be exactly-once (`--exactly-once`).
-    pub exactly_once: bool,
-}
+pub use crate::args::{Restore, Settings};
 
-/// Which checkpoint a job resumes from.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Restore {
-    /// The newest complete and intact checkpoint in the directory; none: start afresh.
-    Latest,
-    /// The checkpoint whose manifest is this file.
-    Manifest(PathBuf),
-}
-
-impl std::str::FromStr for Restore {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Ok(if s == "latest" {
-            Restore::Latest
-        } else {
-            Restore::Manifest(PathBuf::from(s))
-        })
-    }
-}
+/// What a sink has written: a stream without records whose frontier passes a time once
+/// everything the sink took at that time is durable (flushed to its file, acknowledged by
+/// the broker, committed by the database). Checkpoints complete, and sources that commit
+/// what they read (Kafka's offsets) commit, once it has passed; see
+/// [`crate::sources::Completion`].
+pub type Written<'scope> = timely::dataflow::StreamVec<'scope, Time, ()>;
 
 /// The checkpointing of one process of a job: shared by its workers.
 pub struct Checkpointing {
@@ -297,8 +269,14 @@ pub fn worker() -> Option<Rc<Worker>> {
 
 /// Sets the worker's checkpointing for the dataflow built on this thread (the job does
 /// this before building each worker's dataflow).
-pub(crate) fn enter(context: &JobContext, index: usize, peers: usize, local_workers: usize) {
-    let worker = context.checkpointing().map(|shared| {
+pub(crate) fn enter(
+    context: &JobContext,
+    checkpointing: Option<Arc<Checkpointing>>,
+    index: usize,
+    peers: usize,
+    local_workers: usize,
+) {
+    let worker = checkpointing.map(|shared| {
         Rc::new(Worker {
             shared,
             context: context.clone(),
@@ -1013,17 +991,6 @@ pub fn coordinate(written: Vec<Written<'_>>) {
     });
 }
 
-/// A stable fingerprint of a plan's operators and edges, so that a checkpoint is only
-/// restored into the pipeline that wrote it.
-pub fn fingerprint(plan: &crate::job::Plan) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = crate::hash::KeyHasher::default();
-    for n in plan.nodes {
-        (n.id, n.operator, n.op, n.inputs, n.exchange).hash(&mut h);
-    }
-    h.finish()
-}
-
 /// What a source writes at each epoch: where its readers are, its watermark, and
 /// whether its input has ended.
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
@@ -1069,6 +1036,7 @@ impl ReaderState {
 mod tests {
     use super::*;
     use crate::args::ExecutionMode;
+    use std::path::PathBuf;
 
     /// A worker slot on this thread, checkpointing into a fresh directory.
     fn checkpointing_worker(name: &str) -> (Rc<Worker>, PathBuf) {
@@ -1082,9 +1050,8 @@ mod tests {
             exactly_once: false,
         };
         let shared = Arc::new(Checkpointing::open(&settings, 7, 1, 128).unwrap());
-        let context =
-            JobContext::new(ExecutionMode::Streaming, 64).with_checkpointing(Some(shared));
-        enter(&context, 0, 1, 1);
+        let context = JobContext::new(ExecutionMode::Streaming, 64);
+        enter(&context, Some(shared), 0, 1, 1);
         (worker().expect("entered"), dir)
     }
 

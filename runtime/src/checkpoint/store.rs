@@ -101,7 +101,7 @@ pub struct PartEntry {
 pub struct Manifest {
     /// The checkpoint's id: the epoch it closes.
     pub id: u64,
-    /// The pipeline it belongs to ([`crate::checkpoint::fingerprint`]).
+    /// The pipeline it belongs to ([`crate::job::fingerprint`]).
     pub fingerprint: u64,
     /// How many workers, over all processes, wrote it.
     pub peers: usize,

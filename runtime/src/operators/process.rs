@@ -164,6 +164,18 @@ pub struct Context<'a, K> {
     side: &'a mut dyn SideBuffers,
 }
 
+impl<K: Key> crate::state::KeyContext<K> for Context<'_, K> {
+    fn key(&self) -> &K {
+        self.key
+    }
+    fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+    fn frontier(&self) -> u64 {
+        self.frontier
+    }
+}
+
 impl<'a, K: Key> Context<'a, K> {
     /// The key of the record or timer being handled.
     pub fn key(&self) -> &K {
@@ -181,11 +193,6 @@ impl<'a, K: Key> Context<'a, K> {
     /// has a later timestamp. `0` before the first watermark.
     pub fn current_watermark(&self) -> u64 {
         self.frontier.saturating_sub(1)
-    }
-
-    /// The input frontier (watermark + 1); `u64::MAX` once the input has ended.
-    pub(crate) fn frontier(&self) -> u64 {
-        self.frontier
     }
 
     /// The wall clock in milliseconds since the Unix epoch.

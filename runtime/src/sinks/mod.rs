@@ -29,11 +29,7 @@ pub use file::{csv_sink, json_lines_sink, write_file, FileSink};
 pub use print::print;
 pub use text_file::{part_file, TextFileSink};
 
-/// What a sink has written: a stream without records whose frontier passes a time once
-/// everything the sink took at that time is durable (flushed to its file, acknowledged by
-/// the broker, committed by the database). Sources that commit what they read (Kafka's
-/// offsets) wait for it; see [`crate::sources::Completion`].
-pub type Written<'scope> = StreamVec<'scope, Time, ()>;
+pub use crate::checkpoint::Written;
 
 /// The records a sink takes: a stream of `T` in Tidemill's time.
 pub type Records<'scope, T> = StreamVec<'scope, Time, T>;
