@@ -346,7 +346,6 @@ pub struct Ties<T> {
 }
 
 impl<T> Default for Ties<T> {
-    #[inline]
     fn default() -> Self {
         Ties {
             score: 0,
@@ -357,7 +356,6 @@ impl<T> Default for Ties<T> {
 
 impl<T: Clone> Ties<T> {
     /// Takes `item` if it scores at least as high as the items kept.
-    #[inline]
     pub fn add(&mut self, score: u64, item: T) {
         if self.items.is_empty() || score > self.score {
             self.score = score;
@@ -369,7 +367,6 @@ impl<T: Clone> Ties<T> {
     }
 
     /// Takes the items of `other` that score at least as high as the items kept.
-    #[inline]
     pub fn merge(&mut self, other: &Ties<T>) {
         if other.items.is_empty() {
             return;
