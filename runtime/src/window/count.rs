@@ -22,9 +22,9 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-use super::assigner::gcd;
 use super::{
-    window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic, WindowResult,
+    gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
+    WindowResult,
 };
 use timely::dataflow::operators::Capability;
 
