@@ -8,6 +8,7 @@
 use quote::quote_spanned;
 
 use crate::args::Arg;
+use crate::diag::Errors;
 use crate::emit::Emitter;
 use crate::ir::Node;
 use crate::spec::{Codegen, OpSpec, Yields, BASE};
@@ -18,14 +19,18 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Nothing,
     args: &[Arg::Expr, Arg::Expr, Arg::Expr],
     options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
-    check: |_, node, errors| {
-        if !cfg!(feature = "kafka") {
-            errors.push(node.span, "`kafka_sink` needs tidemill's `kafka` feature: in Cargo.toml, `tidemill = { ..., features = [\"kafka\"] }`");
-        }
-    },
+    check: |_, node, errors| needs_the_feature(cfg!(feature = "kafka"), node, errors),
     codegen: Codegen::Op(gen),
     ..BASE
 };
+
+/// Without the `kafka` feature the runtime has no Kafka connector: one error at the
+/// operator, saying what to enable, rather than rustc's about a missing path.
+fn needs_the_feature(enabled: bool, node: &Node, errors: &mut Errors) {
+    if !enabled {
+        errors.push(node.span, "`kafka_sink` needs tidemill's `kafka` feature: in Cargo.toml, `tidemill = { ..., features = [\"kafka\"] }`");
+    }
+}
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     let rt = e.rt();
@@ -45,5 +50,27 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
             let __tm_k = #rt::kafka::keyed_like(&__tm_i, &#spec, #key);
             #rt::sinks::SinkSpec::build(&__tm_k, __tm_i, #ctx)
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_the_feature_kafka_sink_is_one_error_saying_what_to_enable() {
+        let ast = syn::parse_str("from_collection(v).kafka_sink(b, t, Json);").unwrap();
+        let mut errors = Errors::default();
+        let graph = crate::build::build(&ast, &mut errors);
+        let node = graph.nodes.iter().find(|n| n.name == "kafka_sink").unwrap();
+        needs_the_feature(true, node, &mut errors);
+        assert!(errors.is_empty());
+        needs_the_feature(false, node, &mut errors);
+        let messages = errors.messages();
+        assert_eq!(messages.len(), 1);
+        assert!(
+            messages[0].contains("needs tidemill's `kafka` feature"),
+            "{messages:?}"
+        );
     }
 }
