@@ -165,22 +165,9 @@ fn add_node(
     errors: &mut Errors,
 ) -> Result<usize, ()> {
     let op = ops::spec(id);
-    let positional = call
-        .args
-        .iter()
-        .take_while(|a| !matches!(a, Expr::Assign(_)))
-        .count();
-    let (args, rest) = call.args.split_at(positional);
-    let mut values = Vec::with_capacity(args.len());
-    for (i, arg) in args.iter().enumerate() {
-        let form = op
-            .args
-            .get(i)
-            .or(if op.variadic { op.args.last() } else { None })
-            .copied()
-            .unwrap_or(Arg::Expr);
-        values.push(Value::parse(arg, form));
-        if form != Arg::Stream {
+    let positional = positional(&call.args);
+    for (i, arg) in call.args[..positional].iter().enumerate() {
+        if form_of(op, i) != Arg::Stream {
             continue;
         }
         // Arguments that name streams become inputs.
@@ -213,6 +200,53 @@ fn add_node(
             None => return Err(()),
         }
     }
+    Ok(push_node(
+        graph,
+        id,
+        (call.name.span(), call.args_span),
+        &call.args,
+        inputs,
+    ))
+}
+
+/// How many of `args` are positional: those before the first `name = value`.
+fn positional(args: &[Expr]) -> usize {
+    args.iter()
+        .take_while(|a| !matches!(a, Expr::Assign(_)))
+        .count()
+}
+
+/// The form of `op`'s `i`-th positional argument.
+fn form_of(op: &OpSpec, i: usize) -> Arg {
+    op.args
+        .get(i)
+        .or(if op.variadic { op.args.last() } else { None })
+        .copied()
+        .unwrap_or(Arg::Expr)
+}
+
+/// Adds a node of operator `id` to `graph`, reading `inputs` (the chain's input first,
+/// then the streams its arguments name, all already in the graph), and returns its id:
+/// what any front end calls to build the IR. `args` are the call's arguments, positional
+/// ones then `name = value` options, each parsed in the form the operator's spec gives
+/// it (a stream argument is a [`Value::Stream`], its stream being one of `inputs`);
+/// `spans` are those of the operator's name and of its arguments, where messages point.
+/// The node's output kind, outputs, boundedness and side-output port follow from its
+/// spec and inputs; its time is the checker's to set.
+pub fn push_node(
+    graph: &mut Graph,
+    id: OpId,
+    spans: (proc_macro2::Span, proc_macro2::Span),
+    args: &[Expr],
+    mut inputs: Vec<Input>,
+) -> usize {
+    let op = ops::spec(id);
+    let (args, rest) = args.split_at(positional(args));
+    let values = args
+        .iter()
+        .enumerate()
+        .map(|(i, arg)| Value::parse(arg, form_of(op, i)))
+        .collect();
     let options = rest
         .iter()
         .map(|option| {
@@ -258,8 +292,8 @@ fn add_node(
         id: node_id,
         op: id,
         name: op.name,
-        span: call.name.span(),
-        args_span: call.args_span,
+        span: spans.0,
+        args_span: spans.1,
         args: args.to_vec(),
         values,
         options,
@@ -269,7 +303,7 @@ fn add_node(
         bounded,
         time: Time::None,
     });
-    Ok(node_id)
+    node_id
 }
 
 /// The outputs of an operator `op` reading a stream of kind `input`.
@@ -415,5 +449,71 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("`map` needs an input stream"));
         assert!(errors[1].contains("`from_collection` is a source"));
+    }
+
+    #[test]
+    fn another_front_end_builds_the_same_graph_without_the_parser() {
+        // What a SQL front end does: nodes by operator name, arguments as expressions.
+        let span = |name: &str| syn::parse_str::<Ident>(name).unwrap().span();
+        let expr = |src: &str| syn::parse_str::<Expr>(src).unwrap();
+        let mut g = Graph {
+            nodes: Vec::new(),
+            statements: Vec::new(),
+            names: BTreeMap::new(),
+        };
+        let op = |name| ops::lookup(name).unwrap();
+        let input = |node| {
+            vec![Input {
+                node,
+                port: Port::Main,
+                span: span("x"),
+            }]
+        };
+        let source = push_node(
+            &mut g,
+            op("from_collection"),
+            (span("from_collection"), span("v")),
+            &[expr("v")],
+            Vec::new(),
+        );
+        let keyed = push_node(
+            &mut g,
+            op("key_by"),
+            (span("key_by"), span("x")),
+            &[expr("|x| *x")],
+            input(source),
+        );
+        let counts = push_node(
+            &mut g,
+            op("count"),
+            (span("count"), span("x")),
+            &[],
+            input(keyed),
+        );
+        let sink = push_node(
+            &mut g,
+            op("print"),
+            (span("print"), span("x")),
+            &[],
+            input(counts),
+        );
+        g.statements.push(StatementInfo {
+            name: None,
+            last: Some(sink),
+        });
+        let mut errors = Errors::default();
+        crate::check::check(&mut g, &mut errors);
+        assert!(errors.is_empty(), "{:?}", errors.messages());
+        assert_eq!(g.nodes[counts].kind, Some(Kind::Plain));
+        assert_eq!(g.nodes[keyed].kind, Some(Kind::Keyed));
+
+        let (mut dsl, errors) = graph("from_collection(v).key_by(|x| *x).count().print();");
+        assert!(errors.is_empty(), "{errors:?}");
+        crate::check::check(&mut dsl, &mut Errors::default());
+        assert_eq!(
+            crate::codegen::generate(&g).to_string(),
+            crate::codegen::generate(&dsl).to_string(),
+            "the same plan, the same code"
+        );
     }
 }
