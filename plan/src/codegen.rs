@@ -203,14 +203,12 @@ pub fn generate(graph: &Graph) -> TokenStream {
             Codegen::Assigner(_) => source_with_post(&mut e, node, &[]),
         };
         // The records' variable, or `_` when nothing reads them.
-        let var = |port: Port, name: Ident| {
-            if graph.uses(node.id, port) > 0 {
-                quote!(#name)
-            } else {
-                quote!(_)
-            }
+        let records = if graph.uses(node.id, Port::Main) > 0 {
+            let var = format_ident!("__tm_n{}", node.id);
+            quote!(#var)
+        } else {
+            quote!(_)
         };
-        let records = var(Port::Main, format_ident!("__tm_n{}", node.id));
         if let Some(source) = e.built_source.take() {
             // A source operator: its records, and its dead letters.
             let dead = format_ident!("__tm_dead{}", source);
@@ -224,8 +222,9 @@ pub fn generate(graph: &Graph) -> TokenStream {
         match node.outputs {
             // Sinks tell sources that commit what they read (Kafka) what is written.
             Outputs::Nothing => body.push(quote!(#rt::sources::written(#value, &__tm_done);)),
-            Outputs::Main | Outputs::MainAndDeadLetters => {
-                body.push(quote!(let #records = #value;));
+            Outputs::Main => body.push(quote!(let #records = #value;)),
+            Outputs::MainAndDeadLetters => {
+                unreachable!("`{}`: a source's operator is written above", node.name)
             }
             Outputs::MainAndLate => {
                 let late = format_ident!("__tm_late{}", node.id);
