@@ -22,17 +22,14 @@
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 
-use super::{
-    gcd, window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic,
-    WindowResult,
-};
-use timely::dataflow::operators::Capability;
-
-use crate::checkpoint::{Caps, EpochGate};
+use super::assigner::gcd;
+use super::shell::{window_operator, Fire, Timers, WindowLogic};
+use super::{window_result, Aggregated, Aggregator, Window, WindowResult};
+use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::{state_of, KeyedStream};
-use crate::time::{Time, Timed};
+use crate::time::Timed;
 
 /// A pane of a key's count windows: the accumulator and the latest event time in it.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -60,6 +57,20 @@ struct CountLogic<K, S, A: Aggregator<T>, T> {
     _record: PhantomData<fn(T)>,
 }
 
+impl<K, S, A: Aggregator<T>, T> CountLogic<K, S, A, T> {
+    fn new(selector: S, size: u64, step: u64, agg: A) -> Self {
+        CountLogic {
+            selector,
+            size,
+            step,
+            pane: gcd(size, step),
+            agg,
+            keys: StateMap::default(),
+            _record: PhantomData,
+        }
+    }
+}
+
 /// Aggregates the count windows (`size` records, firing every `step`) of each key.
 pub(super) fn aggregate<'scope, T, S, A>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
@@ -78,15 +89,7 @@ where
         "a count window needs 0 < step <= size"
     );
     let (stream, selector) = keyed.into_parts();
-    let logic = CountLogic {
-        selector: selector.clone(),
-        size,
-        step,
-        pane: gcd(size, step),
-        agg,
-        keys: StateMap::default(),
-        _record: PhantomData,
-    };
+    let logic = CountLogic::new(selector.clone(), size, step, agg);
     window_operator(stream, move |r| selector.route(r), name, logic)
 }
 
@@ -98,9 +101,9 @@ where
 {
     const KIND: &'static str = "count window";
 
-    fn on_record<C: Caps + ?Sized>(
+    fn on_record<H: Timers>(
         &mut self,
-        _cap: &C,
+        _timers: &mut H,
         _time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
@@ -157,7 +160,8 @@ where
         updates.push(result);
     }
 
-    fn on_frontier(&mut self, _frontier: u64, _fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {}
+    fn on_frontier<F: Fire<WindowResult<S::Key, A::Out>>>(&mut self, _out: &mut F, _frontier: u64) {
+    }
 
     const CHECKPOINTS: bool = true;
 
@@ -165,9 +169,73 @@ where
         crate::checkpoint::encode(&self.keys)
     }
 
-    fn restore(&mut self, gate: &EpochGate<Timed<T>>, _initial: &Capability<Time>) {
+    fn restore<H: Timers>(&mut self, gate: &EpochGate<Timed<T>>, _timers: &mut H) {
         if let Some(keys) = gate.restored_state() {
             self.keys = keys;
+        }
+    }
+}
+
+/// The count logic alone, against each key's records in arrival order.
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::testing::{run, steps, Rng, Step};
+    use super::super::{Sum, WindowResult};
+    use super::CountLogic;
+    use crate::key::KeyFn;
+    use crate::time::Timed;
+
+    type Record = (u64, u64);
+
+    fn key_of(r: &Timed<Record>) -> u64 {
+        r.value.0
+    }
+
+    fn value_of(r: &Record) -> u64 {
+        r.1
+    }
+
+    #[test]
+    fn count_windows_match_each_keys_last_records() {
+        for (size, step) in [(3, 3), (3, 1), (4, 2), (6, 4)] {
+            let mut rng = Rng(size * 10 + step);
+            let steps = steps(&mut rng, 200, 3, 20, 20);
+            // Each key's windows: at every `step`-th record, its last `size` records.
+            let mut seen: BTreeMap<u64, Vec<&Timed<Record>>> = BTreeMap::new();
+            let mut expected = Vec::new();
+            for r in steps.iter().flat_map(|s| match s {
+                Step::Batch(_, records) => records.as_slice(),
+                Step::Frontier(_) => &[],
+            }) {
+                let records = seen.entry(r.value.0).or_default();
+                records.push(r);
+                let n = records.len() as u64;
+                if n.is_multiple_of(step) {
+                    let window = &records[n.saturating_sub(size) as usize..];
+                    let sum = window.iter().map(|r| r.value.1).sum::<u64>();
+                    let ts = window.iter().map(|r| r.ts).max().unwrap_or(0);
+                    expected.push((r.value.0, n.saturating_sub(size) as i64, n as i64, sum, ts));
+                }
+            }
+            let logic = &mut CountLogic::new(
+                KeyFn(key_of as fn(&_) -> u64),
+                size,
+                step,
+                Sum(value_of as fn(&Record) -> u64),
+            );
+            let run = run::<Record, WindowResult<u64, u64>, _>(logic, steps);
+            let got: Vec<_> = run
+                .results
+                .iter()
+                .map(|e| {
+                    let r = &e.result.value;
+                    (r.key, r.start, r.end, r.value, e.result.ts)
+                })
+                .collect();
+            assert_eq!(got, expected, "count_window({size}, {step})");
+            assert!(run.late.is_empty());
         }
     }
 }

@@ -18,16 +18,13 @@
 use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
-use timely::dataflow::operators::Capability;
-
-use super::{
-    window_operator, window_result, Aggregated, Aggregator, Fire, Window, WindowLogic, WindowResult,
-};
-use crate::checkpoint::{Caps, EpochGate};
+use super::shell::{window_operator, Fire, Timers, WindowLogic};
+use super::{window_result, Aggregated, Aggregator, Window, WindowResult};
+use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
 use crate::operators::keyed::KeyedStream;
-use crate::time::{Time, Timed};
+use crate::time::Timed;
 
 /// The frontier at which a session ending at `end` is complete: past `end` itself.
 fn closes(end: u64) -> u64 {
@@ -56,11 +53,11 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
     agg: A,
     /// Each key's sessions: disjoint and not touching.
     sessions: StateMap<K, Vec<Session<A::Acc>>>,
-    /// Timers by time: a capability and the keys to look at then. A key's sessions fire
-    /// when its timer does; a session that grows later than the key's timer does not add
-    /// one (an in-order stream would add one per record): the timer re-arms at the key's
-    /// next close instead.
-    timers: BTreeMap<u64, (Capability<Time>, Vec<K>)>,
+    /// Timers by time: the event time held for their results and the keys to look at
+    /// then. A key's sessions fire when its timer does; a session that grows later than
+    /// the key's timer does not add one (an in-order stream would add one per record):
+    /// the timer re-arms at the key's next close instead.
+    timers: BTreeMap<u64, (u64, Vec<K>)>,
     /// Each key's earliest pending timer; a key in `timers` at another time is stale there.
     armed: StateMap<K, u64>,
     /// Keys whose sessions may expire at this time (`closes(end)` + allowed lateness).
@@ -89,20 +86,7 @@ where
     A: Aggregator<T>,
 {
     let (stream, selector) = keyed.into_parts();
-    let logic = SessionLogic {
-        selector: selector.clone(),
-        gap,
-        tick,
-        lateness,
-        agg,
-        sessions: StateMap::default(),
-        timers: BTreeMap::new(),
-        armed: StateMap::default(),
-        cleanups: BTreeMap::new(),
-        fired: 0,
-        fired_for: StateMap::default(),
-        _record: PhantomData,
-    };
+    let logic = SessionLogic::new(selector.clone(), gap, tick, lateness, agg);
     window_operator(stream, move |r| selector.route(r), name, logic)
 }
 
@@ -120,6 +104,23 @@ fn session_result<K, T, A: Aggregator<T>>(
 }
 
 impl<K: crate::key::Key, S, A: Aggregator<T>, T> SessionLogic<K, S, A, T> {
+    fn new(selector: S, gap: u64, tick: u64, lateness: u64, agg: A) -> Self {
+        SessionLogic {
+            selector,
+            gap,
+            tick,
+            lateness,
+            agg,
+            sessions: StateMap::default(),
+            timers: BTreeMap::new(),
+            armed: StateMap::default(),
+            cleanups: BTreeMap::new(),
+            fired: 0,
+            fired_for: StateMap::default(),
+            _record: PhantomData,
+        }
+    }
+
     /// How far `key`'s sessions have fired: `fired`, or further for a key whose old
     /// worker had fired further before a restore at another number of workers.
     #[inline]
@@ -142,9 +143,9 @@ where
 {
     const KIND: &'static str = "session window";
 
-    fn on_record<C: Caps + ?Sized>(
+    fn on_record<H: Timers>(
         &mut self,
-        cap: &C,
+        timers: &mut H,
         time: u64,
         record: Timed<T>,
         updates: &mut Vec<Timed<WindowResult<S::Key, A::Out>>>,
@@ -187,18 +188,18 @@ where
                 cleanup.push(key);
             }
         } else if self.armed.get(&key).is_none_or(|&t| t > closes(end)) {
-            let at = result_time(end, self.tick, time);
-            let timer = self
-                .timers
-                .entry(closes(end))
-                .or_insert_with(|| (cap.delayed(&cap.time().with_event(at), 0), Vec::new()));
+            let timer = self.timers.entry(closes(end)).or_insert_with(|| {
+                let at = result_time(end, self.tick, time);
+                timers.hold(at);
+                (at, Vec::new())
+            });
             timer.1.push(key.clone());
             self.armed.insert(key, closes(end));
         }
         list.push(merged);
     }
 
-    fn on_frontier(&mut self, frontier: u64, fire: &mut Fire<'_, WindowResult<S::Key, A::Out>>) {
+    fn on_frontier<F: Fire<WindowResult<S::Key, A::Out>>>(&mut self, out: &mut F, frontier: u64) {
         // Sessions closing at or before `fired_before` have been emitted already.
         let fired_before = self.fired;
         let tick = self.tick;
@@ -207,7 +208,7 @@ where
                 break;
             }
             let closed = *entry.key();
-            let (cap, keys) = entry.remove();
+            let (held, keys) = entry.remove();
             for key in keys {
                 if self.armed.get(&key) != Some(&closed) {
                     continue; // stale: the key re-armed earlier, or already fired here
@@ -231,13 +232,8 @@ where
                     if close > frontier {
                         next_end = Some(next_end.map_or(s.end, |e| e.min(s.end)));
                     } else if close > fired_before {
-                        let at = result_time(s.end, tick, cap.time().event);
-                        let result = session_result(&self.agg, key.clone(), s);
-                        if at == cap.time().event {
-                            fire(&cap, result);
-                        } else {
-                            fire(&cap.delayed(&cap.time().with_event(at)), result);
-                        }
+                        let at = result_time(s.end, tick, held);
+                        out.fire(at, session_result(&self.agg, key.clone(), s));
                         self.cleanups
                             .entry(close + self.lateness)
                             .or_default()
@@ -245,15 +241,16 @@ where
                     }
                 }
                 if let Some(end) = next_end {
-                    let at = result_time(end, tick, cap.time().event);
-                    let timer = self
-                        .timers
-                        .entry(closes(end))
-                        .or_insert_with(|| (cap.delayed(&cap.time().with_event(at)), Vec::new()));
+                    let timer = self.timers.entry(closes(end)).or_insert_with(|| {
+                        let at = result_time(end, tick, held);
+                        out.hold(at);
+                        (at, Vec::new())
+                    });
                     timer.1.push(key.clone());
                     self.armed.insert(key, closes(end));
                 }
             }
+            out.release(held);
         }
         self.fired = self.fired.max(frontier);
         if !self.fired_for.is_empty() {
@@ -281,7 +278,7 @@ where
         let timers: Vec<(u64, u64, &Vec<S::Key>)> = self
             .timers
             .iter()
-            .map(|(t, (cap, keys))| (*t, cap.time().event, keys))
+            .map(|(t, (at, keys))| (*t, *at, keys))
             .collect();
         crate::checkpoint::encode(&(
             &self.sessions,
@@ -293,7 +290,7 @@ where
         ))
     }
 
-    fn restore(&mut self, gate: &EpochGate<Timed<T>>, initial: &Capability<Time>) {
+    fn restore<H: Timers>(&mut self, gate: &EpochGate<Timed<T>>, timers: &mut H) {
         type State<K, Acc> = (
             StateMap<K, Vec<Session<Acc>>>,
             Vec<(u64, u64, Vec<K>)>,
@@ -318,23 +315,151 @@ where
         } else {
             parts.pop()
         };
-        let Some((sessions, timers, armed, cleanups, fired, fired_for)) = restored else {
+        let Some((sessions, restored_timers, armed, cleanups, fired, fired_for)) = restored else {
             return;
         };
         self.fired_for = fired_for;
         self.sessions = sessions;
-        self.timers = timers
+        self.timers = restored_timers
             .into_iter()
-            .map(|(t, at, keys)| (t, (gate.restored_cap(initial, at), keys)))
+            .map(|(t, at, keys)| {
+                timers.hold(at);
+                (t, (at, keys))
+            })
             .collect();
         self.armed = armed;
         self.cleanups = cleanups;
         self.fired = fired;
     }
+}
 
-    fn retime(&mut self, epoch: u64) {
-        for (cap, _) in self.timers.values_mut() {
-            crate::checkpoint::move_to_epoch(cap, epoch);
+/// The session logic alone: random input against a model of sessions, and a late record
+/// that bridges two sessions that fired.
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::super::testing::{run, steps, Rng, Step};
+    use super::super::{Sum, WindowResult};
+    use super::SessionLogic;
+    use crate::key::KeyFn;
+    use crate::time::Timed;
+
+    type Record = (u64, u64);
+    type Logic =
+        SessionLogic<u64, KeyFn<fn(&Timed<Record>) -> u64>, Sum<fn(&Record) -> u64>, Record>;
+
+    fn logic(gap: u64, tick: u64, lateness: u64) -> Logic {
+        fn key_of(r: &Timed<Record>) -> u64 {
+            r.value.0
         }
+        fn value_of(r: &Record) -> u64 {
+            r.1
+        }
+        SessionLogic::new(
+            KeyFn(key_of as fn(&_) -> u64),
+            gap,
+            tick,
+            lateness,
+            Sum(value_of as fn(&_) -> u64),
+        )
+    }
+
+    /// Each key's sessions as `(key, start, end, sum)`: records sorted by time, a record
+    /// within `gap` of a session's end (or at it) joining it.
+    fn model(gap: u64, steps: &[Step<Record>]) -> Vec<(u64, i64, i64, u64)> {
+        let mut by_key: BTreeMap<u64, Vec<(u64, u64)>> = BTreeMap::new();
+        for step in steps {
+            if let Step::Batch(_, records) = step {
+                for r in records {
+                    by_key.entry(r.value.0).or_default().push((r.ts, r.value.1));
+                }
+            }
+        }
+        let mut sessions = Vec::new();
+        for (key, mut records) in by_key {
+            records.sort();
+            let mut current: Option<(u64, u64, u64)> = None;
+            for (ts, value) in records {
+                current = match current {
+                    Some((start, end, sum)) if ts <= end => {
+                        Some((start, end.max(ts + gap), sum + value))
+                    }
+                    done => {
+                        if let Some((start, end, sum)) = done {
+                            sessions.push((key, start as i64, end as i64, sum));
+                        }
+                        Some((ts, ts + gap, value))
+                    }
+                };
+            }
+            if let Some((start, end, sum)) = current {
+                sessions.push((key, start as i64, end as i64, sum));
+            }
+        }
+        sessions
+    }
+
+    #[test]
+    fn sessions_match_the_model() {
+        for (seed, tick) in (1..=30).zip([1, 1, 5].into_iter().cycle()) {
+            let gap = 15;
+            let mut rng = Rng(seed);
+            // Timestamps from the records' time up: out of order, and none late.
+            let steps = steps(&mut rng, 300, 4, 0, 40);
+            let mut expected = model(gap, &steps);
+            let run = run::<Record, WindowResult<u64, u64>, _>(&mut logic(gap, tick, 0), steps);
+            let mut got = Vec::new();
+            for e in &run.results {
+                let r = &e.result.value;
+                assert!(e.fired, "{r:?}: an update without allowed lateness");
+                assert!(
+                    (r.end as u64) < e.frontier,
+                    "{r:?} fired before the frontier passed its end"
+                );
+                let due = crate::time::tick_floor(r.end as u64 - 1, tick);
+                assert!(e.at >= due, "{r:?} travels at {}, before {due}", e.at);
+                got.push((r.key, r.start, r.end, r.value));
+            }
+            assert!(run.late.is_empty());
+            got.sort();
+            expected.sort();
+            assert_eq!(got, expected, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_late_record_bridges_two_fired_sessions() {
+        let at = |ts, value| Timed {
+            ts,
+            value: (1, value),
+        };
+        let steps = vec![
+            Step::Batch(0, vec![at(0, 1), at(20, 2)]),
+            Step::Frontier(50),
+            // Within the allowed lateness of both: `[10, 20)` touches `[0, 10)` and
+            // `[20, 30)`, and the three make one session, fired at once.
+            Step::Batch(50, vec![at(10, 4)]),
+            // Past the lateness of the merged session (closed at 31): late.
+            Step::Batch(140, vec![at(25, 8)]),
+        ];
+        let run = run::<Record, WindowResult<u64, u64>, _>(&mut logic(10, 1, 100), steps);
+        let results: Vec<(bool, i64, i64, u64)> = run
+            .results
+            .iter()
+            .map(|e| {
+                (
+                    e.fired,
+                    e.result.value.start,
+                    e.result.value.end,
+                    e.result.value.value,
+                )
+            })
+            .collect();
+        assert_eq!(
+            results,
+            [(true, 0, 10, 1), (true, 20, 30, 2), (false, 0, 30, 7)]
+        );
+        assert_eq!(run.late, [at(25, 8)]);
     }
 }

@@ -1,0 +1,219 @@
+//! Which windows a record belongs to: the time windows ([`Window`], [`Assigner`] for
+//! tumbling and sliding windows), the kinds a windowed stream can have ([`Windows`]), and
+//! what a window aggregation emits ([`WindowResult`]).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The window a result belongs to: `[start, end)` in milliseconds of event time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Window {
+    /// First millisecond of the window (negative for windows that begin before the epoch).
+    pub start: i64,
+    /// First millisecond after the window.
+    pub end: i64,
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "[{}, {})", self.start, self.end)
+    }
+}
+
+/// What a window aggregation emits: the key, the window, and the aggregate.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WindowResult<K, V> {
+    /// The key (`()` for `window_all`).
+    pub key: K,
+    /// First millisecond of the window.
+    pub start: i64,
+    /// First millisecond after the window.
+    pub end: i64,
+    /// The aggregate.
+    pub value: V,
+}
+
+impl<K, V> WindowResult<K, V> {
+    /// The window as a value.
+    pub fn window(&self) -> Window {
+        Window {
+            start: self.start,
+            end: self.end,
+        }
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Display for WindowResult<K, V> {
+    /// `[start, end) key: value`, with `Debug` forms for key and value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}, {}) {:?}: {:?}",
+            self.start, self.end, self.key, self.value
+        )
+    }
+}
+
+/// Which windows a record belongs to: tumbling (`slide == size`) or sliding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Assigner {
+    pub(super) size: u64,
+    pub(super) slide: u64,
+    pub(super) pane: u64,
+}
+
+pub(super) fn gcd(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+impl Assigner {
+    /// `tumbling(size)`: windows `[k·size, (k+1)·size)`.
+    pub fn tumbling(size: u64) -> Self {
+        Self::sliding(size, size)
+    }
+
+    /// `sliding(size, slide)`: windows of `size` starting at every multiple of `slide`.
+    /// The macro checks `0 < slide <= size` at compile time.
+    pub fn sliding(size: u64, slide: u64) -> Self {
+        assert!(
+            slide > 0 && slide <= size,
+            "a window needs 0 < slide <= size"
+        );
+        Assigner {
+            size,
+            slide,
+            pane: gcd(size, slide),
+        }
+    }
+
+    /// The end of the last window that contains `ts`.
+    pub(super) fn last_end(&self, ts: u64) -> u64 {
+        ts - ts % self.slide + self.size
+    }
+
+    /// The end of the first window that contains `ts`.
+    pub(super) fn first_end(&self, ts: u64) -> u64 {
+        let last = self.last_end(ts);
+        last - (last - ts - 1) / self.slide * self.slide
+    }
+
+    /// The ends of the windows that contain `ts`, latest first.
+    pub(super) fn ends(&self, ts: u64) -> impl Iterator<Item = u64> {
+        let slide = self.slide;
+        std::iter::successors(Some(self.last_end(ts)), move |e| e.checked_sub(slide))
+            .take_while(move |&e| e > ts)
+    }
+
+    /// The end of the pane that holds `ts`.
+    pub(super) fn pane_end(&self, ts: u64) -> u64 {
+        ts - ts % self.pane + self.pane
+    }
+
+    /// The end of the last window that contains the pane ending at `pane_end`.
+    pub(super) fn pane_last_window_end(&self, pane_end: u64) -> u64 {
+        self.last_end(pane_end - self.pane)
+    }
+
+    /// The pane ends of the window ending at `end`.
+    pub(super) fn panes_of(&self, end: u64) -> std::ops::RangeInclusive<u64> {
+        (end + self.pane).saturating_sub(self.size)..=end
+    }
+
+    pub(super) fn window(&self, end: u64) -> Window {
+        Window {
+            start: end as i64 - self.size as i64,
+            end: end as i64,
+        }
+    }
+}
+
+/// The windows of a windowed stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Windows {
+    /// Tumbling or sliding windows, aggregated in panes.
+    Panes(Assigner),
+    /// Session windows: a key's records less than (or exactly) a gap apart share a
+    /// session, and sessions merge as records arrive.
+    Session {
+        /// The gap, in ms.
+        gap: u64,
+        /// The pipeline's tick: a session's result travels at its last millisecond
+        /// rounded down to it, so sessions that end within one tick share a timely time.
+        tick: u64,
+    },
+    /// Count windows: the last `size` records of a key, every `step` records (see
+    /// [`count_windows`]).
+    Count {
+        /// Records in a full window.
+        size: u64,
+        /// Records between firings (`size` for tumbling count windows).
+        step: u64,
+    },
+}
+
+impl From<Assigner> for Windows {
+    fn from(assigner: Assigner) -> Self {
+        Windows::Panes(assigner)
+    }
+}
+
+/// `session(gap)`: session windows, with results at their exact last millisecond.
+pub fn session(gap: u64) -> Windows {
+    assert!(gap > 0, "a session gap must be positive");
+    Windows::Session { gap, tick: 1 }
+}
+
+impl Windows {
+    /// The same windows in a pipeline whose timely times are rounded down to `tick` ms:
+    /// session results travel at such times too (the macro passes its tick).
+    pub fn ticked(self, tick: u64) -> Windows {
+        assert!(tick > 0, "the tick must be positive");
+        match self {
+            Windows::Session { gap, .. } => Windows::Session { gap, tick },
+            other => other,
+        }
+    }
+}
+
+/// `count_window(size)` (`step == size`) or `count_window(size, step)`: count windows.
+/// See [`count_windows`] for what they hold and when they fire.
+pub fn count_windows(size: u64, step: u64) -> Windows {
+    assert!(
+        step > 0 && step <= size,
+        "a count window needs 0 < step <= size"
+    );
+    Windows::Count { size, step }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tumbling_and_sliding_assignment_follow_flink() {
+        let t = Assigner::tumbling(10);
+        assert_eq!(t.ends(0).collect::<Vec<_>>(), [10]);
+        assert_eq!(t.ends(9).collect::<Vec<_>>(), [10]);
+        assert_eq!(t.ends(10).collect::<Vec<_>>(), [20]);
+        let s = Assigner::sliding(10, 4);
+        // Windows start at multiples of 4: 12 is in [4, 14), [8, 18), [12, 22).
+        assert_eq!(s.ends(12).collect::<Vec<_>>(), [22, 18, 14]);
+        // 3 is in [-4, 6) and [0, 10): windows may begin before the epoch.
+        assert_eq!(s.ends(3).collect::<Vec<_>>(), [10, 6]);
+        for ts in 0..50 {
+            assert_eq!(Some(s.first_end(ts)), s.ends(ts).last());
+            assert_eq!(Some(t.first_end(ts)), t.ends(ts).last());
+        }
+        assert_eq!(s.window(6), Window { start: -4, end: 6 });
+        assert_eq!(s.pane, 2);
+        assert_eq!(s.pane_end(13), 14);
+        // Pane [12, 14) lies in windows up to [12, 22).
+        assert_eq!(s.pane_last_window_end(14), 22);
+        assert_eq!(s.panes_of(22), 14..=22);
+    }
+}
