@@ -5,7 +5,8 @@
 //! checker reports the reasons, and the code writers read typed values, never raw
 //! expressions they would have to parse again.
 
-use proc_macro2::Span;
+use proc_macro2::{Span, TokenStream};
+use quote::quote_spanned;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit};
 
@@ -47,7 +48,8 @@ impl Arg {
 }
 
 /// A window as the pipeline declares it, in milliseconds. Adding a window kind to the DSL
-/// is a variant here, its parsing in [`window`], and its code in `ops/window.rs`.
+/// is a variant here, its parsing in [`window`], and its arms in [`Window::ticks`] and
+/// [`Window::code`]; the runtime side is the kind's own file (see `docs/extending.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
     Tumbling {
@@ -62,6 +64,42 @@ pub enum Window {
     Session {
         gap: u64,
     },
+}
+
+/// The longest tick that session windows allow, in milliseconds.
+///
+/// Session ends fall on any millisecond, and a 1 ms tick would send about one message per
+/// millisecond of event time. A session window takes part in the tick with its gap,
+/// capped here: its sessions fire at the first tick boundary at or after their end, and a
+/// record counts as late for a session by its source's watermark rounded down to the
+/// tick (within 100 ms of the exact watermark, as Flink's periodic watermarks are within
+/// their 200 ms interval).
+pub const SESSION_TICK: u64 = 100;
+
+impl Window {
+    /// The durations the pipeline's tick must divide: window ends fall on ticks.
+    pub fn ticks(&self) -> Vec<u64> {
+        match *self {
+            Window::Tumbling { size } => vec![size],
+            Window::Sliding { size, slide } => vec![size, slide],
+            Window::Session { gap } => vec![gap.min(SESSION_TICK)],
+        }
+    }
+
+    /// The runtime's value of these windows (a `WindowKind`), in a pipeline with `tick`.
+    pub fn code(&self, rt: &TokenStream, span: Span, tick: u64) -> TokenStream {
+        match *self {
+            Window::Tumbling { size } => {
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #size))
+            }
+            Window::Sliding { size, slide } => {
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide))
+            }
+            Window::Session { gap } => {
+                quote_spanned!(span=> #rt::window::session(#gap).ticked(#tick))
+            }
+        }
+    }
 }
 
 /// A key or field selector: a closure, or a tuple field index.

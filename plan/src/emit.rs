@@ -145,16 +145,6 @@ impl<'g> Emitter<'g> {
         })
     }
 
-    /// The runtime function of the rolling aggregation `name` for `node`'s input:
-    /// `name_timed` on a timestamped stream, whose outputs keep event time.
-    pub fn rolling(&self, node: &Node, name: &str) -> Ident {
-        if self.is_timed(node.input(0)) {
-            format_ident!("{}_timed", name, span = node.span)
-        } else {
-            Ident::new(name, node.span)
-        }
-    }
-
     /// The pipeline's tick in milliseconds.
     pub fn tick(&self) -> u64 {
         self.tick

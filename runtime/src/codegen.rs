@@ -49,12 +49,12 @@ pub mod operators {
         };
     }
 
-    /// `key_by` and the rolling aggregations of a keyed stream, with and without
-    /// timestamps.
+    /// `key_by` (with and without timestamps) and the rolling aggregations of a keyed
+    /// stream (one function each, for either).
     pub mod keyed {
         pub use crate::operators::keyed::{
-            count, count_timed, key_by_field, key_by_field_timed, key_by_fn, key_by_fn_timed,
-            reduce, reduce_timed, sum_by, sum_by_timed, sum_field, sum_field_timed,
+            count, key_by_field, key_by_field_timed, key_by_fn, key_by_fn_timed, reduce, sum_by,
+            sum_field,
         };
     }
 

@@ -43,7 +43,7 @@ use crate::key::{ExchangeData, Key, KeySelector, OnValue};
 use crate::operators::keyed::KeyedStream;
 use crate::operators::process::{StateCodec, StateProbe};
 use crate::time::{epoch_frontier, event_frontier, tick_floor, time_of, Time, Timed};
-use crate::window::{self, Window, Windows};
+use crate::window::{self, Window};
 
 /// A record of one side of a window join.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -222,10 +222,10 @@ where
 }
 
 /// `.window(w)` on a window join.
-pub fn window<'scope, T, S>(
+pub fn window<'scope, T, S, W: window::WindowKind>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
-    windows: impl Into<Windows>,
-) -> window::WindowedStream<'scope, T, S> {
+    windows: W,
+) -> window::WindowedStream<'scope, T, S, W> {
     window::window(keyed, windows)
 }
 
@@ -236,8 +236,8 @@ pub type Joined<'scope, O, L, R> = (
 );
 
 /// `.apply(|x, y| out)` on a windowed join: one output per pair of a window's records.
-pub fn apply<'scope, L, R, S, O, F>(
-    windowed: window::WindowedStream<'scope, JoinSide<L, R>, S>,
+pub fn apply<'scope, L, R, S, W, O, F>(
+    windowed: window::WindowedStream<'scope, JoinSide<L, R>, S, W>,
     name: &str,
     mut f: F,
 ) -> Joined<'scope, O, L, R>
@@ -245,6 +245,7 @@ where
     L: ExchangeData,
     R: ExchangeData,
     S: KeySelector<Timed<JoinSide<L, R>>>,
+    W: window::WindowKind,
     O: 'static,
     F: FnMut(&L, &R) -> O + 'static,
 {

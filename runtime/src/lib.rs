@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod aggregate;
 pub mod args;
 pub mod checkpoint;
 mod cluster;

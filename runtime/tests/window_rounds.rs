@@ -8,7 +8,7 @@ use std::rc::Rc;
 use tidemill_runtime::operators::keyed::key_by_fn_timed;
 use tidemill_runtime::testing::event_input;
 use tidemill_runtime::time::{Time, Timed};
-use tidemill_runtime::window::{self, Assigner, Count, WindowResult, Windows};
+use tidemill_runtime::window::{self, Assigner, Count, WindowKind, WindowResult};
 use timely::dataflow::operators::{Inspect, Probe};
 use timely::dataflow::ProbeHandle;
 
@@ -19,7 +19,7 @@ type Appeared = Vec<(u8, i64, i64, u64)>;
 /// with the records of a round (sent at the current watermark) and the next watermark,
 /// and gets back the results that appeared. Returns the late records' timestamps.
 fn rounds(
-    windows: Windows,
+    windows: impl WindowKind + Send + Sync,
     lateness: u64,
     script: impl FnOnce(&mut dyn FnMut(&[(u8, u64)], u64) -> Appeared) + Send + Sync + 'static,
 ) -> Vec<u64> {
@@ -63,7 +63,7 @@ fn rounds(
 
 #[test]
 fn tumbling_windows_fire_once_complete_and_again_for_allowed_late_records() {
-    let late = rounds(Assigner::tumbling(10).into(), 5, |round| {
+    let late = rounds(Assigner::tumbling(10), 5, |round| {
         // Records in [0, 10) and one in [10, 20); the watermark stops short of 10.
         assert_eq!(round(&[(1, 1), (1, 5), (2, 5), (1, 12)], 9), []);
         // The watermark reaches the end of [0, 10): it fires, once per key.
@@ -82,7 +82,7 @@ fn tumbling_windows_fire_once_complete_and_again_for_allowed_late_records() {
 
 #[test]
 fn sliding_windows_fire_in_turn() {
-    let late = rounds(Assigner::sliding(10, 5).into(), 0, |round| {
+    let late = rounds(Assigner::sliding(10, 5), 0, |round| {
         assert_eq!(round(&[(1, 7)], 9), []);
         assert_eq!(round(&[], 10), [(1, 0, 10, 1)]);
         assert_eq!(round(&[(1, 11)], 15), [(1, 5, 15, 2)]);

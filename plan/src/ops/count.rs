@@ -19,7 +19,6 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     if e.is_windowed(node) {
         return e.window_aggregate(node, quote_spanned!(node.span=> #rt::window::Count));
     }
-    let f = e.rolling(node, "count");
     let input = e.input(node, 0);
-    quote_spanned!(node.span=> #rt::operators::keyed::#f(#input, #ctx))
+    quote_spanned!(node.span=> #rt::operators::keyed::count(#input, #ctx))
 }

@@ -23,7 +23,6 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
             quote_spanned!(node.span=> #rt::window::Reduce(#rt::window::reduce_fn(&__tm_w, #f)));
         return e.window_aggregate(node, agg);
     }
-    let reduce = e.rolling(node, "reduce");
     let input = e.input(node, 0);
-    quote_spanned!(node.span=> #rt::operators::keyed::#reduce(#input, #ctx, #f))
+    quote_spanned!(node.span=> #rt::operators::keyed::reduce(#input, #ctx, #f))
 }

@@ -28,13 +28,12 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         };
         return e.window_aggregate(node, agg);
     }
-    let (sum_field, sum_by) = (e.rolling(node, "sum_field"), e.rolling(node, "sum_by"));
     let input = e.input(node, 0);
     match node.selector(0) {
         Selector::Field(index) => quote_spanned!(node.span=>
-            #rt::operators::keyed::#sum_field(#input, #ctx, |__tm_r| &mut __tm_r.#index)),
+            #rt::operators::keyed::sum_field(#input, #ctx, |__tm_r| &mut __tm_r.#index)),
         Selector::Closure(f) => {
-            quote_spanned!(node.span=> #rt::operators::keyed::#sum_by(#input, #ctx, #f))
+            quote_spanned!(node.span=> #rt::operators::keyed::sum_by(#input, #ctx, #f))
         }
     }
 }

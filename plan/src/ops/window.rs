@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use quote::quote_spanned;
 
-use crate::args::{Arg, Window};
+use crate::args::Arg;
 use crate::diag::Errors;
 use crate::emit::Emitter;
 use crate::ir::{Graph, Kind, Node, Time};
@@ -38,16 +38,6 @@ pub const ALL_SPEC: OpSpec = OpSpec {
     ..SPEC
 };
 
-/// The longest tick that session windows allow, in milliseconds.
-///
-/// Session ends fall on any millisecond, and a 1 ms tick would send about one message per
-/// millisecond of event time. A session window takes part in the tick with its gap,
-/// capped here: its sessions fire at the first tick boundary at or after their end, and a
-/// record counts as late for a session by its source's watermark rounded down to the
-/// tick (within 100 ms of the exact watermark, as Flink's periodic watermarks are within
-/// their 200 ms interval).
-pub const SESSION_TICK: u64 = 100;
-
 /// `window` (or `allowed_lateness`) on a join yields a windowed join.
 pub fn windows_of_a_join(declared: Kind, input: Option<Kind>) -> Kind {
     match input {
@@ -67,27 +57,12 @@ fn needs_timestamps(graph: &Graph, node: &Node, errors: &mut Errors) {
 
 /// Window ends fall on ticks.
 fn tick(node: &Node) -> Vec<u64> {
-    match node.window(0) {
-        Window::Tumbling { size } => vec![size],
-        Window::Sliding { size, slide } => vec![size, slide],
-        Window::Session { gap } => vec![gap.min(SESSION_TICK)],
-    }
+    node.window(0).ticks()
 }
 
 fn gen(e: &mut Emitter<'_>, node: &Node) -> TokenStream {
     let (rt, input) = (e.rt(), e.input(node, 0));
     let function = proc_macro2::Ident::new(node.name, node.span);
-    let windows = match node.window(0) {
-        Window::Tumbling { size } => {
-            quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #size))
-        }
-        Window::Sliding { size, slide } => {
-            quote_spanned!(node.span=> #rt::window::Assigner::sliding(#size, #slide))
-        }
-        Window::Session { gap } => {
-            let tick = e.tick();
-            quote_spanned!(node.span=> #rt::window::session(#gap).ticked(#tick))
-        }
-    };
+    let windows = node.window(0).code(&rt, node.span, e.tick());
     quote_spanned!(node.span=> #rt::window::#function(#input, #windows))
 }

@@ -132,64 +132,6 @@ impl Assigner {
     }
 }
 
-/// The windows of a windowed stream.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Windows {
-    /// Tumbling or sliding windows, aggregated in panes.
-    Panes(Assigner),
-    /// Session windows: a key's records less than (or exactly) a gap apart share a
-    /// session, and sessions merge as records arrive.
-    Session {
-        /// The gap, in ms.
-        gap: u64,
-        /// The pipeline's tick: a session's result travels at its last millisecond
-        /// rounded down to it, so sessions that end within one tick share a timely time.
-        tick: u64,
-    },
-    /// Count windows: the last `size` records of a key, every `step` records (see
-    /// [`count_windows`]).
-    Count {
-        /// Records in a full window.
-        size: u64,
-        /// Records between firings (`size` for tumbling count windows).
-        step: u64,
-    },
-}
-
-impl From<Assigner> for Windows {
-    fn from(assigner: Assigner) -> Self {
-        Windows::Panes(assigner)
-    }
-}
-
-/// `session(gap)`: session windows, with results at their exact last millisecond.
-pub fn session(gap: u64) -> Windows {
-    assert!(gap > 0, "a session gap must be positive");
-    Windows::Session { gap, tick: 1 }
-}
-
-impl Windows {
-    /// The same windows in a pipeline whose timely times are rounded down to `tick` ms:
-    /// session results travel at such times too (the macro passes its tick).
-    pub fn ticked(self, tick: u64) -> Windows {
-        assert!(tick > 0, "the tick must be positive");
-        match self {
-            Windows::Session { gap, .. } => Windows::Session { gap, tick },
-            other => other,
-        }
-    }
-}
-
-/// `count_window(size)` (`step == size`) or `count_window(size, step)`: count windows.
-/// See [`count_windows`] for what they hold and when they fire.
-pub fn count_windows(size: u64, step: u64) -> Windows {
-    assert!(
-        step > 0 && step <= size,
-        "a count window needs 0 < step <= size"
-    );
-    Windows::Count { size, step }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

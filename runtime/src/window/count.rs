@@ -24,7 +24,7 @@ use std::marker::PhantomData;
 
 use super::assigner::gcd;
 use super::shell::{window_operator, Fire, Timers, WindowLogic};
-use super::{window_result, Aggregated, Aggregator, Window, WindowResult};
+use super::{window_result, Aggregated, Aggregator, Window, WindowKind, WindowResult};
 use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -71,26 +71,43 @@ impl<K, S, A: Aggregator<T>, T> CountLogic<K, S, A, T> {
     }
 }
 
-/// Aggregates the count windows (`size` records, firing every `step`) of each key.
-pub(super) fn aggregate<'scope, T, S, A>(
-    keyed: KeyedStream<'scope, Timed<T>, S>,
+/// Count windows: the last `size` records of a key, every `step` records (see the module
+/// docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CountWindows {
+    /// Records in a full window.
     size: u64,
+    /// Records between firings (`size` for tumbling count windows).
     step: u64,
-    name: &str,
-    agg: A,
-) -> Aggregated<'scope, S::Key, A::Out, T>
-where
-    T: ExchangeData,
-    S: KeySelector<Timed<T>>,
-    A: Aggregator<T>,
-{
+}
+
+/// `count_window(size)` (`step == size`) or `count_window(size, step)`: count windows.
+pub fn count_windows(size: u64, step: u64) -> CountWindows {
     assert!(
         step > 0 && step <= size,
         "a count window needs 0 < step <= size"
     );
-    let (stream, selector) = keyed.into_parts();
-    let logic = CountLogic::new(selector.clone(), size, step, agg);
-    window_operator(stream, move |r| selector.route(r), name, logic)
+    CountWindows { size, step }
+}
+
+/// Count windows have no late data: `lateness` does not apply (the macro allows none).
+impl WindowKind for CountWindows {
+    fn aggregate<'scope, T, S, A>(
+        self,
+        keyed: KeyedStream<'scope, Timed<T>, S>,
+        _lateness: u64,
+        name: &str,
+        agg: A,
+    ) -> Aggregated<'scope, S::Key, A::Out, T>
+    where
+        T: ExchangeData,
+        S: KeySelector<Timed<T>>,
+        A: Aggregator<T>,
+    {
+        let (stream, selector) = keyed.into_parts();
+        let logic = CountLogic::new(selector.clone(), self.size, self.step, agg);
+        window_operator(stream, move |r| selector.route(r), name, logic)
+    }
 }
 
 impl<T, S, A> WindowLogic<Timed<T>, T, WindowResult<S::Key, A::Out>> for CountLogic<S::Key, S, A, T>

@@ -27,12 +27,11 @@
 //! windows a record belongs to is `assigner.rs`; the operator shell (the exchange, the
 //! outputs, the capabilities, checkpoints) around a `WindowLogic` is `shell.rs`; the
 //! logics are `panes.rs` (tumbling and sliding), `session.rs` and `count.rs`, with the
-//! combiner before the exchange in `combine.rs`; the aggregators are `aggregate.rs`, and
-//! uncollected late records are counted by `late.rs`. A logic names the event times it
-//! will emit at and touches no timely type, so each is unit-tested alone, driven by
-//! `testing.rs`.
+//! combiner before the exchange in `combine.rs`; the aggregators are those of
+//! [`crate::aggregate`], and uncollected late records are counted by `late.rs`. A logic
+//! names the event times it will emit at and touches no timely type, so each is
+//! unit-tested alone, driven by `testing.rs`.
 
-mod aggregate;
 mod assigner;
 mod combine;
 mod count;
@@ -45,22 +44,45 @@ mod testing;
 
 use timely::dataflow::StreamVec;
 
-pub use aggregate::{
+pub use crate::aggregate::{
     max, min, Aggregator, AsF64, Avg, Collect, Count, Extreme, Reduce, Sum, SumField,
 };
-pub use assigner::{count_windows, session, Assigner, Window, WindowResult, Windows};
+pub use assigner::{Assigner, Window, WindowResult};
+pub use count::{count_windows, CountWindows};
 pub use late::count_late;
-use panes::{pane_aggregate, window_result};
+use panes::window_result;
+pub use session::{session, Sessions};
 
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};
 use crate::operators::keyed::KeyedStream;
 use crate::time::{Time, Timed};
 
-/// A keyed, timestamped stream with a window assigner: the input of a window aggregation.
-pub struct WindowedStream<'scope, T, S> {
+/// A keyed, timestamped stream with a kind of windows: the input of a window
+/// aggregation.
+pub struct WindowedStream<'scope, T, S, W> {
     keyed: KeyedStream<'scope, Timed<T>, S>,
-    windows: Windows,
+    windows: W,
     lateness: u64,
+}
+
+/// A kind of windows: which records share a window, and the logic that aggregates them.
+/// Tumbling and sliding windows are an [`Assigner`], sessions are [`Sessions`], count
+/// windows are [`CountWindows`]. A new kind is a type that implements this, in its own
+/// file with its `WindowLogic` (see `docs/extending.md`).
+pub trait WindowKind: Copy + 'static {
+    /// Aggregates the windows of `keyed` with `agg`, records late by more than
+    /// `lateness` ms to the second output.
+    fn aggregate<'scope, T, S, A>(
+        self,
+        keyed: KeyedStream<'scope, Timed<T>, S>,
+        lateness: u64,
+        name: &str,
+        agg: A,
+    ) -> Aggregated<'scope, S::Key, A::Out, T>
+    where
+        T: ExchangeData,
+        S: KeySelector<Timed<T>>,
+        A: Aggregator<T>;
 }
 
 /// A keyed stream without timestamps, as count windows take it: its records at event
@@ -73,13 +95,13 @@ pub fn untimed<'scope, T: 'static, S>(
 }
 
 /// `keyed.window(windows)`.
-pub fn window<'scope, T, S>(
+pub fn window<'scope, T, S, W: WindowKind>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
-    windows: impl Into<Windows>,
-) -> WindowedStream<'scope, T, S> {
+    windows: W,
+) -> WindowedStream<'scope, T, S, W> {
     WindowedStream {
         keyed,
-        windows: windows.into(),
+        windows,
         lateness: 0,
     }
 }
@@ -89,10 +111,10 @@ pub type AllKey<T> = KeyFn<fn(&Timed<T>)>;
 
 /// `stream.window_all(assigner)`: one window over the whole stream, computed on one
 /// worker (Flink's `windowAll` runs with parallelism 1).
-pub fn window_all<'scope, T: 'static>(
+pub fn window_all<'scope, T: 'static, W: WindowKind>(
     stream: StreamVec<'scope, Time, Timed<T>>,
-    windows: impl Into<Windows>,
-) -> WindowedStream<'scope, T, AllKey<T>> {
+    windows: W,
+) -> WindowedStream<'scope, T, AllKey<T>, W> {
     fn no_key<T>(_: &Timed<T>) {}
     window(
         crate::operators::keyed::key_by_fn(stream, no_key as fn(&Timed<T>)),
@@ -101,21 +123,21 @@ pub fn window_all<'scope, T: 'static>(
 }
 
 /// `.allowed_lateness(ms)`.
-pub fn allowed_lateness<T, S>(
-    mut windowed: WindowedStream<'_, T, S>,
+pub fn allowed_lateness<T, S, W>(
+    mut windowed: WindowedStream<'_, T, S, W>,
     lateness: u64,
-) -> WindowedStream<'_, T, S> {
+) -> WindowedStream<'_, T, S, W> {
     windowed.lateness = lateness;
     windowed
 }
 
 /// Pins a value closure (`sum`, `min`, `max`, `avg`) to the windowed stream's record type.
-pub fn value_fn<T, S, V, F: Fn(&T) -> V>(_: &WindowedStream<'_, T, S>, f: F) -> F {
+pub fn value_fn<T, S, W, V, F: Fn(&T) -> V>(_: &WindowedStream<'_, T, S, W>, f: F) -> F {
     f
 }
 
 /// Pins a field accessor (`sum(N)`) to the windowed stream's record type.
-pub fn field_fn<T, S, V, F>(_: &WindowedStream<'_, T, S>, f: F) -> F
+pub fn field_fn<T, S, W, V, F>(_: &WindowedStream<'_, T, S, W>, f: F) -> F
 where
     F: for<'a> Fn(&'a mut T) -> &'a mut V,
 {
@@ -123,7 +145,7 @@ where
 }
 
 /// Pins a `reduce` closure to the windowed stream's record type.
-pub fn reduce_fn<T, S, F: Fn(T, T) -> T>(_: &WindowedStream<'_, T, S>, f: F) -> F {
+pub fn reduce_fn<T, S, W, F: Fn(T, T) -> T>(_: &WindowedStream<'_, T, S, W>, f: F) -> F {
     f
 }
 
@@ -135,14 +157,15 @@ pub type Aggregated<'scope, K, O, T> = (
 
 /// Aggregates each window of `windowed` with `agg`; see the module docs for when windows
 /// fire and what is late.
-pub fn aggregate<'scope, T, S, A>(
-    windowed: WindowedStream<'scope, T, S>,
+pub fn aggregate<'scope, T, S, W, A>(
+    windowed: WindowedStream<'scope, T, S, W>,
     name: &str,
     agg: A,
 ) -> Aggregated<'scope, S::Key, A::Out, T>
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
+    W: WindowKind,
     A: Aggregator<T>,
 {
     let WindowedStream {
@@ -150,11 +173,7 @@ where
         windows,
         lateness,
     } = windowed;
-    match windows {
-        Windows::Panes(assigner) => pane_aggregate(keyed, assigner, lateness, name, agg),
-        Windows::Session { gap, tick } => session::aggregate(keyed, gap, tick, lateness, name, agg),
-        Windows::Count { size, step } => count::aggregate(keyed, size, step, name, agg),
-    }
+    windows.aggregate(keyed, lateness, name, agg)
 }
 
 /// `process_window(|key, window, records, out| ...)`: Flink's `ProcessWindowFunction`.
@@ -162,8 +181,8 @@ where
 /// order within each pane) and pushes any number of outputs, which travel at the
 /// window's last millisecond. This is the one window path that buffers records; an
 /// update within the allowed lateness calls `f` again with all the window's records.
-pub fn process<'scope, T, S, O, F>(
-    windowed: WindowedStream<'scope, T, S>,
+pub fn process<'scope, T, S, W, O, F>(
+    windowed: WindowedStream<'scope, T, S, W>,
     name: &str,
     mut f: F,
 ) -> (
@@ -173,6 +192,7 @@ pub fn process<'scope, T, S, O, F>(
 where
     T: ExchangeData,
     S: KeySelector<Timed<T>>,
+    W: WindowKind,
     O: 'static,
     F: FnMut(&S::Key, Window, Vec<T>, &mut Vec<O>) + 'static,
 {

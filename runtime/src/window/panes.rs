@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::combine::Part;
 use super::shell::{window_operator, Fire, Timers, WindowLogic};
-use super::{Aggregated, Aggregator, Assigner, Window, WindowResult};
+use super::{Aggregated, Aggregator, Assigner, Window, WindowKind, WindowResult};
 use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -148,7 +148,7 @@ impl<K, S, A: Aggregator<T>, T> PaneLogic<K, S, A, T> {
     }
 }
 
-pub(super) fn pane_aggregate<'scope, T, S, A>(
+fn pane_aggregate<'scope, T, S, A>(
     keyed: KeyedStream<'scope, Timed<T>, S>,
     assigner: Assigner,
     lateness: u64,
@@ -172,6 +172,24 @@ where
         window_operator(parts, route, name, logic)
     } else {
         window_operator(stream, move |r| selector.route(r), name, logic)
+    }
+}
+
+/// Tumbling and sliding windows are aggregated in panes.
+impl WindowKind for Assigner {
+    fn aggregate<'scope, T, S, A>(
+        self,
+        keyed: KeyedStream<'scope, Timed<T>, S>,
+        lateness: u64,
+        name: &str,
+        agg: A,
+    ) -> Aggregated<'scope, S::Key, A::Out, T>
+    where
+        T: ExchangeData,
+        S: KeySelector<Timed<T>>,
+        A: Aggregator<T>,
+    {
+        pane_aggregate(keyed, self, lateness, name, agg)
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::marker::PhantomData;
 
 use super::shell::{window_operator, Fire, Timers, WindowLogic};
-use super::{window_result, Aggregated, Aggregator, Window, WindowResult};
+use super::{window_result, Aggregated, Aggregator, Window, WindowKind, WindowResult};
 use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -71,23 +71,49 @@ struct SessionLogic<K, S, A: Aggregator<T>, T> {
     _record: PhantomData<fn(T)>,
 }
 
-/// Aggregates the session windows (with `gap` ms) of each key.
-pub(super) fn aggregate<'scope, T, S, A>(
-    keyed: KeyedStream<'scope, Timed<T>, S>,
+/// Session windows: a key's records less than (or exactly) a gap apart share a session,
+/// and sessions merge as records arrive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sessions {
+    /// The gap, in ms.
     gap: u64,
+    /// The pipeline's tick: a session's result travels at its last millisecond rounded
+    /// down to it, so sessions that end within one tick share a timely time.
     tick: u64,
-    lateness: u64,
-    name: &str,
-    agg: A,
-) -> Aggregated<'scope, S::Key, A::Out, T>
-where
-    T: ExchangeData,
-    S: KeySelector<Timed<T>>,
-    A: Aggregator<T>,
-{
-    let (stream, selector) = keyed.into_parts();
-    let logic = SessionLogic::new(selector.clone(), gap, tick, lateness, agg);
-    window_operator(stream, move |r| selector.route(r), name, logic)
+}
+
+/// `session(gap)`: session windows, with results at their exact last millisecond.
+pub fn session(gap: u64) -> Sessions {
+    assert!(gap > 0, "a session gap must be positive");
+    Sessions { gap, tick: 1 }
+}
+
+impl Sessions {
+    /// The same windows in a pipeline whose timely times are rounded down to `tick` ms:
+    /// session results travel at such times too (the macro passes its tick).
+    pub fn ticked(self, tick: u64) -> Sessions {
+        assert!(tick > 0, "the tick must be positive");
+        Sessions { tick, ..self }
+    }
+}
+
+impl WindowKind for Sessions {
+    fn aggregate<'scope, T, S, A>(
+        self,
+        keyed: KeyedStream<'scope, Timed<T>, S>,
+        lateness: u64,
+        name: &str,
+        agg: A,
+    ) -> Aggregated<'scope, S::Key, A::Out, T>
+    where
+        T: ExchangeData,
+        S: KeySelector<Timed<T>>,
+        A: Aggregator<T>,
+    {
+        let (stream, selector) = keyed.into_parts();
+        let logic = SessionLogic::new(selector.clone(), self.gap, self.tick, lateness, agg);
+        window_operator(stream, move |r| selector.route(r), name, logic)
+    }
 }
 
 /// The result of session `s` of `key`.

@@ -1,7 +1,9 @@
-//! Incremental window aggregation: an [`Aggregator`] folds records into an accumulator
-//! (`init` / `add` / `merge` / `finish`), so a window holds one accumulator per key, not
-//! its records. Sliding windows keep one accumulator per pane and `merge` the panes of a
-//! window when it fires.
+//! Incremental aggregation, for windows and rolling aggregations alike: an [`Aggregator`]
+//! folds records into an accumulator (`init` / `add` / `merge` / `finish`), so a window
+//! or a key holds one accumulator, not its records. Sliding windows keep one accumulator
+//! per pane and `merge` the panes of a window when it fires; a rolling aggregation
+//! ([`crate::operators::keyed::rolling`]) keeps one per key and emits `finish` after each
+//! record, or once per key in batch mode.
 
 use std::ops::AddAssign;
 
@@ -15,7 +17,7 @@ use crate::key::ExchangeData;
 /// passed may fire again with late records added.
 ///
 /// ```
-/// use tidemill_runtime::window::Aggregator;
+/// use tidemill_runtime::aggregate::Aggregator;
 ///
 /// /// The average price of bids, as `(sum, count)`.
 /// #[derive(Clone)]
