@@ -198,21 +198,11 @@ where
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::super::testing::{run, steps, Rng, Step};
+    use super::super::testing::{key_of, run, steps, value_of, Record, Rng, Step};
     use super::super::{Sum, WindowResult};
     use super::CountLogic;
     use crate::key::KeyFn;
     use crate::time::Timed;
-
-    type Record = (u64, u64);
-
-    fn key_of(r: &Timed<Record>) -> u64 {
-        r.value.0
-    }
-
-    fn value_of(r: &Record) -> u64 {
-        r.1
-    }
 
     #[test]
     fn count_windows_match_each_keys_last_records() {

@@ -148,33 +148,6 @@ impl<K, S, A: Aggregator<T>, T> PaneLogic<K, S, A, T> {
     }
 }
 
-fn pane_aggregate<'scope, T, S, A>(
-    keyed: KeyedStream<'scope, Timed<T>, S>,
-    assigner: Assigner,
-    lateness: u64,
-    name: &str,
-    agg: A,
-) -> Aggregated<'scope, S::Key, A::Out, T>
-where
-    T: ExchangeData,
-    S: KeySelector<Timed<T>>,
-    A: Aggregator<T>,
-{
-    let (stream, selector) = keyed.into_parts();
-    let agg = std::rc::Rc::new(agg);
-    let logic = PaneLogic::new(selector.clone(), assigner, lateness, agg.clone());
-    if A::COMBINE && stream.scope().peers() > 1 {
-        let parts = super::combine::combiner(stream, selector.clone(), assigner, lateness, agg);
-        let route = move |part: &Part<T, S::Key, A::Acc>| match part {
-            Part::Record(r) => selector.route(r),
-            Part::Partial { key, .. } => crate::hash::route_hash(key),
-        };
-        window_operator(parts, route, name, logic)
-    } else {
-        window_operator(stream, move |r| selector.route(r), name, logic)
-    }
-}
-
 /// Tumbling and sliding windows are aggregated in panes.
 impl WindowKind for Assigner {
     fn aggregate<'scope, T, S, A>(
@@ -189,7 +162,19 @@ impl WindowKind for Assigner {
         S: KeySelector<Timed<T>>,
         A: Aggregator<T>,
     {
-        pane_aggregate(keyed, self, lateness, name, agg)
+        let (stream, selector) = keyed.into_parts();
+        let agg = std::rc::Rc::new(agg);
+        let logic = PaneLogic::new(selector.clone(), self, lateness, agg.clone());
+        if A::COMBINE && stream.scope().peers() > 1 {
+            let parts = super::combine::combiner(stream, selector.clone(), self, lateness, agg);
+            let route = move |part: &Part<T, S::Key, A::Acc>| match part {
+                Part::Record(r) => selector.route(r),
+                Part::Partial { key, .. } => crate::hash::route_hash(key),
+            };
+            window_operator(parts, route, name, logic)
+        } else {
+            window_operator(stream, move |r| selector.route(r), name, logic)
+        }
     }
 }
 
@@ -640,21 +625,11 @@ mod tests {
 mod logic_tests {
     use std::collections::BTreeMap;
 
-    use super::super::testing::{run, steps, Rng, Step};
+    use super::super::testing::{key_of, run, steps, value_of, Record, Rng, Step};
     use super::super::{Sum, WindowResult};
     use super::PaneLogic;
     use crate::key::KeyFn;
     use crate::time::Timed;
-
-    type Record = (u64, u64);
-
-    fn key_of(r: &Timed<Record>) -> u64 {
-        r.value.0
-    }
-
-    fn value_of(r: &Record) -> u64 {
-        r.1
-    }
 
     /// Each `(key, end)` and the sum of the records in time for it.
     type Sums = BTreeMap<(u64, u64), u64>;

@@ -365,23 +365,16 @@ where
 mod tests {
     use std::collections::BTreeMap;
 
-    use super::super::testing::{run, steps, Rng, Step};
+    use super::super::testing::{key_of, run, steps, value_of, Record, Rng, Step};
     use super::super::{Sum, WindowResult};
     use super::SessionLogic;
     use crate::key::KeyFn;
     use crate::time::Timed;
 
-    type Record = (u64, u64);
     type Logic =
         SessionLogic<u64, KeyFn<fn(&Timed<Record>) -> u64>, Sum<fn(&Record) -> u64>, Record>;
 
     fn logic(gap: u64, tick: u64, lateness: u64) -> Logic {
-        fn key_of(r: &Timed<Record>) -> u64 {
-            r.value.0
-        }
-        fn value_of(r: &Record) -> u64 {
-            r.1
-        }
         SessionLogic::new(
             KeyFn(key_of as fn(&_) -> u64),
             gap,

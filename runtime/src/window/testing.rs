@@ -137,6 +137,19 @@ pub(super) fn run<T, R, L: WindowLogic<Timed<T>, T, R>>(
     out
 }
 
+/// The records of the tests: `(key, value)`.
+pub(super) type Record = (u64, u64);
+
+/// The key of a test record.
+pub(super) fn key_of(r: &Timed<Record>) -> u64 {
+    r.value.0
+}
+
+/// The value of a test record.
+pub(super) fn value_of(r: &Record) -> u64 {
+    r.1
+}
+
 /// A small deterministic generator (xorshift), so that the tests need no crate.
 pub(super) struct Rng(pub u64);
 
@@ -159,7 +172,7 @@ pub(super) fn steps(
     keys: u64,
     before: u64,
     after: u64,
-) -> Vec<Step<(u64, u64)>> {
+) -> Vec<Step<Record>> {
     let mut frontier = before;
     let mut steps = Vec::new();
     for _ in 0..count {
