@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::Operator;
-use timely::dataflow::operators::{Capability, InputCapability};
+use timely::dataflow::operators::Capability;
 use timely::scheduling::SyncActivator;
 
 use crate::context::JobContext;
@@ -607,37 +607,6 @@ pub fn decode<T: serde::de::DeserializeOwned>(
 pub fn move_to_epoch(cap: &mut Capability<Time>, epoch: u64) {
     let time = cap.time().with_epoch(epoch.max(cap.time().epoch));
     cap.downgrade(&time);
-}
-
-/// Where an operator's logic gets capabilities: the input message's, or ones it held
-/// for a batch that waited in the stash (one per output port).
-pub trait Caps {
-    /// The time of the records being handled.
-    fn time(&self) -> Time;
-    /// A capability for output `port` at `time` (not before [`Caps::time`]).
-    fn delayed(&self, time: &Time, port: usize) -> Capability<Time>;
-}
-
-impl Caps for InputCapability<Time> {
-    #[inline]
-    fn time(&self) -> Time {
-        crate::time::time_of(self)
-    }
-    #[inline]
-    fn delayed(&self, time: &Time, port: usize) -> Capability<Time> {
-        InputCapability::delayed(self, time, port)
-    }
-}
-
-impl Caps for [Capability<Time>] {
-    #[inline]
-    fn time(&self) -> Time {
-        *self[0].time()
-    }
-    #[inline]
-    fn delayed(&self, time: &Time, port: usize) -> Capability<Time> {
-        self[port].delayed(time)
-    }
 }
 
 /// A batch that arrived before its epoch: its time, a capability per output port, and

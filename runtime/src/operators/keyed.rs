@@ -258,6 +258,54 @@ where
             last,
         )
     }
+
+    /// Folds `data` into `states` (batch mode: nothing goes out yet). A key is cloned
+    /// only when it is new.
+    fn fold(&self, selector: &S, states: &mut States<A, R, S>, data: &mut Vec<R>) {
+        for record in data.drain(..) {
+            match state_of(states, selector, &record) {
+                Some(state) => self.add(state, record),
+                None => {
+                    let key = selector.with_key(&record, S::Key::clone);
+                    let state = self.start(record);
+                    states.insert(key, state);
+                }
+            }
+        }
+    }
+
+    /// Folds `data` into `states`, each key's updated output to `out` (streaming mode).
+    fn fold_emitting(
+        &self,
+        selector: &S,
+        states: &mut States<A, R, S>,
+        data: &mut Vec<R>,
+        out: &mut Vec<S::Out<E::Out>>,
+    ) {
+        for record in data.drain(..) {
+            let key = selector.with_key(&record, S::Key::clone);
+            out.push(match states.entry(key) {
+                Entry::Occupied(mut e) => {
+                    self.add(e.get_mut(), record);
+                    self.out(e.key(), e.get(), false)
+                }
+                Entry::Vacant(v) => {
+                    let e = v.insert_entry(self.start(record));
+                    self.out(e.key(), e.get(), false)
+                }
+            });
+        }
+    }
+
+    /// Each key's final output, emptying `states` (batch mode, once the input ended).
+    fn finish<'a>(
+        &'a self,
+        states: &'a mut States<A, R, S>,
+    ) -> impl Iterator<Item = S::Out<E::Out>> + 'a {
+        states
+            .drain()
+            .map(|(key, state)| self.out(&key, &state, true))
+    }
 }
 
 /// Looks up the state of `record`'s key without cloning the key.
@@ -311,23 +359,13 @@ where
                     if held.as_ref().is_none_or(|c| t < *c.time()) {
                         held = Some(time.delayed(&t, output.output_index()));
                     }
-                    for record in data.drain(..) {
-                        match state_of(&mut state, &selector, &record) {
-                            Some(acc) => rolling.add(acc, record),
-                            None => {
-                                let key = selector.with_key(&record, S::Key::clone);
-                                let acc = rolling.start(record);
-                                state.insert(key, acc);
-                            }
-                        }
-                    }
+                    rolling.fold(&selector, &mut state, data);
                 });
                 if frontier.is_empty() {
                     if let Some(cap) = held.take() {
-                        let mut session = output.session(&cap);
-                        for (key, acc) in state.drain() {
-                            session.give(rolling.out(&key, &acc, true));
-                        }
+                        output
+                            .session(&cap)
+                            .give_iterator(rolling.finish(&mut state));
                     }
                     state = StateMap::default(); // release the table's memory
                 }
@@ -336,22 +374,12 @@ where
         ExecutionMode::Streaming | ExecutionMode::Automatic => {
             stream.unary(pact, name, move |_, _| {
                 let mut state: States<A, R, S> = StateMap::default();
+                let mut out = Vec::new();
                 move |input, output| {
                     input.for_each(|time, data| {
-                        let mut session = output.session(&time);
-                        for record in data.drain(..) {
-                            let key = selector.with_key(&record, S::Key::clone);
-                            let out = match state.entry(key) {
-                                Entry::Occupied(mut e) => {
-                                    rolling.add(e.get_mut(), record);
-                                    rolling.out(e.key(), e.get(), false)
-                                }
-                                Entry::Vacant(v) => {
-                                    let e = v.insert_entry(rolling.start(record));
-                                    rolling.out(e.key(), e.get(), false)
-                                }
-                            };
-                            session.give(out);
+                        rolling.fold_emitting(&selector, &mut state, data, &mut out);
+                        if !out.is_empty() {
+                            output.session(&time).give_container(&mut out);
                         }
                     });
                 }
@@ -377,7 +405,7 @@ where
     A: Aggregator<S::Value>,
     E: Emit<S::Key, A::Out>,
 {
-    use crate::checkpoint::{Caps, EpochGate};
+    use crate::checkpoint::EpochGate;
     use crate::time::epoch_frontier;
     let what = format!("the rolling aggregation `{name}`");
     let scope = stream.scope();
@@ -396,7 +424,7 @@ where
         let mut out = Vec::new();
         move |(input, frontier), output| {
             input.for_each(|cap, data| {
-                let t = Caps::time(&cap);
+                let t = time_of(&cap);
                 if gate.is_later(&t) {
                     gate.stash(t, vec![cap.delayed(&t, 0)], std::mem::take(data));
                     return;
@@ -404,9 +432,13 @@ where
                 if batch && held.as_ref().is_none_or(|c| t < *c.time()) {
                     held = Some(cap.delayed(&t, 0));
                 }
-                absorb(&rolling, &selector, batch, &mut state, data, &mut out);
-                if !out.is_empty() {
-                    output.session(&cap).give_container(&mut out);
+                if batch {
+                    rolling.fold(&selector, &mut state, data);
+                } else {
+                    rolling.fold_emitting(&selector, &mut state, data, &mut out);
+                    if !out.is_empty() {
+                        output.session(&cap).give_container(&mut out);
+                    }
                 }
             });
             while let Some(next) = gate.next(epoch_frontier(&frontier.frontier())) {
@@ -414,10 +446,9 @@ where
                     // The input has ended: the final values go out in the open epoch,
                     // before its last part is written.
                     if let Some(cap) = held.take() {
-                        let mut session = output.session(&cap);
-                        for (key, acc) in state.drain() {
-                            session.give(rolling.out(&key, &acc, true));
-                        }
+                        output
+                            .session(&cap)
+                            .give_iterator(rolling.finish(&mut state));
                     }
                 }
                 let at = held.as_ref().map(|c| c.time().event);
@@ -429,47 +460,19 @@ where
                     if batch && held.as_ref().is_none_or(|c| t < *c.time()) {
                         held = Some(caps[0].clone());
                     }
-                    absorb(&rolling, &selector, batch, &mut state, &mut data, &mut out);
-                    if !out.is_empty() {
-                        output.session(&caps[0]).give_container(&mut out);
+                    if batch {
+                        rolling.fold(&selector, &mut state, &mut data);
+                    } else {
+                        rolling.fold_emitting(&selector, &mut state, &mut data, &mut out);
+                        if !out.is_empty() {
+                            output.session(&caps[0]).give_container(&mut out);
+                        }
                     }
                 }
             }
             gate.follow(&frontier.frontier());
         }
     })
-}
-
-/// Folds `data` into `state`; in streaming mode (not `batch`) each update goes to `out`.
-fn absorb<R, S, A, E>(
-    rolling: &Rolling<A, E, R, S>,
-    selector: &S,
-    batch: bool,
-    state: &mut States<A, R, S>,
-    data: &mut Vec<R>,
-    out: &mut Vec<S::Out<E::Out>>,
-) where
-    S: Rolls<R>,
-    A: Aggregator<S::Value>,
-    E: Emit<S::Key, A::Out>,
-{
-    for record in data.drain(..) {
-        let key = selector.with_key(&record, S::Key::clone);
-        match state.entry(key) {
-            Entry::Occupied(mut e) => {
-                rolling.add(e.get_mut(), record);
-                if !batch {
-                    out.push(rolling.out(e.key(), e.get(), false));
-                }
-            }
-            Entry::Vacant(v) => {
-                let e = v.insert_entry(rolling.start(record));
-                if !batch {
-                    out.push(rolling.out(e.key(), e.get(), false));
-                }
-            }
-        }
-    }
 }
 
 /// `reduce(|a, b| ...)`: the key's values combined pairwise; emits the combined value.

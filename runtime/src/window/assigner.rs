@@ -1,10 +1,12 @@
 //! Which windows a record belongs to: the time windows ([`Window`], [`Assigner`] for
-//! tumbling and sliding windows), the kinds a windowed stream can have ([`Windows`]), and
-//! what a window aggregation emits ([`WindowResult`]).
+//! tumbling and sliding windows), and what a window aggregation emits
+//! ([`WindowResult`]).
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+use crate::time::Timed;
 
 /// The window a result belongs to: `[start, end)` in milliseconds of event time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,6 +43,19 @@ impl<K, V> WindowResult<K, V> {
             start: self.start,
             end: self.end,
         }
+    }
+}
+
+/// The result of `window`, stamped with the window's last millisecond.
+pub(super) fn window_result<K, V>(window: Window, key: K, value: V) -> Timed<WindowResult<K, V>> {
+    Timed {
+        ts: window.end as u64 - 1,
+        value: WindowResult {
+            key,
+            start: window.start,
+            end: window.end,
+            value,
+        },
     }
 }
 

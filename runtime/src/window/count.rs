@@ -180,8 +180,6 @@ where
     fn on_frontier<F: Fire<WindowResult<S::Key, A::Out>>>(&mut self, _out: &mut F, _frontier: u64) {
     }
 
-    const CHECKPOINTS: bool = true;
-
     fn snapshot(&self) -> Vec<u8> {
         crate::checkpoint::encode(&self.keys)
     }

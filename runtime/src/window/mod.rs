@@ -47,10 +47,10 @@ use timely::dataflow::StreamVec;
 pub use crate::aggregate::{
     max, min, Aggregator, AsF64, Avg, Collect, Count, Extreme, Reduce, Sum, SumField,
 };
+use assigner::window_result;
 pub use assigner::{Assigner, Window, WindowResult};
 pub use count::{count_windows, CountWindows};
 pub use late::count_late;
-use panes::window_result;
 pub use session::{session, Sessions};
 
 use crate::key::{ExchangeData, KeyFn, KeySelector, OnValue};

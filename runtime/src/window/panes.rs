@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::combine::Part;
 use super::shell::{window_operator, Fire, Timers, WindowLogic};
-use super::{Aggregated, Aggregator, Assigner, Window, WindowKind, WindowResult};
+use super::{window_result, Aggregated, Aggregator, Assigner, WindowKind, WindowResult};
 use crate::checkpoint::EpochGate;
 use crate::hash::StateMap;
 use crate::key::{ExchangeData, KeySelector};
@@ -13,12 +13,12 @@ use crate::operators::keyed::{state_of, KeyedStream};
 use crate::time::Timed;
 
 /// Per-key accumulators of one window, for partly late records, by window end.
-pub(super) type Panes<K, A> = BTreeMap<u64, StateMap<K, A>>;
+type Panes<K, A> = BTreeMap<u64, StateMap<K, A>>;
 
 /// Per-key accumulators of the open panes, by pane end, in order. Records come mostly in
 /// time order, so a pane is found by a short scan from the newest, and expired panes
 /// leave from the front: cheaper than a tree lookup per record.
-pub(super) struct PaneStore<K, A> {
+struct PaneStore<K, A> {
     panes: VecDeque<(u64, StateMap<K, A>)>,
 }
 
@@ -72,7 +72,7 @@ impl<K, A> PaneStore<K, A> {
 }
 
 /// Tumbling and sliding windows, aggregated in panes.
-pub(super) struct PaneLogic<K, S, A: Aggregator<T>, T> {
+struct PaneLogic<K, S, A: Aggregator<T>, T> {
     selector: S,
     assigner: Assigner,
     lateness: u64,
@@ -102,7 +102,7 @@ pub(super) struct PaneLogic<K, S, A: Aggregator<T>, T> {
 
 /// A pane and the ends of the first and last windows that contain it.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct PaneBounds {
+struct PaneBounds {
     start: u64,
     end: u64,
     first_end: u64,
@@ -179,7 +179,7 @@ impl WindowKind for Assigner {
 }
 
 /// The results of a pane window aggregation.
-pub(super) type PaneResults<S, T, A> =
+type PaneResults<S, T, A> =
     Vec<Timed<WindowResult<<S as KeySelector<Timed<T>>>::Key, <A as Aggregator<T>>::Out>>>;
 
 /// A pane window operator takes records, or records and partial aggregates after a
@@ -191,6 +191,8 @@ where
     S: KeySelector<Timed<T>>,
     A: Aggregator<T>,
 {
+    const KIND: &'static str = "pane window";
+
     fn on_record<H: Timers>(
         &mut self,
         timers: &mut H,
@@ -253,8 +255,6 @@ where
     fn on_frontier<F: Fire<WindowResult<S::Key, A::Out>>>(&mut self, out: &mut F, frontier: u64) {
         self.frontier(out, frontier);
     }
-
-    const CHECKPOINTS: bool = true;
 
     fn snapshot(&self) -> Vec<u8> {
         let pending: Vec<(u64, u64)> = self.pending.iter().map(|(end, at)| (*end, *at)).collect();
@@ -531,30 +531,13 @@ where
     }
 }
 
-pub(super) fn result<K, V>(
-    assigner: &Assigner,
-    end: u64,
-    key: K,
-    value: V,
-) -> Timed<WindowResult<K, V>> {
+/// The result of `key` in the window ending at `end`.
+fn result<K, V>(assigner: &Assigner, end: u64, key: K, value: V) -> Timed<WindowResult<K, V>> {
     window_result(assigner.window(end), key, value)
 }
 
-/// The result of `window`, stamped with the window's last millisecond.
-pub(super) fn window_result<K, V>(window: Window, key: K, value: V) -> Timed<WindowResult<K, V>> {
-    Timed {
-        ts: window.end as u64 - 1,
-        value: WindowResult {
-            key,
-            start: window.start,
-            end: window.end,
-            value,
-        },
-    }
-}
-
 /// The accumulator of `key` in the window ending at `end`, if it has records.
-pub(super) fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
+fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
     agg: &A,
     assigner: &Assigner,
     panes: &PaneStore<K, A::Acc>,
@@ -574,7 +557,7 @@ pub(super) fn merge_key<K: crate::key::Key, T, A: Aggregator<T>>(
 }
 
 /// The accumulator of every key in the window ending at `end`.
-pub(super) fn merge_all<K: crate::key::Key, T, A: Aggregator<T>>(
+fn merge_all<K: crate::key::Key, T, A: Aggregator<T>>(
     agg: &A,
     assigner: &Assigner,
     panes: &PaneStore<K, A::Acc>,

@@ -298,8 +298,6 @@ where
         }
     }
 
-    const CHECKPOINTS: bool = true;
-
     fn snapshot(&self) -> Vec<u8> {
         let timers: Vec<(u64, u64, &Vec<S::Key>)> = self
             .timers

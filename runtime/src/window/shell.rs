@@ -78,18 +78,12 @@ pub(super) trait WindowLogic<I, T, R>: 'static {
     fn on_frontier<F: Fire<R>>(&mut self, out: &mut F, frontier: u64);
 
     /// What the logic computes, for messages.
-    const KIND: &'static str = "pane window";
-    /// Whether the logic's state can be checkpointed (see [`crate::checkpoint`]).
-    const CHECKPOINTS: bool = false;
-    /// The state, for a checkpoint part.
-    fn snapshot(&self) -> Vec<u8> {
-        Vec::new()
-    }
+    const KIND: &'static str;
+    /// The state, for a checkpoint part (see [`crate::checkpoint`]).
+    fn snapshot(&self) -> Vec<u8>;
     /// Takes the state of the restored checkpoint from `gate`, and holds through
     /// `timers` the times it held.
-    fn restore<H: Timers>(&mut self, gate: &EpochGate<I>, timers: &mut H) {
-        let _ = (gate, timers);
-    }
+    fn restore<H: Timers>(&mut self, gate: &EpochGate<I>, timers: &mut H);
 }
 
 /// The capabilities a window operator holds for its logic: one per event time held, with
@@ -118,6 +112,16 @@ impl Held {
         held.get_mut().1 -= 1;
         if held.get().1 == 0 {
             held.remove();
+        }
+    }
+
+    /// One more hold of `at`, which is later than a time held, while firing.
+    fn hold_later(&mut self, at: u64) {
+        if let Some(entry) = self.caps.get_mut(&at) {
+            entry.1 += 1;
+        } else {
+            let cap = self.at(at);
+            self.caps.insert(at, (cap, 1));
         }
     }
 
@@ -179,13 +183,7 @@ impl<R: 'static> Firing<'_, '_, R> {
 
 impl<R: 'static> Timers for Firing<'_, '_, R> {
     fn hold(&mut self, at: u64) {
-        let held = &mut *self.held;
-        if let Some(entry) = held.caps.get_mut(&at) {
-            entry.1 += 1;
-        } else {
-            let cap = held.at(at);
-            held.caps.insert(at, (cap, 1));
-        }
+        self.held.hold_later(at);
     }
     fn release(&mut self, at: u64) {
         self.held.release(at);
@@ -233,7 +231,7 @@ where
     let mut late: Out<Timed<T>> = OutputBuilder::from(late);
     builder.build(move |initial| {
         let kind = format!("the {} aggregation `{name}`", L::KIND);
-        let mut gate = EpochGate::new("window", L::CHECKPOINTS, &kind);
+        let mut gate = EpochGate::new("window", true, &kind);
         gate.write_in_background(waker);
         let mut held = Held::default();
         if gate.has_restored() {
