@@ -356,14 +356,22 @@ impl<T> Default for Ties<T> {
 
 impl<T: Clone> Ties<T> {
     /// Takes `item` if it scores at least as high as the items kept.
+    #[inline]
     pub fn add(&mut self, score: u64, item: T) {
-        if self.items.is_empty() || score > self.score {
+        // Most items score lower than the best so far: only the test is inlined.
+        if self.items.is_empty() || score >= self.score {
+            self.take(score, item);
+        }
+    }
+
+    /// Keeps `item`, which scores at least as high as the items kept.
+    #[inline(never)]
+    fn take(&mut self, score: u64, item: T) {
+        if score > self.score || self.items.is_empty() {
             self.score = score;
             self.items.clear();
         }
-        if score == self.score {
-            self.items.push(item);
-        }
+        self.items.push(item);
     }
 
     /// Takes the items of `other` that score at least as high as the items kept.
