@@ -91,3 +91,10 @@ pub mod dead_letter {
 pub mod kafka {
     pub use crate::kafka::{kafka_sink, keyed_like};
 }
+
+/// SQL expressions and result rows (`sql!("..")`): the operators and functions over
+/// field values, and serde for the derives of generated rows.
+pub mod sql {
+    pub use crate::sql::*;
+    pub use serde;
+}

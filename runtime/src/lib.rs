@@ -31,6 +31,7 @@ pub mod operators;
 pub mod postgres;
 pub mod sinks;
 pub mod sources;
+pub mod sql;
 pub mod state;
 #[doc(hidden)]
 pub mod testing;

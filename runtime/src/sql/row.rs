@@ -1,0 +1,133 @@
+//! How a query's rows print: Flink's `Row.toString`, `+I[v1, v2, ..]`, each value as
+//! Java prints it (`null` for NULL, `1200.0` for a `DOUBLE`).
+
+use std::fmt;
+
+/// A value of a result row, written as Flink writes it.
+pub trait Field {
+    /// Writes the value.
+    fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result;
+}
+
+macro_rules! field_display {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            #[inline]
+            fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+                write!(out, "{self}")
+            }
+        }
+    )*};
+}
+field_display!(i8, i16, i32, i64, i128, u8, u16, u32, u64, u128, bool, str, String);
+
+macro_rules! field_float {
+    ($($t:ty),*) => {$(
+        impl Field for $t {
+            fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+                java_double(f64::from(*self), out)
+            }
+        }
+    )*};
+}
+field_float!(f32, f64);
+
+/// Java's `Double.toString`: plain between 10⁻³ and 10⁷, with at least one decimal
+/// (`1200.0`), and in `1.5E7` notation outside.
+fn java_double(v: f64, out: &mut dyn fmt::Write) -> fmt::Result {
+    if v.is_nan() {
+        return out.write_str("NaN");
+    }
+    if v.is_infinite() {
+        return out.write_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+    }
+    let magnitude = v.abs();
+    if magnitude == 0.0 || (1e-3..1e7).contains(&magnitude) {
+        return write!(out, "{v:?}");
+    }
+    let scientific = format!("{v:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    if mantissa.contains('.') {
+        write!(out, "{mantissa}E{exponent}")
+    } else {
+        write!(out, "{mantissa}.0E{exponent}")
+    }
+}
+
+impl<T: Field + ?Sized> Field for &T {
+    #[inline]
+    fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        (**self).write(out)
+    }
+}
+
+impl<T: Field> Field for Option<T> {
+    #[inline]
+    fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        match self {
+            Some(v) => v.write(out),
+            None => out.write_str("null"),
+        }
+    }
+}
+
+impl Field for Box<str> {
+    fn write(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        out.write_str(self)
+    }
+}
+
+/// A value as text, as a row prints it: `CAST(x AS STRING)`.
+pub fn text<T: Field + ?Sized>(value: &T) -> String {
+    let mut s = String::new();
+    // Writing to a String does not fail.
+    let _ = value.write(&mut s);
+    s
+}
+
+/// Writes a row of an insert-only result: `+I[v1, v2, ..]`.
+pub fn write_row(out: &mut fmt::Formatter<'_>, fields: &[&dyn Field]) -> fmt::Result {
+    out.write_str("+I[")?;
+    for (i, field) in fields.iter().enumerate() {
+        if i > 0 {
+            out.write_str(", ")?;
+        }
+        field.write(out)?;
+    }
+    out.write_str("]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_print_as_java_does() {
+        let cases = [
+            (1200.0, "1200.0"),
+            (0.5, "0.5"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (12345678.0, "1.2345678E7"),
+            (1e7, "1.0E7"),
+            (-2.5, "-2.5"),
+            (0.0, "0.0"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(text(&v), want);
+        }
+        assert_eq!(text(&None::<u64>), "null");
+        assert_eq!(text(&Some("x")), "x");
+    }
+
+    #[test]
+    fn rows_print_as_flink_rows() {
+        struct Row(u64, f64, Option<String>);
+        impl fmt::Display for Row {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write_row(f, &[&self.0, &self.1, &self.2])
+            }
+        }
+        assert_eq!(Row(7, 1500.0, None).to_string(), "+I[7, 1500.0, null]");
+    }
+}
