@@ -2,6 +2,10 @@
 
 use proc_macro2::{Span, TokenStream};
 
+/// A problem already reported in [`Errors`]: what a step that gave up returns.
+#[derive(Debug)]
+pub struct Reported;
+
 #[derive(Default)]
 pub struct Errors {
     list: Vec<syn::Error>,
@@ -10,6 +14,12 @@ pub struct Errors {
 impl Errors {
     pub fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         self.list.push(syn::Error::new(span, message));
+    }
+
+    /// Reports a problem, for a step that gives up: `return Err(errors.report(..))`.
+    pub fn report(&mut self, span: Span, message: impl std::fmt::Display) -> Reported {
+        self.push(span, message);
+        Reported
     }
 
     pub fn is_empty(&self) -> bool {

@@ -11,6 +11,7 @@
 //! Each operator is one file in [`ops`], a constant [`spec::OpSpec`] with its rules and
 //! its code writer as hooks; the drivers name no operator. The modules form layers, each
 //! using only those before it: `args`, `diag`, `parse`; `ir`; `emit`; `spec`; `ops`;
+//! `nodes` (the node constructor every front end uses); `sql` (queries in `sql!("..")`);
 //! `build`, `check`, `codegen`.
 
 pub mod args;
@@ -20,9 +21,11 @@ pub mod codegen;
 pub mod diag;
 pub mod emit;
 pub mod ir;
+pub mod nodes;
 pub mod ops;
 pub mod parse;
 pub mod spec;
+pub mod sql;
 
 use proc_macro2::TokenStream;
 

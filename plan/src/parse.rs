@@ -4,7 +4,8 @@
 //! pipeline  := statement*
 //! statement := "let" IDENT "=" chain ";" | chain ";"
 //! chain     := head ("." call)*
-//! head      := call | IDENT            (a source call, or a stream named earlier)
+//! head      := call | IDENT | sql      (a source call, a stream named earlier, a query)
+//! sql       := "sql" "!" "(" STRING ("," "row" "=" PATH)? ")"
 //! call      := IDENT "(" expr,* ")"
 //! ```
 //! Arguments are Rust expressions; the checker decides which form each operator accepts.
@@ -12,7 +13,7 @@
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
-use syn::{parenthesized, Expr, Ident, Token};
+use syn::{parenthesized, Expr, Ident, LitStr, Token};
 
 /// A whole `stream! { ... }` body.
 pub struct PipelineAst {
@@ -37,6 +38,17 @@ pub enum Head {
     Name(Ident),
     /// A source, e.g. `from_collection(..)`.
     Call(Call),
+    /// A SQL query over the pipeline's streams: `sql!("SELECT ..")`.
+    Sql(SqlCall),
+}
+
+/// `sql!("..")` as the pipeline writes it.
+pub struct SqlCall {
+    /// The `sql` of `sql!`.
+    pub name: Ident,
+    pub query: LitStr,
+    /// `row = PATH`: the user's struct for the result rows.
+    pub row: Option<syn::Path>,
 }
 
 /// `name(args)`.
@@ -80,7 +92,9 @@ impl Parse for Chain {
             return Err(lookahead.error());
         }
         let first: Ident = input.parse()?;
-        let head = if input.peek(syn::token::Paren) {
+        let head = if first == "sql" && input.peek(Token![!]) {
+            Head::Sql(SqlCall::parse_after_name(first, input)?)
+        } else if input.peek(syn::token::Paren) {
             Head::Call(Call::parse_after_name(first, input)?)
         } else {
             Head::Name(first)
@@ -109,6 +123,40 @@ impl Call {
             args: args.into_iter().collect(),
             args_span: parens.span.join(),
         })
+    }
+}
+
+impl SqlCall {
+    /// Parses what follows the name `sql`: `!("..", row = T)`.
+    pub fn parse_after_name(name: Ident, input: ParseStream<'_>) -> syn::Result<Self> {
+        input.parse::<Token![!]>()?;
+        let content;
+        parenthesized!(content in input);
+        let query: LitStr = content.parse()?;
+        let mut row = None;
+        if content.peek(Token![,]) {
+            content.parse::<Token![,]>()?;
+            if !content.is_empty() {
+                let key: Ident = content.parse()?;
+                if key != "row" {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        "unknown option of `sql!`; the one option is `row = MyStruct`, the struct of the result rows",
+                    ));
+                }
+                content.parse::<Token![=]>()?;
+                row = Some(content.parse()?);
+                if content.peek(Token![,]) {
+                    content.parse::<Token![,]>()?;
+                }
+            }
+        }
+        if !content.is_empty() {
+            return Err(content.error(
+                "expected the end of `sql!`: write `sql!(\"SELECT ..\")` or `sql!(\"SELECT ..\", row = MyStruct)`",
+            ));
+        }
+        Ok(SqlCall { name, query, row })
     }
 }
 

@@ -141,6 +141,20 @@ where
     })
 }
 
+/// `COALESCE(a, literal)`: `a` unless it is NULL, then the literal, typed as `a`'s
+/// values are (`COALESCE(n, 0)` is `n`'s type).
+#[inline]
+pub fn coalesce_with<A, F>(a: A, b: F) -> <A::Base as ToOwned>::Owned
+where
+    A: Value,
+    F: FnOnce() -> <A::Base as ToOwned>::Owned,
+{
+    match a.get() {
+        Some(a) => a.to_owned(),
+        None => b(),
+    }
+}
+
 /// Arithmetic between base types, with the result type of Flink's widening: the same
 /// type for two of one type, the other operand's type with an integer literal, `f64`
 /// with any `f64`, `i64` for two different integer types. Integers wrap on overflow,

@@ -296,17 +296,19 @@ macro_rules! cast_bool_to_number {
 }
 cast_bool_to_number!(i8, i16, i32, i64, f32, f64);
 
+/// The nullness of `CAST(a AS T)`: nullable if `a` is or if the cast may fail.
+pub type CastNull<A, T> =
+    <<A as Value>::Null as Either<<<A as Value>::Base as CastTo<T>>::Null>>::Out;
+
 /// `CAST(a AS T)`, `T` being the Rust type of the SQL type named.
 #[inline]
-pub fn cast<T, A>(a: A) -> Wrap<<A::Null as Either<<A::Base as CastTo<T>>::Null>>::Out, T>
+pub fn cast<T, A>(a: A) -> Wrap<CastNull<A, T>, T>
 where
     A: Value,
     A::Base: CastTo<T>,
     A::Null: Either<<A::Base as CastTo<T>>::Null>,
 {
-    <<A::Null as Either<<A::Base as CastTo<T>>::Null>>::Out as Nullness>::wrap(
-        a.get().and_then(CastTo::cast),
-    )
+    <CastNull<A, T>>::wrap(a.get().and_then(CastTo::cast))
 }
 
 #[cfg(test)]

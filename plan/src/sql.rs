@@ -1,0 +1,958 @@
+//! The SQL front end: `sql!("SELECT .. FROM stream WHERE ..")` inside a pipeline, parsed
+//! at compile time with `sqlparser` and lowered to the same IR as the DSL (through
+//! [`push_node`]): `WHERE` becomes a `filter`, the projection a `map` into a generated
+//! row struct, each column a field access on the table's records, so rustc checks every
+//! name and type and the query fuses with the operators around it.
+//!
+//! ```text
+//! sql      := "sql" "!" "(" STRING ("," "row" "=" PATH)? ","? ")"
+//! ```
+//! The query's tables are the pipeline's named streams. Its result is a stream of
+//! `SqlRow { .. }`, a struct with the projected names (serde's traits, `Clone`, `Debug`,
+//! `PartialEq`, and `Display` as Flink's `+I[..]`), or of the user's struct `PATH` with
+//! `row = PATH`. Problems the planner sees are one error at the query, naming the line
+//! and column in its text.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::{Literal, Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use sqlparser::ast::{
+    BinaryOperator, CastKind, DataType, Expr as Sql, FunctionArg, FunctionArgExpr,
+    FunctionArguments, GroupByExpr, Ident as SqlIdent, InTarget, ObjectNamePart, SelectItem,
+    SetExpr, Spanned, Statement, TableFactor, UnaryOperator, Value as SqlValue,
+};
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
+use syn::{Expr, Ident};
+
+use crate::diag::{Errors, Reported};
+use crate::ir::{Graph, Input, Kind, Port};
+use crate::nodes::{push_node, resolve};
+use crate::ops;
+use crate::parse::SqlCall;
+
+/// The runtime's SQL functions, as generated code names them.
+fn rt() -> TokenStream {
+    quote!(::tidemill::__private::sql)
+}
+
+/// Builds the nodes of the query `call` into `graph`: `Ok(Some(last node))`, `Ok(None)`
+/// when its table is a broken stream (already reported), `Err` after reporting a problem.
+pub fn build(
+    graph: &mut Graph,
+    call: &SqlCall,
+    errors: &mut Errors,
+) -> Result<Option<usize>, Reported> {
+    let text = call.query.value();
+    let at = Query {
+        span: call.query.span(),
+    };
+    let statements = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| {
+        let message = e.to_string();
+        let message = message
+            .strip_prefix("sql parser error: ")
+            .unwrap_or(&message);
+        errors.report(at.span, format!("SQL syntax: {message} of the query"))
+    })?;
+    let query = match statements.as_slice() {
+        [Statement::Query(query)] => query,
+        [] => return Err(errors.report(at.span, "the query is empty: write `SELECT .. FROM ..`")),
+        [other] => {
+            return Err(at.error(
+                errors,
+                other,
+                "only `SELECT` queries are supported in `sql!`",
+            ))
+        }
+        [_, second, ..] => {
+            return Err(at.error(errors, second, "one query per `sql!`"));
+        }
+    };
+    let unsupported = |what: &str| format!("{what} is not supported in `sql!` yet");
+    if let Some(with) = &query.with {
+        return Err(at.error(errors, with, &unsupported("`WITH`")));
+    }
+    if let Some(order) = &query.order_by {
+        return Err(at.error(errors, order, &unsupported("`ORDER BY`")));
+    }
+    if let Some(limit) = &query.limit_clause {
+        return Err(at.error(errors, limit, &unsupported("`LIMIT`")));
+    }
+    let select = match &*query.body {
+        SetExpr::Select(select) => select,
+        other => {
+            return Err(at.error(
+                errors,
+                other,
+                &unsupported("a query other than `SELECT .. FROM .. WHERE ..`"),
+            ))
+        }
+    };
+    if select.distinct.is_some() {
+        return Err(at.error(errors, &**select, &unsupported("`SELECT DISTINCT`")));
+    }
+    match &select.group_by {
+        GroupByExpr::Expressions(keys, _) if keys.is_empty() => {}
+        group => {
+            return Err(at.error(
+                errors,
+                group,
+                &unsupported("`GROUP BY`: aggregations in SQL"),
+            ))
+        }
+    }
+    if let Some(having) = &select.having {
+        return Err(at.error(errors, having, &unsupported("`HAVING`")));
+    }
+
+    // The table: one stream of the pipeline.
+    let from = match select.from.as_slice() {
+        [one] if one.joins.is_empty() => one,
+        [one] => return Err(at.error(errors, &one.joins[0], &unsupported("a join"))),
+        [] => {
+            return Err(at.error(
+                errors,
+                &**select,
+                "a query needs a table: `FROM stream`, a stream of this pipeline",
+            ))
+        }
+        [_, second, ..] => {
+            return Err(at.error(errors, second, &unsupported("more than one table (a join)")))
+        }
+    };
+    let (name, alias) = match &from.relation {
+        TableFactor::Table {
+            name,
+            alias,
+            args: None,
+            ..
+        } => match name.0.as_slice() {
+            [ObjectNamePart::Identifier(table)] => (table, alias.as_ref().map(|a| &a.name)),
+            _ => {
+                return Err(at.error(
+                    errors,
+                    name,
+                    "a table is a stream of this pipeline, named by one identifier",
+                ))
+            }
+        },
+        other => {
+            return Err(at.error(
+                errors,
+                other,
+                &unsupported("a table other than a stream of the pipeline"),
+            ))
+        }
+    };
+    let Some(table) = rust_ident(&name.value, at.span) else {
+        return Err(at.error(
+            errors,
+            name.span,
+            "a table is a stream of this pipeline: a Rust identifier",
+        ));
+    };
+    let Some(input) = resolve(graph, &table, errors)? else {
+        return Ok(None);
+    };
+    if graph.nodes[input].kind != Some(Kind::Plain) {
+        return Err(at.error(
+            errors,
+            name.span,
+            &format!("table `{table}` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by`"),
+        ));
+    }
+
+    let scope = Scope {
+        table: name.value.clone(),
+        alias: alias.map(|a| a.value.clone()),
+    };
+    let record = format_ident!("__tm_sql", span = at.span);
+    let mut current = input;
+    let node = |graph: &mut Graph, op: &str, closure: TokenStream, current: usize| -> usize {
+        let closure: Expr = syn::parse2(closure).expect("generated closures parse");
+        let input = Input {
+            node: current,
+            port: Port::Main,
+            span: call.name.span(),
+        };
+        push_node(
+            graph,
+            ops::lookup(op).expect("a DSL operator"),
+            (call.name.span(), at.span),
+            &[closure],
+            vec![input],
+        )
+    };
+
+    if let Some(condition) = &select.selection {
+        let mut lower = Lower::new(&at, &scope, &record, errors);
+        let condition = lower.expr(condition)?;
+        let rt = rt();
+        let code = condition.tokens;
+        current = node(
+            graph,
+            "filter",
+            quote!(|#record: &_| #rt::is_true(#code)),
+            current,
+        );
+    }
+    if let Some(projection) = projection(
+        &at,
+        &scope,
+        &record,
+        &select.projection,
+        call.row.as_ref(),
+        errors,
+    )? {
+        current = node(graph, "map", projection, current);
+    }
+    Ok(Some(current))
+}
+
+/// Where messages about the query point: its literal, with the line and column in its
+/// text (a literal's inside has no span of its own on stable Rust).
+struct Query {
+    span: Span,
+}
+
+impl Query {
+    fn error(&self, errors: &mut Errors, at: impl Located, message: &str) -> Reported {
+        let start = at.location().start;
+        if start.line == 0 {
+            errors.report(self.span, message)
+        } else {
+            let (line, column) = (start.line, start.column);
+            errors.report(
+                self.span,
+                format!("{message} (at {line}:{column} of the query)"),
+            )
+        }
+    }
+}
+
+/// What has a place in the query's text.
+trait Located {
+    fn location(&self) -> sqlparser::tokenizer::Span;
+}
+
+impl<T: Spanned> Located for &T {
+    fn location(&self) -> sqlparser::tokenizer::Span {
+        self.span()
+    }
+}
+
+impl Located for sqlparser::tokenizer::Span {
+    fn location(&self) -> sqlparser::tokenizer::Span {
+        *self
+    }
+}
+
+/// The table a query reads: its name and alias, what qualified columns may name.
+struct Scope {
+    table: String,
+    alias: Option<String>,
+}
+
+/// A name of the query as a Rust identifier at `span` (raw for keywords), if it is one.
+fn rust_ident(name: &str, span: Span) -> Option<Ident> {
+    match syn::parse_str::<Ident>(name) {
+        Ok(mut ident) => {
+            ident.set_span(span);
+            Some(ident)
+        }
+        Err(_) if syn::parse_str::<Ident>(&format!("r#{name}")).is_ok() => {
+            Some(Ident::new_raw(name, span))
+        }
+        Err(_) => None,
+    }
+}
+
+/// What an expression lowered to: its code, and what it is, which decides how it is
+/// used where its type matters.
+struct Code {
+    tokens: TokenStream,
+    form: Form,
+}
+
+#[derive(Clone)]
+enum Form {
+    /// A column: a reference to the record's field.
+    Column(String),
+    /// An integer or float literal: its unsuffixed Rust literal, which takes its type
+    /// from where it is used.
+    Number(TokenStream),
+    /// A string literal.
+    Text(String),
+    /// `TRUE`, `FALSE`.
+    Bool,
+    /// `NULL`.
+    Null,
+    /// Anything computed: an owned value.
+    Computed,
+}
+
+/// Lowers expressions of one query over one record.
+struct Lower<'a> {
+    at: &'a Query,
+    scope: &'a Scope,
+    record: &'a Ident,
+    errors: &'a mut Errors,
+    rt: TokenStream,
+    /// The columns read, by name.
+    columns: BTreeSet<String>,
+}
+
+impl<'a> Lower<'a> {
+    fn new(at: &'a Query, scope: &'a Scope, record: &'a Ident, errors: &'a mut Errors) -> Self {
+        Lower {
+            at,
+            scope,
+            record,
+            errors,
+            rt: rt(),
+            columns: BTreeSet::new(),
+        }
+    }
+
+    fn fail<T>(&mut self, at: impl Located, message: &str) -> Result<T, Reported> {
+        Err(self.at.error(self.errors, at, message))
+    }
+
+    fn computed(tokens: TokenStream) -> Code {
+        Code {
+            tokens,
+            form: Form::Computed,
+        }
+    }
+
+    /// The column an identifier names, checked against the table's name and alias.
+    fn column(&mut self, parts: &[SqlIdent], whole: &Sql) -> Result<Code, Reported> {
+        let column = match parts {
+            [column] => column,
+            [table, column] => {
+                let known = table.value == self.scope.table
+                    || self.scope.alias.as_deref() == Some(table.value.as_str());
+                if !known {
+                    let names = match &self.scope.alias {
+                        Some(alias) => format!("`{alias}` (or `{}`)", self.scope.table),
+                        None => format!("`{}`", self.scope.table),
+                    };
+                    return self.fail(
+                        table.span,
+                        &format!(
+                            "unknown table `{}` in `{}`: the query reads {names}",
+                            table.value, whole
+                        ),
+                    );
+                }
+                column
+            }
+            _ => return self.fail(whole, "a column is `name` or `table.name`"),
+        };
+        let Some(field) = rust_ident(&column.value, self.at.span) else {
+            return self.fail(
+                column.span,
+                &format!("column `{}` is not a Rust field name", column.value),
+            );
+        };
+        self.columns.insert(column.value.clone());
+        let record = self.record;
+        Ok(Code {
+            tokens: quote_spanned!(self.at.span=> &#record.#field),
+            form: Form::Column(column.value.clone()),
+        })
+    }
+
+    /// The expression's value where its own type decides: literals typed as in Flink (an
+    /// integer literal adapting to the other operand).
+    fn free(&self, code: Code) -> TokenStream {
+        let rt = &self.rt;
+        match code.form {
+            Form::Number(n) if n.to_string().contains(['.', 'e', 'E']) => {
+                quote!(#n as f64)
+            }
+            Form::Number(n) => quote!(#rt::Int(#n)),
+            Form::Null => quote!(#rt::Null),
+            _ => code.tokens,
+        }
+    }
+
+    /// The value as an owned Rust value of its final type: a projected expression, a
+    /// `CASE` branch. `all_literals` says whether nothing else gives a string literal its
+    /// type.
+    fn owned(&self, code: Code, all_literals: bool) -> TokenStream {
+        let rt = &self.rt;
+        match code.form {
+            Form::Column(_) => {
+                let tokens = code.tokens;
+                quote!(#rt::own(#tokens))
+            }
+            Form::Number(n) => n,
+            Form::Text(s) if all_literals => quote!(::std::string::String::from(#s)),
+            Form::Text(s) => quote!(::core::convert::Into::into(#s)),
+            Form::Bool | Form::Computed | Form::Null => code.tokens,
+        }
+    }
+
+    fn expr(&mut self, e: &Sql) -> Result<Code, Reported> {
+        let rt = self.rt.clone();
+        Ok(match e {
+            Sql::Identifier(ident) => self.column(std::slice::from_ref(ident), e)?,
+            Sql::CompoundIdentifier(parts) => self.column(parts, e)?,
+            Sql::Nested(inner) => self.expr(inner)?,
+            Sql::Value(v) => match &v.value {
+                SqlValue::Number(n, _) => match number(n) {
+                    Some(n) => Code {
+                        tokens: n.clone(),
+                        form: Form::Number(n),
+                    },
+                    None => return self.fail(e, &format!("`{n}` is not a number Tidemill reads")),
+                },
+                SqlValue::SingleQuotedString(s) => Code {
+                    tokens: quote!(#s),
+                    form: Form::Text(s.clone()),
+                },
+                SqlValue::Boolean(b) => Code {
+                    tokens: quote!(#b),
+                    form: Form::Bool,
+                },
+                SqlValue::Null => Code {
+                    tokens: quote!(#rt::Null),
+                    form: Form::Null,
+                },
+                _ => {
+                    return self.fail(
+                        e,
+                        &format!("the literal `{v}` is not supported in `sql!` yet"),
+                    )
+                }
+            },
+            Sql::UnaryOp { op, expr } => {
+                let inner = self.expr(expr)?;
+                match op {
+                    UnaryOperator::Plus => inner,
+                    UnaryOperator::Minus => match inner.form {
+                        Form::Number(n) => {
+                            let negated = quote!(-#n);
+                            Code {
+                                tokens: negated.clone(),
+                                form: Form::Number(negated),
+                            }
+                        }
+                        _ => {
+                            let inner = self.free(inner);
+                            Self::computed(quote!(#rt::neg(#inner)))
+                        }
+                    },
+                    UnaryOperator::Not => {
+                        let inner = self.free(inner);
+                        Self::computed(quote!(#rt::not(#inner)))
+                    }
+                    _ => {
+                        return self.fail(
+                            e,
+                            &format!("the operator `{op}` is not supported in `sql!` yet"),
+                        )
+                    }
+                }
+            }
+            Sql::BinaryOp { left, op, right } => {
+                let function = match op {
+                    BinaryOperator::Plus => "add",
+                    BinaryOperator::Minus => "sub",
+                    BinaryOperator::Multiply => "mul",
+                    BinaryOperator::Divide => "div",
+                    BinaryOperator::Modulo => "rem",
+                    BinaryOperator::Eq => "eq",
+                    BinaryOperator::NotEq => "ne",
+                    BinaryOperator::Lt => "lt",
+                    BinaryOperator::LtEq => "le",
+                    BinaryOperator::Gt => "gt",
+                    BinaryOperator::GtEq => "ge",
+                    BinaryOperator::StringConcat => "concat",
+                    BinaryOperator::And => "and",
+                    BinaryOperator::Or => "or",
+                    _ => {
+                        return self.fail(
+                            e,
+                            &format!("the operator `{op}` is not supported in `sql!` yet"),
+                        )
+                    }
+                };
+                let function = format_ident!("{function}");
+                let left = self.expr(left)?;
+                let right = self.expr(right)?;
+                let (left, right) = (self.free(left), self.free(right));
+                if matches!(op, BinaryOperator::And | BinaryOperator::Or) {
+                    Self::computed(quote!(#rt::#function(#left, || #right)))
+                } else {
+                    Self::computed(quote!(#rt::#function(#left, #right)))
+                }
+            }
+            Sql::IsNull(inner) | Sql::IsNotNull(inner) => {
+                let inner = self.expr(inner)?;
+                let inner = self.free(inner);
+                let test = quote!(#rt::is_null(#inner));
+                Self::computed(if matches!(e, Sql::IsNull(_)) {
+                    test
+                } else {
+                    quote!(!#test)
+                })
+            }
+            Sql::Between {
+                expr,
+                negated,
+                low,
+                high,
+            } => {
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                let low = self.expr(low)?;
+                let low = self.free(low);
+                let high = self.expr(high)?;
+                let high = self.free(high);
+                let between = quote!(#rt::and(#rt::ge(#value, #low), || #rt::le(#value, #high)));
+                Self::computed(if *negated {
+                    quote!(#rt::not(#between))
+                } else {
+                    between
+                })
+            }
+            Sql::In {
+                expr,
+                target: InTarget::List(list),
+                negated,
+                global: false,
+            } => {
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                let mut tests = Vec::new();
+                for item in list {
+                    let item = self.expr(item)?;
+                    let item = self.free(item);
+                    tests.push(quote!(#rt::eq(#value, #item)));
+                }
+                let Some(last) = tests.pop() else {
+                    return self.fail(e, "`IN ()` needs at least one value");
+                };
+                let any = tests
+                    .into_iter()
+                    .rev()
+                    .fold(last, |rest, test| quote!(#rt::or(#test, || #rest)));
+                Self::computed(if *negated {
+                    quote!(#rt::not(#any))
+                } else {
+                    any
+                })
+            }
+            Sql::Like {
+                negated,
+                any: false,
+                expr,
+                pattern,
+                escape_char: None,
+            } => {
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                let pattern = self.expr(pattern)?;
+                let pattern = self.free(pattern);
+                let like = quote!(#rt::like(#value, #pattern));
+                Self::computed(if *negated {
+                    quote!(#rt::not(#like))
+                } else {
+                    like
+                })
+            }
+            Sql::Case {
+                operand,
+                conditions,
+                else_result,
+                ..
+            } => self.case(operand.as_deref(), conditions, else_result.as_deref())?,
+            Sql::Cast {
+                kind: CastKind::Cast | CastKind::TryCast | CastKind::DoubleColon,
+                expr,
+                data_type,
+                format: None,
+                ..
+            } => {
+                let Some(ty) = rust_type(data_type) else {
+                    return self.fail(e, &format!("CAST to `{data_type}` is not supported: the types are BIGINT, INT, SMALLINT, TINYINT, DOUBLE, FLOAT, DECIMAL (as DOUBLE), BOOLEAN and STRING"));
+                };
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                Self::computed(quote!(#rt::cast::<#ty, _>(#value)))
+            }
+            Sql::Substring {
+                expr,
+                substring_from,
+                substring_for,
+                ..
+            } => {
+                let Some(from) = substring_from else {
+                    return self.fail(e, "`SUBSTRING` needs a start: `SUBSTRING(s FROM 1 FOR 3)`");
+                };
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                let from = self.expr(from)?;
+                let from = self.free(from);
+                let length = match substring_for {
+                    Some(length) => {
+                        let length = self.expr(length)?;
+                        let length = self.free(length);
+                        quote!(::core::option::Option::Some(#length))
+                    }
+                    None => quote!(::core::option::Option::None::<i32>),
+                };
+                Self::computed(quote!(#rt::substring(#value, #from, #length)))
+            }
+            Sql::Function(function) => self.function(function, e)?,
+            _ => return self.fail(e, &format!("`{e}` is not supported in `sql!` yet")),
+        })
+    }
+
+    fn case(
+        &mut self,
+        operand: Option<&Sql>,
+        conditions: &[sqlparser::ast::CaseWhen],
+        otherwise: Option<&Sql>,
+    ) -> Result<Code, Reported> {
+        let rt = self.rt.clone();
+        let operand = match operand {
+            Some(o) => {
+                let o = self.expr(o)?;
+                Some(self.free(o))
+            }
+            None => None,
+        };
+        let mut tests = Vec::new();
+        let mut results = Vec::new();
+        for when in conditions {
+            let test = self.expr(&when.condition)?;
+            let test = self.free(test);
+            tests.push(match &operand {
+                Some(o) => quote!(#rt::eq(#o, #test)),
+                None => test,
+            });
+            results.push(self.expr(&when.result)?);
+        }
+        let otherwise = match otherwise {
+            Some(o) if !matches!(o, Sql::Value(v) if v.value == SqlValue::Null) => {
+                Some(self.expr(o)?)
+            }
+            _ => None,
+        };
+        let all_literals = results
+            .iter()
+            .chain(&otherwise)
+            .all(|c| matches!(c.form, Form::Text(_)));
+        let value = format_ident!("__tm_v");
+        let has_else = otherwise.is_some();
+        let branch = |lower: &Self, code: Code| match (has_else, code.form.clone()) {
+            (true, _) => lower.owned(code, all_literals),
+            (false, Form::Number(n)) => quote!(::core::option::Option::Some(#n)),
+            (false, _) => {
+                let owned = lower.owned(code, all_literals);
+                quote!(#rt::nullable(#owned))
+            }
+        };
+        let mut chain = match otherwise {
+            Some(o) => {
+                let o = branch(self, o);
+                quote!({ #value = #o; })
+            }
+            None => quote!({ #value = ::core::option::Option::None; }),
+        };
+        for (test, result) in tests.into_iter().zip(results).rev() {
+            let result = branch(self, result);
+            chain = quote!(if #rt::is_true(#test) { #value = #result; } else #chain);
+        }
+        Ok(Self::computed(quote!({ let #value; #chain #value })))
+    }
+
+    fn function(&mut self, f: &sqlparser::ast::Function, e: &Sql) -> Result<Code, Reported> {
+        let rt = self.rt.clone();
+        let name = f.name.to_string().to_uppercase();
+        let args = match &f.args {
+            FunctionArguments::List(list)
+                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+            {
+                let mut args = Vec::new();
+                for arg in &list.args {
+                    match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(a)) => args.push(a),
+                        FunctionArg::Unnamed(FunctionArgExpr::Wildcard) if name == "COUNT" => {}
+                        _ => {
+                            return self.fail(
+                                e,
+                                &format!("the argument `{arg}` of `{name}` is not supported"),
+                            )
+                        }
+                    }
+                }
+                args
+            }
+            FunctionArguments::None => Vec::new(),
+            _ => return self.fail(e, &format!("`{e}` is not supported in `sql!` yet")),
+        };
+        if f.filter.is_some() || f.over.is_some() || !f.within_group.is_empty() {
+            return self.fail(e, &format!("`{e}` is not supported in `sql!` yet"));
+        }
+        let arity = |lower: &mut Self, n: usize| -> Result<(), Reported> {
+            if args.len() == n {
+                Ok(())
+            } else {
+                lower.fail(
+                    e,
+                    &format!(
+                        "`{name}` takes {n} argument{}",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                )
+            }
+        };
+        Ok(match name.as_str() {
+            "UPPER" | "LOWER" | "CHAR_LENGTH" | "CHARACTER_LENGTH" => {
+                arity(self, 1)?;
+                let function = match name.as_str() {
+                    "UPPER" => quote!(upper),
+                    "LOWER" => quote!(lower),
+                    _ => quote!(char_length),
+                };
+                let a = self.expr(args[0])?;
+                let a = self.free(a);
+                Self::computed(quote!(#rt::#function(#a)))
+            }
+            "MOD" => {
+                arity(self, 2)?;
+                let a = self.expr(args[0])?;
+                let a = self.free(a);
+                let b = self.expr(args[1])?;
+                let b = self.free(b);
+                Self::computed(quote!(#rt::rem(#a, #b)))
+            }
+            "SUBSTR" | "SUBSTRING" if args.len() == 2 || args.len() == 3 => {
+                let a = self.expr(args[0])?;
+                let a = self.free(a);
+                let from = self.expr(args[1])?;
+                let from = self.free(from);
+                let length = match args.get(2) {
+                    Some(l) => {
+                        let l = self.expr(l)?;
+                        let l = self.free(l);
+                        quote!(::core::option::Option::Some(#l))
+                    }
+                    None => quote!(::core::option::Option::None::<i32>),
+                };
+                Self::computed(quote!(#rt::substring(#a, #from, #length)))
+            }
+            "CONCAT" if !args.is_empty() => {
+                let mut parts = Vec::new();
+                for a in &args {
+                    let a = self.expr(a)?;
+                    parts.push(self.free(a));
+                }
+                let first = parts.remove(0);
+                if parts.is_empty() {
+                    Self::computed(quote!(#rt::own(#first)))
+                } else {
+                    let joined = parts
+                        .into_iter()
+                        .fold(first, |acc, p| quote!(#rt::concat(#acc, #p)));
+                    Self::computed(joined)
+                }
+            }
+            "COALESCE" if !args.is_empty() => {
+                let mut lowered = Vec::new();
+                for a in &args {
+                    lowered.push(self.expr(a)?);
+                }
+                let last = lowered.pop().expect("one argument at least");
+                let last_is_literal = matches!(last.form, Form::Number(_) | Form::Text(_) | Form::Bool);
+                let mut rest = match last.form {
+                    Form::Number(n) => n,
+                    Form::Text(s) => quote!(::core::convert::Into::into(#s)),
+                    _ => self.owned(last, false),
+                };
+                for (i, a) in lowered.into_iter().enumerate().rev() {
+                    let a = self.free(a);
+                    // The innermost pair fixes a literal's type from the column's.
+                    rest = if i == args.len() - 2 && last_is_literal {
+                        quote!(#rt::coalesce_with(#a, || #rest))
+                    } else {
+                        quote!(#rt::coalesce(#a, || #rest))
+                    };
+                }
+                Self::computed(rest)
+            }
+            "COUNT" | "SUM" | "MIN" | "MAX" | "AVG" => {
+                return self.fail(e, &format!("`{name}` is an aggregate function: aggregations (`GROUP BY`, window TVFs) are not supported in `sql!` yet"));
+            }
+            _ => return self.fail(e, &format!("unknown function `{name}`; the functions are UPPER, LOWER, CHAR_LENGTH, SUBSTRING, SUBSTR, CONCAT, COALESCE and MOD")),
+        })
+    }
+}
+
+/// An integer or float literal as an unsuffixed Rust literal.
+fn number(text: &str) -> Option<TokenStream> {
+    if let Ok(i) = text.parse::<i64>() {
+        return Some(Literal::i64_unsuffixed(i).into_token_stream());
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(|f| Literal::f64_unsuffixed(f).into_token_stream())
+}
+
+use quote::ToTokens;
+
+/// The Rust type of a SQL type in `CAST`.
+fn rust_type(ty: &DataType) -> Option<TokenStream> {
+    Some(match ty {
+        DataType::BigInt(_) | DataType::Int64 => quote!(i64),
+        DataType::Int(_) | DataType::Integer(_) | DataType::Int32 => quote!(i32),
+        DataType::SmallInt(_) | DataType::Int16 => quote!(i16),
+        DataType::TinyInt(_) | DataType::Int8(_) => quote!(i8),
+        DataType::Double(_) | DataType::DoublePrecision | DataType::Float64 => quote!(f64),
+        DataType::Decimal(_) | DataType::Numeric(_) | DataType::Dec(_) => quote!(f64),
+        DataType::Float(_) | DataType::Real | DataType::Float32 => quote!(f32),
+        DataType::Boolean | DataType::Bool => quote!(bool),
+        DataType::String(_)
+        | DataType::Varchar(_)
+        | DataType::Char(_)
+        | DataType::CharVarying(_)
+        | DataType::Text => quote!(::std::string::String),
+        _ => return None,
+    })
+}
+
+/// The projection's `map` closure, or `None` for `SELECT *` (the records as they are).
+fn projection(
+    at: &Query,
+    scope: &Scope,
+    record: &Ident,
+    items: &[SelectItem],
+    row: Option<&syn::Path>,
+    errors: &mut Errors,
+) -> Result<Option<TokenStream>, Reported> {
+    if let [item @ (SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))] = items {
+        if row.is_some() {
+            return Err(at.error(
+                errors,
+                item,
+                "`SELECT *` yields the table's own records: name the columns for `row = ..`",
+            ));
+        }
+        return Ok(None);
+    }
+    // Each output column: its name, and its expression lowered.
+    let mut names = BTreeSet::new();
+    let mut fields = Vec::new();
+    let mut lower = Lower::new(at, scope, record, errors);
+    let mut bare: BTreeMap<String, usize> = BTreeMap::new();
+    // The columns that computed expressions read.
+    let mut read_elsewhere = BTreeSet::new();
+    let mut outputs = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let (expr, alias) = match item {
+            SelectItem::UnnamedExpr(expr) => (expr, None),
+            SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
+            other => {
+                return lower.fail(
+                    other,
+                    "`*` is the whole record: write it alone, `SELECT *`, or name the columns",
+                )
+            }
+        };
+        let code = lower.expr(expr)?;
+        let read = std::mem::take(&mut lower.columns);
+        if !matches!(code.form, Form::Column(_)) {
+            read_elsewhere.extend(read);
+        }
+        let name = match (alias, &code.form) {
+            (Some(alias), _) => alias.value.clone(),
+            (None, Form::Column(column)) => column.clone(),
+            (None, _) => format!("EXPR${i}"),
+        };
+        if !names.insert(name.clone()) {
+            return lower.fail(
+                item,
+                &format!("the result has two columns named `{name}`: rename one with `AS`"),
+            );
+        }
+        let field = if name.starts_with("EXPR$") {
+            format_ident!("expr{i}", span = at.span)
+        } else {
+            match rust_ident(&name, at.span) {
+                Some(field) => field,
+                None => {
+                    return lower.fail(
+                        item,
+                        &format!("`{name}` is not a Rust field name: rename it with `AS`"),
+                    )
+                }
+            }
+        };
+        if let Form::Column(column) = &code.form {
+            *bare.entry(column.clone()).or_default() += 1;
+        }
+        fields.push((field, name));
+        outputs.push(code);
+    }
+    // A column projected once and read nowhere else moves out of the record; any other
+    // is copied (`Clone`) from it.
+    let rt = rt();
+    let mut lets = Vec::new();
+    let mut values = Vec::new();
+    for (i, code) in outputs.into_iter().enumerate() {
+        let value = match &code.form {
+            Form::Column(column) if bare[column] == 1 && !read_elsewhere.contains(column) => {
+                let field = rust_ident(column, at.span).expect("checked when lowered");
+                quote_spanned!(at.span=> #record.#field)
+            }
+            _ => {
+                let local = format_ident!("__tm_e{i}");
+                let owned = lower.owned(code, true);
+                lets.push(quote!(let #local = #owned;));
+                quote!(#local)
+            }
+        };
+        values.push(value);
+    }
+    let field_names: Vec<&Ident> = fields.iter().map(|(f, _)| f).collect();
+    let build = match row {
+        Some(row) => quote!(#row { #(#field_names: #values),* }),
+        None => {
+            let params: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("T{i}")).collect();
+            let renames = fields.iter().map(|(field, name)| {
+                let unraw = field.to_string();
+                let unraw = unraw.strip_prefix("r#").unwrap_or(&unraw);
+                if unraw == name {
+                    quote!()
+                } else {
+                    quote!(#[serde(rename = #name)])
+                }
+            });
+            let serde = quote!(#rt::serde);
+            let serde_path = "::tidemill::__private::sql::serde";
+            quote! {
+                {
+                    /// A result row of the query: its columns, by name.
+                    #[derive(Clone, Debug, PartialEq, #serde::Serialize, #serde::Deserialize)]
+                    #[serde(crate = #serde_path)]
+                    struct SqlRow<#(#params),*> {
+                        #(#renames pub #field_names: #params,)*
+                    }
+                    impl<#(#params: #rt::Field),*> ::core::fmt::Display for SqlRow<#(#params),*> {
+                        fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            #rt::write_row(f, &[#(&self.#field_names as &dyn #rt::Field),*])
+                        }
+                    }
+                    SqlRow { #(#field_names: #values),* }
+                }
+            }
+        }
+    };
+    Ok(Some(quote!(move |#record| { #(#lets)* #build })))
+}
