@@ -28,7 +28,7 @@ use syn::{Expr, Ident};
 
 use crate::diag::{Errors, Reported};
 use crate::ir::{Graph, Input, Kind, Port};
-use crate::nodes::{push_node, resolve};
+use crate::nodes::{closest, push_node, resolve};
 use crate::ops;
 use crate::parse::SqlCall;
 
@@ -48,13 +48,28 @@ pub fn build(
     let at = Query {
         span: call.query.span(),
     };
-    let statements = Parser::parse_sql(&GenericDialect {}, &text).map_err(|e| {
-        let message = e.to_string();
-        let message = message
-            .strip_prefix("sql parser error: ")
-            .unwrap_or(&message);
-        errors.report(at.span, format!("SQL syntax: {message} of the query"))
-    })?;
+    let built = build_query(graph, call, &text, &at, errors);
+    if built.is_err() {
+        // A query with a problem counts every stream it names as used, so that the
+        // problem is its one message.
+        for word in text.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            if let Some(info) = graph.names.get_mut(word) {
+                info.used = true;
+            }
+        }
+    }
+    built
+}
+
+fn build_query(
+    graph: &mut Graph,
+    call: &SqlCall,
+    text: &str,
+    at: &Query,
+    errors: &mut Errors,
+) -> Result<Option<usize>, Reported> {
+    let statements = Parser::parse_sql(&GenericDialect {}, text)
+        .map_err(|e| errors.report(at.span, syntax_error(&e.to_string())))?;
     let query = match statements.as_slice() {
         [Statement::Query(query)] => query,
         [] => return Err(errors.report(at.span, "the query is empty: write `SELECT .. FROM ..`")),
@@ -98,7 +113,7 @@ pub fn build(
             return Err(at.error(
                 errors,
                 group,
-                &unsupported("`GROUP BY`: aggregations in SQL"),
+                "aggregations (`GROUP BY`) are not supported in `sql!` yet",
             ))
         }
     }
@@ -152,6 +167,24 @@ pub fn build(
             "a table is a stream of this pipeline: a Rust identifier",
         ));
     };
+    if !graph.names.contains_key(&table.to_string()) {
+        let known: Vec<&str> = graph.names.keys().map(String::as_str).collect();
+        let best = closest(&name.value, &known).map(str::to_string);
+        let hint = match &best {
+            Some(best) => format!("; did you mean `{best}`?"),
+            None if known.is_empty() => ": define it first with `let name = ...;`".to_string(),
+            None => format!("; the streams defined before it are {}", list(&known)),
+        };
+        // Most likely a typo of `best`: count it as used, so it is not also reported unused.
+        if let Some(info) = best.and_then(|best| graph.names.get_mut(&best)) {
+            info.used = true;
+        }
+        return Err(at.error(
+            errors,
+            name.span,
+            &format!("cannot find table `{}` in this pipeline{hint}", name.value),
+        ));
+    }
     let Some(input) = resolve(graph, &table, errors)? else {
         return Ok(None);
     };
@@ -170,7 +203,9 @@ pub fn build(
     let record = format_ident!("__tm_sql", span = at.span);
     let mut current = input;
     let node = |graph: &mut Graph, op: &str, closure: TokenStream, current: usize| -> usize {
-        let closure: Expr = syn::parse2(closure).expect("generated closures parse");
+        // Spanned at the query, where rustc's messages on its types then point.
+        let closure: Expr =
+            syn::parse2(respan(closure, at.span)).expect("generated closures parse");
         let input = Input {
             node: current,
             port: Port::Main,
@@ -186,7 +221,7 @@ pub fn build(
     };
 
     if let Some(condition) = &select.selection {
-        let mut lower = Lower::new(&at, &scope, &record, errors);
+        let mut lower = Lower::new(at, &scope, &record, errors);
         let condition = lower.expr(condition)?;
         let rt = rt();
         let code = condition.tokens;
@@ -198,7 +233,7 @@ pub fn build(
         );
     }
     if let Some(projection) = projection(
-        &at,
+        at,
         &scope,
         &record,
         &select.projection,
@@ -228,6 +263,35 @@ impl Query {
                 format!("{message} (at {line}:{column} of the query)"),
             )
         }
+    }
+}
+
+/// sqlparser's message as ours: `SQL syntax: expected .., found .. (at 4:14 of the
+/// query)`.
+fn syntax_error(message: &str) -> String {
+    let message = message
+        .strip_prefix("sql parser error: ")
+        .unwrap_or(message);
+    let (what, place) = match message.rsplit_once(" at Line: ") {
+        Some((what, place)) => match place.split_once(", Column: ") {
+            Some((line, column)) => (what, format!(" (at {line}:{column} of the query)")),
+            None => (message, String::new()),
+        },
+        None => (message, String::new()),
+    };
+    let what = what
+        .replace("Expected: ", "expected ")
+        .replace(", found: ", ", found ");
+    format!("SQL syntax: {what}{place}")
+}
+
+/// Names as a message lists them: `a`, `b` and `c`.
+fn list(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -955,4 +1019,22 @@ fn projection(
         }
     };
     Ok(Some(quote!(move |#record| { #(#lets)* #build })))
+}
+
+/// `tokens` with every span set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }

@@ -160,6 +160,11 @@ where
 /// with any `f64`, `i64` for two different integer types. Integers wrap on overflow,
 /// as Java's do; dividing an integer by zero stops the job with that reason, as it
 /// fails a Flink job.
+#[diagnostic::on_unimplemented(
+    message = "SQL arithmetic is not defined on `{Self}` and `{Rhs}`",
+    label = "an arithmetic operator in this query has operands of these types",
+    note = "`+ - * / %` take numbers (`Int` is an integer literal); CAST a string first"
+)]
 pub trait Arith<Rhs: ?Sized> {
     /// The result's type.
     type Out;

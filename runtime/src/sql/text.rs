@@ -175,6 +175,10 @@ fn matches(s: &str, pattern: &str) -> bool {
 /// The SQL types a `CAST` names, as Rust types: `BIGINT` is `i64`, `INT` `i32`,
 /// `SMALLINT` `i16`, `TINYINT` `i8`, `DOUBLE` (and `DECIMAL`) `f64`, `FLOAT`/`REAL`
 /// `f32`, `BOOLEAN` `bool`, `STRING`/`VARCHAR`/`CHAR` `String`.
+#[diagnostic::on_unimplemented(
+    message = "SQL cannot CAST `{Self}` to `{T}`",
+    label = "a CAST in this query"
+)]
 pub trait CastTo<T> {
     /// Whether the cast may fail, making the result NULL: from a string to a number or a
     /// boolean (Flink's `TRY_CAST`; Flink's `CAST` fails the job instead).

@@ -68,6 +68,11 @@ pub type Wrap<N, T> = <N as Nullness>::Wrap<T>;
 pub type Both<A, B> = <<A as Value>::Null as Either<<B as Value>::Null>>::Out;
 
 /// A value a SQL expression reads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a SQL value",
+    label = "a column of this query has the type `{Self}`",
+    note = "SQL columns are numbers, `bool`, `String` (or `&str`), or an `Option` of one (a nullable column)"
+)]
 pub trait Value {
     /// The type without NULL: `i64`, `f64`, `bool`, `str` (for `String` and `&str`).
     type Base: ?Sized + ToOwned;
@@ -208,6 +213,11 @@ impl Number for Int {
 
 /// Base types that compare with `Rhs`: numbers with numbers (by value, whatever their
 /// types), strings with strings, booleans with booleans.
+#[diagnostic::on_unimplemented(
+    message = "SQL cannot compare `{Self}` with `{Rhs}`",
+    label = "a comparison in this query has operands of these types",
+    note = "numbers compare with numbers, strings with strings, booleans with booleans (`Int` is an integer literal); CAST one side"
+)]
 pub trait Compare<Rhs: ?Sized> {
     /// The order of the two, `None` for NaN.
     fn compare(&self, rhs: &Rhs) -> Option<Ordering>;

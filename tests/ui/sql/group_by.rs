@@ -1,0 +1,16 @@
+use tidemill::prelude::*;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Transaction {
+    transaction_id: u64,
+    amount: f64,
+    note: Option<String>,
+}
+
+fn main() {
+    let data: Vec<Transaction> = Vec::new();
+    let _ = stream! {
+        let transactions = from_collection(data);
+        sql!("SELECT note, COUNT(*) FROM transactions GROUP BY note").print();
+    };
+}
