@@ -32,6 +32,30 @@ use crate::nodes::{closest, push_node, resolve};
 use crate::ops;
 use crate::parse::SqlCall;
 
+/// The generated code is SQL's, not the user's Rust: clippy's style lints (a borrow
+/// that a generic function would not need, say) do not apply to it.
+const LINTS: Lints = Lints;
+
+struct Lints;
+
+impl quote::ToTokens for Lints {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        tokens.extend(quote!(#[allow(clippy::all, clippy::pedantic, clippy::nursery)]));
+    }
+}
+
+/// An unsuffixed float literal (maybe negated) as an `f64` one.
+fn float_suffixed(n: &TokenStream) -> TokenStream {
+    let text = n.to_string().replace(' ', "");
+    let (minus, digits) = match text.strip_prefix('-') {
+        Some(digits) => (quote!(-), digits.to_string()),
+        None => (quote!(), text),
+    };
+    let value: f64 = digits.parse().expect("a float literal of the query");
+    let literal = Literal::f64_suffixed(value);
+    quote!(#minus #literal)
+}
+
 /// The runtime's SQL functions, as generated code names them.
 fn rt() -> TokenStream {
     quote!(::tidemill::__private::sql)
@@ -228,7 +252,7 @@ fn build_query(
         current = node(
             graph,
             "filter",
-            quote!(|#record: &_| #rt::is_true(#code)),
+            quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }),
             current,
         );
     }
@@ -433,9 +457,7 @@ impl<'a> Lower<'a> {
     fn free(&self, code: Code) -> TokenStream {
         let rt = &self.rt;
         match code.form {
-            Form::Number(n) if n.to_string().contains(['.', 'e', 'E']) => {
-                quote!(#n as f64)
-            }
+            Form::Number(n) if n.to_string().contains(['.', 'e', 'E']) => float_suffixed(&n),
             Form::Number(n) => quote!(#rt::Int(#n)),
             Form::Null => quote!(#rt::Null),
             _ => code.tokens,
@@ -711,7 +733,6 @@ impl<'a> Lower<'a> {
             .iter()
             .chain(&otherwise)
             .all(|c| matches!(c.form, Form::Text(_)));
-        let value = format_ident!("__tm_v");
         let has_else = otherwise.is_some();
         let branch = |lower: &Self, code: Code| match (has_else, code.form.clone()) {
             (true, _) => lower.owned(code, all_literals),
@@ -724,15 +745,15 @@ impl<'a> Lower<'a> {
         let mut chain = match otherwise {
             Some(o) => {
                 let o = branch(self, o);
-                quote!({ #value = #o; })
+                quote!({ #o })
             }
-            None => quote!({ #value = ::core::option::Option::None; }),
+            None => quote!({ ::core::option::Option::None }),
         };
         for (test, result) in tests.into_iter().zip(results).rev() {
             let result = branch(self, result);
-            chain = quote!(if #rt::is_true(#test) { #value = #result; } else #chain);
+            chain = quote!(if #rt::is_true(#test) { #result } else #chain);
         }
-        Ok(Self::computed(quote!({ let #value; #chain #value })))
+        Ok(Self::computed(chain))
     }
 
     fn function(&mut self, f: &sqlparser::ast::Function, e: &Sql) -> Result<Code, Reported> {
@@ -1018,7 +1039,9 @@ fn projection(
             }
         }
     };
-    Ok(Some(quote!(move |#record| { #(#lets)* #build })))
+    Ok(Some(
+        quote!(move |#record| { #(#lets)* #LINTS let __tm_row = #build; __tm_row }),
+    ))
 }
 
 /// `tokens` with every span set to `span`.
