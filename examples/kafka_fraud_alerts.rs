@@ -17,7 +17,9 @@ use tidemill::clap::{self, Parser};
 use tidemill::kafka::admin::create_topic;
 use tidemill::prelude::*;
 
-use tidemill::kafka::admin::{one_per_batch, ONE_PER_BATCH};
+use tidemill::kafka::admin::ONE_PER_BATCH;
+
+mod common;
 
 #[derive(Parser)]
 #[command(
@@ -116,25 +118,7 @@ fn setup(cli: &Cli) -> Result<(), Box<dyn std::error::Error>> {
          amount double precision NOT NULL, timestamp bigint NOT NULL)",
         cli.table
     ))?;
-    let sample =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/transactions.jsonl");
-    let mut lines: Vec<String> = std::fs::read_to_string(sample)?
-        .lines()
-        .map(str::to_string)
-        .collect();
-    lines.insert(
-        lines.len() / 2,
-        "{\"transaction_id\": 99, \"amount\": oops}".to_string(),
-    );
-    let count = lines.len();
-    let (brokers, topic) = (cli.brokers.clone(), cli.transactions.clone());
-    tidemill::run(
-        Args::with_workers(1),
-        stream! {
-            from_collection(lines)
-                .sink(one_per_batch(kafka_sink(&brokers, &topic).format(Text).key(|l: &String| l.len())));
-        },
-    )?;
+    let count = common::transactions::produce_sample(&cli.brokers, &cli.transactions)?;
     eprintln!("produced {count} transactions to {}", cli.transactions);
     Ok(())
 }

@@ -54,22 +54,8 @@ fn fraud_alerts_from_kafka_reach_kafka_and_postgres_once_across_processes() {
         );
     }
 
-    // The expected alerts: the sample's transactions over 1000 (its malformed lines aside).
-    let sample = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/transactions.jsonl"),
-    )
-    .unwrap();
-    let mut expected: Vec<(i64, String)> = sample
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["amount"].as_f64().is_some_and(|a| a > 1000.0))
-        .map(|v| {
-            let id = v["transaction_id"].as_i64().unwrap();
-            (id, format!("{:.2}", v["amount"].as_f64().unwrap()))
-        })
-        .collect();
-    expected.sort();
-    assert!(expected.len() > 5, "the sample has large transactions");
+    // The expected alerts.
+    let expected = large_transactions();
 
     let rows = client(&url)
         .query(
@@ -95,6 +81,95 @@ fn fraud_alerts_from_kafka_reach_kafka_and_postgres_once_across_processes() {
     assert_eq!(in_topic, expected, "the topic's alerts, each once");
 
     // Both processes report the two malformed records between them.
+    let dead: usize = outputs
+        .iter()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .matches("dead letter:")
+                .count()
+        })
+        .sum();
+    assert_eq!(dead, 2, "dead letters printed");
+}
+
+/// The sample's transactions over 1000 (its malformed lines aside), as `(id, amount)`.
+fn large_transactions() -> Vec<(i64, String)> {
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/transactions.jsonl"),
+    )
+    .unwrap();
+    let mut expected: Vec<(i64, String)> = sample
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["amount"].as_f64().is_some_and(|a| a > 1000.0))
+        .map(|v| {
+            let id = v["transaction_id"].as_i64().unwrap();
+            (id, format!("{:.2}", v["amount"].as_f64().unwrap()))
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 5, "the sample has large transactions");
+    expected
+}
+
+#[test]
+fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
+    let brokers = common::kafka_brokers();
+    let bin = common::example_binary("kafka_fraud_alerts_sql");
+    let (input, alerts) = (common::unique("transactions"), common::unique("alerts"));
+    let flags = [
+        "--brokers",
+        &brokers,
+        "--transactions",
+        &input,
+        "--alerts",
+        &alerts,
+    ];
+    run_ok(&bin, &[&flags[..], &["--setup"]].concat());
+    let mut args = flags.to_vec();
+    args.push("--until-end");
+    let outputs = common::two_processes(&bin, &args);
+    for (p, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let expected = large_transactions();
+
+    // Printed as Flink rows, `+I[id, amount, timestamp]`, by both processes together.
+    let mut printed: Vec<(i64, String)> = outputs
+        .iter()
+        .flat_map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.strip_prefix("+I[")?.strip_suffix(']').map(str::to_string))
+                .collect::<Vec<_>>()
+        })
+        .map(|row| {
+            let fields: Vec<&str> = row.split(", ").collect();
+            assert_eq!(fields.len(), 3, "{row}");
+            let amount: f64 = fields[1].parse().unwrap();
+            (fields[0].parse().unwrap(), format!("{amount:.2}"))
+        })
+        .collect();
+    printed.sort();
+    assert_eq!(printed, expected, "the printed rows");
+
+    // The topic's records: JSON objects with the query's column names.
+    let mut in_topic: Vec<(i64, String)> = common::consume_all(&brokers, &alerts)
+        .iter()
+        .map(|json| {
+            let v: serde_json::Value = serde_json::from_str(json).unwrap();
+            assert!(v["timestamp"].as_u64().is_some(), "{json}");
+            let amount = format!("{:.2}", v["amount"].as_f64().unwrap());
+            (v["transaction_id"].as_i64().unwrap(), amount)
+        })
+        .collect();
+    in_topic.sort();
+    assert_eq!(in_topic, expected, "the topic's rows, each once");
+
     let dead: usize = outputs
         .iter()
         .map(|o| {

@@ -150,6 +150,30 @@ fn transaction_filter_prints_large_transactions_and_reports_bad_lines() {
     }
 }
 
+#[test]
+fn the_sql_transaction_filter_prints_flink_rows_and_dead_letters() {
+    let (good, bad) = bundled_transactions();
+    let mut want: Vec<String> = good
+        .iter()
+        .filter(|t| t.amount > 1000.0)
+        .map(|t| {
+            // Java's Double.toString for these amounts (cents, under 10^7).
+            let amount = format!("{:?}", t.amount);
+            format!("+I[{}, {amount}, {}]", t.transaction_id, t.timestamp)
+        })
+        .collect();
+    want.sort();
+    assert!(want.len() > 5);
+    for workers in [1, 2] {
+        let (lines, _) = run("sql_transaction_filter", workers);
+        let (dead, rows): (Vec<String>, Vec<String>) = lines
+            .into_iter()
+            .partition(|l| l.starts_with("dead letter: "));
+        assert_eq!(rows, want, "at {workers} workers");
+        assert_eq!(dead.len(), bad.len(), "{dead:?}");
+    }
+}
+
 /// Flink's fraud rule over one account's transactions in event-time order: alerts and
 /// the small transactions whose minute expired.
 fn fraud_reference(account: u64, mut txs: Vec<&Transaction>) -> (Vec<String>, Vec<String>) {
