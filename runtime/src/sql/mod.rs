@@ -6,6 +6,7 @@
 //! operators; `AND`, `OR` and `NOT` are three-valued; `WHERE` keeps the rows whose
 //! condition is TRUE; result rows print as Flink's `+I[..]`.
 
+pub mod aggregate;
 pub mod ops;
 pub mod row;
 pub mod text;
