@@ -92,7 +92,7 @@ fn build_query(
     at: &Query,
     errors: &mut Errors,
 ) -> Result<Option<usize>, Reported> {
-    let statements = Parser::parse_sql(&GenericDialect {}, text)
+    let statements = Parser::parse_sql(&GenericDialect {}, &prepare(text))
         .map_err(|e| errors.report(at.span, syntax_error(&e.to_string())))?;
     let query = match statements.as_slice() {
         [Statement::Query(query)] => query,
@@ -131,21 +131,12 @@ fn build_query(
     if select.distinct.is_some() {
         return Err(at.error(errors, &**select, &unsupported("`SELECT DISTINCT`")));
     }
-    match &select.group_by {
-        GroupByExpr::Expressions(keys, _) if keys.is_empty() => {}
-        group => {
-            return Err(at.error(
-                errors,
-                group,
-                "aggregations (`GROUP BY`) are not supported in `sql!` yet",
-            ))
-        }
-    }
-    if let Some(having) = &select.having {
-        return Err(at.error(errors, having, &unsupported("`HAVING`")));
-    }
+    let group_by: &[Sql] = match &select.group_by {
+        GroupByExpr::Expressions(keys, modifiers) if modifiers.is_empty() => keys,
+        group => return Err(at.error(errors, group, &unsupported("this `GROUP BY`"))),
+    };
 
-    // The table: one stream of the pipeline.
+    // The table: one stream of the pipeline, or its windows.
     let from = match select.from.as_slice() {
         [one] if one.joins.is_empty() => one,
         [one] => return Err(at.error(errors, &one.joins[0], &unsupported("a join"))),
@@ -160,14 +151,18 @@ fn build_query(
             return Err(at.error(errors, second, &unsupported("more than one table (a join)")))
         }
     };
-    let (name, alias) = match &from.relation {
+    let (name, alias, windows) = match &from.relation {
         TableFactor::Table {
             name,
             alias,
             args: None,
             ..
         } => match name.0.as_slice() {
-            [ObjectNamePart::Identifier(table)] => (table, alias.as_ref().map(|a| &a.name)),
+            [ObjectNamePart::Identifier(table)] => (
+                table.clone(),
+                alias.as_ref().map(|a| a.name.value.clone()),
+                None,
+            ),
             _ => {
                 return Err(at.error(
                     errors,
@@ -176,14 +171,133 @@ fn build_query(
                 ))
             }
         },
+        TableFactor::TableFunction { expr, alias } => {
+            let tvf = window_tvf(at, expr, errors)?;
+            (
+                tvf.table.clone(),
+                alias.as_ref().map(|a| a.name.value.clone()),
+                Some(tvf),
+            )
+        }
         other => {
             return Err(at.error(
                 errors,
                 other,
-                &unsupported("a table other than a stream of the pipeline"),
+                &unsupported("a table other than a stream of the pipeline or a window TVF"),
             ))
         }
     };
+    let input = table(graph, at, &name, errors)?;
+    let Some(input) = input else {
+        return Ok(None);
+    };
+
+    let scope = Scope {
+        table: name.value.clone(),
+        alias,
+    };
+    let record = format_ident!("__tm_sql", span = at.span);
+    let rt = rt();
+
+    // Everything lowered first, then the nodes pushed in the pipeline's order.
+    let condition = match &select.selection {
+        Some(condition) => {
+            let mut lower = Lower::new(at, &scope, &record, errors);
+            let condition = lower.expr(condition)?;
+            let code = lower.free(condition);
+            Some(quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }))
+        }
+        None => None,
+    };
+    let mut steps: Vec<(&str, TokenStream)> =
+        condition.into_iter().map(|c| ("filter", c)).collect();
+    match windows {
+        None => {
+            if let Some(first) = group_by.first() {
+                return Err(at.error(errors, first, "`GROUP BY` without a window is an updating query (its results change, a changelog), which `sql!` does not support yet: group a window TVF's rows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
+            }
+            if let Some(having) = &select.having {
+                return Err(at.error(errors, having, "`HAVING` needs a `GROUP BY` over windows"));
+            }
+            let mut lower = Lower::new(at, &scope, &record, errors);
+            if let Some(projection) = projection(&mut lower, &select.projection, call.row.as_ref())?
+            {
+                steps.push(("map", projection));
+            }
+        }
+        Some(tvf) => {
+            event_time(graph, input, at, &tvf, errors)?;
+            let keys = group_keys(at, &tvf, group_by, select, errors)?;
+            let mut over_windows = Lower::new(at, &scope, &record, errors);
+            over_windows.grouped = Some(Grouped {
+                keys: keys.iter().map(|k| k.value.clone()).collect(),
+                aggregates: Vec::new(),
+            });
+            let having = match &select.having {
+                Some(having) => {
+                    let code = over_windows.expr(having)?;
+                    let code = over_windows.free(code);
+                    Some(
+                        quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }),
+                    )
+                }
+                None => None,
+            };
+            let projection = projection(&mut over_windows, &select.projection, call.row.as_ref())?;
+            let aggregates = over_windows
+                .grouped
+                .take()
+                .map(|g| g.aggregates)
+                .unwrap_or_default();
+            let mut over_records = Lower::new(at, &scope, &record, errors);
+            let aggregator = aggregator(&mut over_records, &aggregates)?;
+            let window: TokenStream = tvf.window.parse().expect("a window of the DSL");
+            if keys.is_empty() {
+                steps.push(("window_all", window));
+            } else {
+                let mut lower = Lower::new(at, &scope, &record, errors);
+                let mut parts = Vec::new();
+                for key in &keys {
+                    let code =
+                        lower.column(std::slice::from_ref(key), &Sql::Identifier(key.clone()))?;
+                    parts.push(lower.owned(code, true));
+                }
+                steps.push(("key_by", quote!(|#record: &_| (#(#parts,)*))));
+                steps.push(("window", window));
+            }
+            steps.push(("aggregate", aggregator));
+            steps.extend(having.map(|h| ("filter", h)));
+            steps.extend(projection.map(|p| ("map", p)));
+        }
+    }
+
+    let mut current = input;
+    for (op, arg) in steps {
+        // Spanned at the query, where rustc's messages on its types then point.
+        let arg: Expr = syn::parse2(respan(arg, at.span)).expect("generated code parses");
+        let input = Input {
+            node: current,
+            port: Port::Main,
+            span: call.name.span(),
+        };
+        current = push_node(
+            graph,
+            ops::lookup(op).expect("a DSL operator"),
+            (call.name.span(), at.span),
+            &[arg],
+            vec![input],
+        );
+    }
+    Ok(Some(current))
+}
+
+/// The stream a query's table names: `Ok(None)` for a broken one (already reported).
+fn table(
+    graph: &mut Graph,
+    at: &Query,
+    name: &SqlIdent,
+    errors: &mut Errors,
+) -> Result<Option<usize>, Reported> {
     let Some(table) = rust_ident(&name.value, at.span) else {
         return Err(at.error(
             errors,
@@ -219,54 +333,314 @@ fn build_query(
             &format!("table `{table}` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by`"),
         ));
     }
+    Ok(Some(input))
+}
 
-    let scope = Scope {
-        table: name.value.clone(),
-        alias: alias.map(|a| a.value.clone()),
-    };
-    let record = format_ident!("__tm_sql", span = at.span);
-    let mut current = input;
-    let node = |graph: &mut Graph, op: &str, closure: TokenStream, current: usize| -> usize {
-        // Spanned at the query, where rustc's messages on its types then point.
-        let closure: Expr =
-            syn::parse2(respan(closure, at.span)).expect("generated closures parse");
-        let input = Input {
-            node: current,
-            port: Port::Main,
-            span: call.name.span(),
-        };
-        push_node(
-            graph,
-            ops::lookup(op).expect("a DSL operator"),
-            (call.name.span(), at.span),
-            &[closure],
-            vec![input],
-        )
-    };
+/// A window table-valued function of `FROM`: the table it windows, and the DSL window
+/// it becomes.
+struct WindowTvf {
+    table: SqlIdent,
+    /// The window as the DSL writes it: `tumbling(10000ms)`.
+    window: String,
+    /// `SESSION`'s `PARTITION BY` columns.
+    partition: Vec<SqlIdent>,
+    /// The time column `DESCRIPTOR` names.
+    descriptor: SqlIdent,
+}
 
-    if let Some(condition) = &select.selection {
-        let mut lower = Lower::new(at, &scope, &record, errors);
-        let condition = lower.expr(condition)?;
-        let rt = rt();
-        let code = condition.tokens;
-        current = node(
-            graph,
-            "filter",
-            quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }),
-            current,
+/// `TUMBLE(TABLE t, DESCRIPTOR(ts), size)`, `HOP(TABLE t, DESCRIPTOR(ts), slide, size)`,
+/// `SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap)` (with `TABLE t` already read
+/// as `t`, see [`prepare`]).
+fn window_tvf(at: &Query, expr: &Sql, errors: &mut Errors) -> Result<WindowTvf, Reported> {
+    let unsupported = |errors: &mut Errors, what: sqlparser::tokenizer::Span, message: &str| {
+        Err(at.error(errors, what, message))
+    };
+    let Sql::Function(function) = expr else {
+        return unsupported(
+            errors,
+            expr.span(),
+            "`TABLE(..)` in `FROM` takes a window function: `TUMBLE`, `HOP` or `SESSION`",
         );
+    };
+    let kind = function.name.to_string().to_uppercase();
+    let args: Vec<&Sql> = match &function.args {
+        FunctionArguments::List(list) => {
+            let mut args = Vec::new();
+            for arg in &list.args {
+                match arg {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
+                    other => return unsupported(errors, other.span(), &format!("`{kind}` takes its arguments in order: named arguments are not supported in `sql!` yet")),
+                }
+            }
+            args
+        }
+        _ => return unsupported(errors, expr.span(), &format!("`{kind}` needs its arguments: the table, `DESCRIPTOR(time column)` and the window's size")),
+    };
+    let table = match args.first() {
+        Some(Sql::Identifier(table)) => table.clone(),
+        _ => {
+            return unsupported(
+                errors,
+                expr.span(),
+                &format!(
+                    "`{kind}`'s first argument is the table: `{kind}(TABLE t, DESCRIPTOR(ts), ..)`"
+                ),
+            )
+        }
+    };
+    let mut rest = &args[1..];
+    let mut partition = Vec::new();
+    if let Some(Sql::Function(f)) = rest.first() {
+        if f.name.to_string() == "PARTITION_BY" {
+            if kind != "SESSION" {
+                return unsupported(errors, f.span(), &format!("`PARTITION BY` is for `SESSION` windows; `{kind}` windows are grouped by `GROUP BY`"));
+            }
+            if let FunctionArguments::List(list) = &f.args {
+                for arg in &list.args {
+                    match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(Sql::Identifier(c))) => {
+                            partition.push(c.clone())
+                        }
+                        other => {
+                            return unsupported(
+                                errors,
+                                other.span(),
+                                "`PARTITION BY` takes columns",
+                            )
+                        }
+                    }
+                }
+            }
+            rest = &rest[1..];
+        }
     }
-    if let Some(projection) = projection(
-        at,
-        &scope,
-        &record,
-        &select.projection,
-        call.row.as_ref(),
-        errors,
-    )? {
-        current = node(graph, "map", projection, current);
+    let descriptor = match rest.first() {
+        Some(Sql::Function(d)) if d.name.to_string().eq_ignore_ascii_case("DESCRIPTOR") => {
+            match &d.args {
+                FunctionArguments::List(list) => match list.args.as_slice() {
+                    [FunctionArg::Unnamed(FunctionArgExpr::Expr(Sql::Identifier(c)))] => c.clone(),
+                    _ => return unsupported(errors, d.span(), "`DESCRIPTOR` names one column, the time column"),
+                },
+                _ => return unsupported(errors, d.span(), "`DESCRIPTOR` names one column, the time column"),
+            }
+        }
+        _ => return unsupported(errors, expr.span(), &format!("`{kind}`'s second argument is the time column: `{kind}(TABLE t, DESCRIPTOR(ts), ..)`, the event time the table's stream carries (`assign_timestamps`)")),
+    };
+    let mut intervals = Vec::new();
+    for arg in &rest[1..] {
+        intervals.push(interval_ms(at, arg, errors)?);
     }
-    Ok(Some(current))
+    let window = match (kind.as_str(), intervals.as_slice()) {
+        ("TUMBLE", [size]) => format!("tumbling({size}ms)"),
+        ("HOP", [slide, size]) => format!("sliding({size}ms, {slide}ms)"),
+        ("SESSION", [gap]) => format!("session({gap}ms)"),
+        ("TUMBLE" | "HOP" | "SESSION", _) => {
+            let shape = match kind.as_str() {
+                "TUMBLE" => "TUMBLE(TABLE t, DESCRIPTOR(ts), size)",
+                "HOP" => "HOP(TABLE t, DESCRIPTOR(ts), slide, size)",
+                _ => "SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap)",
+            };
+            return unsupported(errors, expr.span(), &format!("`{kind}` takes `{shape}` (an offset is not supported in `sql!` yet)"));
+        }
+        ("CUMULATE", _) => return unsupported(errors, expr.span(), "`CUMULATE` windows are not supported in `sql!` yet"),
+        _ => return unsupported(errors, expr.span(), &format!("unknown window function `{kind}`: the window TVFs are `TUMBLE`, `HOP` and `SESSION`")),
+    };
+    Ok(WindowTvf {
+        table,
+        window,
+        partition,
+        descriptor,
+    })
+}
+
+/// Checks that a windowed table carries time, and that `DESCRIPTOR` names the column
+/// its timestamps come from where the assigner says so plainly (`|r| r.ts`): windows
+/// are over the stream's own event time.
+fn event_time(
+    graph: &Graph,
+    mut node: usize,
+    at: &Query,
+    tvf: &WindowTvf,
+    errors: &mut Errors,
+) -> Result<(), Reported> {
+    loop {
+        let n = &graph.nodes[node];
+        let op = crate::ops::spec(n.op);
+        if let Some(time) = op.time {
+            if time == crate::ir::Time::Event {
+                if let Some(field) = plain_field(n.expr(0)) {
+                    if field != tvf.descriptor.value {
+                        return Err(at.error(errors, tvf.descriptor.span, &format!("`DESCRIPTOR({})` must name the table's time column: its stream's timestamps are its `{field}` (`assign_timestamps`)", tvf.descriptor.value)));
+                    }
+                }
+            }
+            return Ok(());
+        }
+        match n.inputs.as_slice() {
+            [input] if matches!(op.codegen, crate::spec::Codegen::Fused(_)) => node = input.node,
+            [] => {
+                return Err(at.error(errors, tvf.descriptor.span, &format!("windows need the table's event time: add `.assign_timestamps(|r| r.{}, out_of_orderness = 5s)` to the stream `{}`", tvf.descriptor.value, tvf.table.value)));
+            }
+            // Anything else (a join, a union) keeps its inputs' time: the checker tells.
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// The field `f` of `|x| x.f` (or `|x| x.f as T`).
+fn plain_field(closure: &Expr) -> Option<String> {
+    let Expr::Closure(c) = closure else {
+        return None;
+    };
+    let mut body = &*c.body;
+    if let Expr::Cast(cast) = body {
+        body = &cast.expr;
+    }
+    match body {
+        Expr::Field(f) => match (&*f.base, &f.member) {
+            (Expr::Path(_), syn::Member::Named(name)) => Some(name.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The milliseconds of `INTERVAL 'n' UNIT`.
+fn interval_ms(at: &Query, expr: &Sql, errors: &mut Errors) -> Result<u64, Reported> {
+    use sqlparser::ast::DateTimeField as F;
+    let shape = "a window's size is an interval such as `INTERVAL '10' SECOND`";
+    let Sql::Interval(interval) = expr else {
+        return Err(at.error(errors, expr, shape));
+    };
+    let amount = match &*interval.value {
+        Sql::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(n) | SqlValue::Number(n, _) => {
+                n.trim().parse::<u64>().ok()
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    let unit = match &interval.leading_field {
+        Some(F::Millisecond | F::Milliseconds) => Some(1),
+        Some(F::Second | F::Seconds) => Some(1_000),
+        Some(F::Minute | F::Minutes) => Some(60_000),
+        Some(F::Hour | F::Hours) => Some(3_600_000),
+        Some(F::Day | F::Days) => Some(86_400_000),
+        _ => None,
+    };
+    match (amount, unit, &interval.last_field) {
+        (Some(n), Some(unit), None) if n > 0 => Ok(n * unit),
+        _ => Err(at.error(
+            errors,
+            expr,
+            &format!(
+                "{shape}: a positive whole number of MILLISECOND, SECOND, MINUTE, HOUR or DAY"
+            ),
+        )),
+    }
+}
+
+/// The keys of a windowed `GROUP BY`: its columns besides `window_start` and
+/// `window_end`, which it must name, as Flink requires.
+fn group_keys(
+    at: &Query,
+    tvf: &WindowTvf,
+    group_by: &[Sql],
+    select: &sqlparser::ast::Select,
+    errors: &mut Errors,
+) -> Result<Vec<SqlIdent>, Reported> {
+    let mut keys = Vec::new();
+    let (mut start, mut end) = (false, false);
+    for key in group_by {
+        let column = match key {
+            Sql::Identifier(c) => c,
+            Sql::CompoundIdentifier(parts) if parts.len() == 2 => &parts[1],
+            other => {
+                return Err(at.error(
+                    errors,
+                    other,
+                    "`GROUP BY` takes columns (an expression is not supported in `sql!` yet)",
+                ))
+            }
+        };
+        match column.value.as_str() {
+            "window_start" => start = true,
+            "window_end" => end = true,
+            "window_time" => {
+                return Err(at.error(
+                    errors,
+                    column.span,
+                    "group by `window_start, window_end`: `window_time` follows from them",
+                ))
+            }
+            _ if keys.iter().any(|k: &SqlIdent| k.value == column.value) => {}
+            _ => keys.push(column.clone()),
+        }
+    }
+    if !(start && end) {
+        let place = match group_by.first() {
+            Some(first) => first.span(),
+            None => select.span(),
+        };
+        return Err(at.error(errors, place, "a window aggregation groups by `window_start, window_end` (and any keys): `GROUP BY window_start, window_end, ..`"));
+    }
+    for column in &tvf.partition {
+        if !keys.iter().any(|k| k.value == column.value) {
+            return Err(at.error(errors, column.span, &format!("`SESSION` partitions by `{}`: group by it too, `GROUP BY window_start, window_end, {}`", column.value, column.value)));
+        }
+    }
+    Ok(keys)
+}
+
+/// The window aggregator of a query's aggregate functions, over the records.
+fn aggregator(
+    lower: &mut Lower<'_>,
+    aggregates: &[(String, sqlparser::ast::Function)],
+) -> Result<TokenStream, Reported> {
+    let rt = rt();
+    let agg = quote!(#rt::aggregate);
+    let value_fn = quote!(::tidemill::__private::window::value_fn);
+    let record = lower.record;
+    let mut parts = Vec::new();
+    for (id, f) in aggregates {
+        let name = f.name.to_string().to_uppercase();
+        let FunctionArguments::List(list) = &f.args else {
+            return lower.fail(&f.name, &format!("`{id}` needs an argument"));
+        };
+        let distinct =
+            list.duplicate_treatment == Some(sqlparser::ast::DuplicateTreatment::Distinct);
+        match list.args.as_slice() {
+            [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if name == "COUNT" && !distinct => {
+                parts.push(quote!(#agg::CountStar));
+            }
+            [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => {
+                if distinct && name != "COUNT" {
+                    return lower.fail(
+                        &f.name,
+                        &format!("`DISTINCT` is supported in `COUNT` only, not in `{name}`"),
+                    );
+                }
+                let code = lower.expr(arg)?;
+                let value = lower.owned(code, true);
+                let f = quote!(#value_fn(&__tm_w, |#record: &_| #value));
+                parts.push(match (name.as_str(), distinct) {
+                    ("COUNT", true) => quote!(#agg::CountDistinct(#f)),
+                    ("COUNT", false) => quote!(#agg::Count(#f)),
+                    ("SUM", _) => quote!(#agg::Sum(#f)),
+                    ("AVG", _) => quote!(#agg::Avg(#f)),
+                    ("MIN", _) => quote!(#agg::min(#f)),
+                    _ => quote!(#agg::max(#f)),
+                });
+            }
+            _ => return lower.fail(&f.name, &format!("`{name}` takes one argument")),
+        }
+    }
+    if parts.is_empty() {
+        // A grouping without aggregates still needs a window's result.
+        parts.push(quote!(#agg::CountStar));
+    }
+    Ok(quote!(#agg::Aggregates((#(#parts,)*))))
 }
 
 /// Where messages about the query point: its literal, with the line and column in its
@@ -288,6 +662,99 @@ impl Query {
             )
         }
     }
+}
+
+/// The query as sqlparser reads it: Flink's `TABLE t` arguments of window functions
+/// (`TUMBLE(TABLE t, ..)`), which sqlparser has no syntax for, as `t` padded to the same
+/// width, so positions in messages stay those of the query; `SESSION`'s `TABLE t
+/// PARTITION BY k` becomes `t,PARTITION_BY(k)`. Quoted text is left alone.
+fn prepare(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let keyword_at = |i: usize, keyword: &str| {
+        let n = keyword.chars().count();
+        i + n <= chars.len()
+            && chars[i..i + n]
+                .iter()
+                .copied()
+                .map(|c| c.to_ascii_uppercase())
+                .eq(keyword.chars())
+            && (i == 0 || !word(chars[i - 1]))
+            && chars.get(i + n).is_none_or(|c| !word(*c))
+    };
+    let skip_space = |mut i: usize| {
+        while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let mut out = String::with_capacity(text.len() + 2);
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            out.push(c);
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        if matches!(c, '\'' | '"' | '`') {
+            quote = Some(c);
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let after = skip_space(i + 5);
+        let names_a_table = chars.get(after).is_some_and(|c| word(*c) || *c == '`');
+        if keyword_at(i, "TABLE") && after > i + 5 && names_a_table {
+            out.push_str("     ");
+            i += 5;
+            // The name, as it is.
+            while i < chars.len() && (chars[i].is_whitespace() || i < after) {
+                out.push(chars[i]);
+                i += 1;
+            }
+            if chars.get(i) == Some(&'`') {
+                out.push('`');
+                i += 1;
+                while i < chars.len() && chars[i] != '`' {
+                    out.push(chars[i]);
+                    i += 1;
+                }
+            }
+            while i < chars.len() && (word(chars[i]) || chars[i] == '`') {
+                out.push(chars[i]);
+                i += 1;
+            }
+            let partition = skip_space(i);
+            let by = skip_space(partition + 9);
+            if keyword_at(partition, "PARTITION") && keyword_at(by, "BY") {
+                out.push_str(",PARTITION_BY(");
+                i = by + 2;
+                // The columns, to the next `,` or `)` outside parentheses.
+                let mut depth = 0;
+                while let Some(&c) = chars.get(i) {
+                    match c {
+                        '(' => depth += 1,
+                        ')' if depth == 0 => break,
+                        ')' => depth -= 1,
+                        ',' if depth == 0 => break,
+                        _ => {}
+                    }
+                    out.push(c);
+                    i += 1;
+                }
+                out.push(')');
+            }
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }
 
 /// sqlparser's message as ours: `SQL syntax: expected .., found .. (at 4:14 of the
@@ -366,8 +833,15 @@ struct Code {
 
 #[derive(Clone)]
 enum Form {
-    /// A column: a reference to the record's field.
-    Column(String),
+    /// A column: a reference to the field `path` of the record (or of a window's
+    /// result: its key, its aggregates), known as `id`.
+    /// `name` is the column's name in the result, where it is projected alone (an
+    /// aggregate has none).
+    Column {
+        id: String,
+        path: TokenStream,
+        name: Option<String>,
+    },
     /// An integer or float literal: its unsuffixed Rust literal, which takes its type
     /// from where it is used.
     Number(TokenStream),
@@ -390,6 +864,15 @@ struct Lower<'a> {
     rt: TokenStream,
     /// The columns read, by name.
     columns: BTreeSet<String>,
+    /// Over a window's results rather than records: its keys and the aggregates read.
+    grouped: Option<Grouped>,
+}
+
+/// What expressions over a window's results see: the grouping keys (the result's
+/// `key`), and the aggregate functions, in the order first read (its `value`).
+struct Grouped {
+    keys: Vec<String>,
+    aggregates: Vec<(String, sqlparser::ast::Function)>,
 }
 
 impl<'a> Lower<'a> {
@@ -401,6 +884,7 @@ impl<'a> Lower<'a> {
             errors,
             rt: rt(),
             columns: BTreeSet::new(),
+            grouped: None,
         }
     }
 
@@ -445,12 +929,52 @@ impl<'a> Lower<'a> {
                 &format!("column `{}` is not a Rust field name", column.value),
             );
         };
-        self.columns.insert(column.value.clone());
         let record = self.record;
-        Ok(Code {
-            tokens: quote_spanned!(self.at.span=> &#record.#field),
-            form: Form::Column(column.value.clone()),
-        })
+        let Some(grouped) = &self.grouped else {
+            self.columns.insert(column.value.clone());
+            return Ok(Code {
+                tokens: quote_spanned!(self.at.span=> &#record.#field),
+                form: Form::Column {
+                    id: column.value.clone(),
+                    path: quote!(#field),
+                    name: Some(column.value.clone()),
+                },
+            });
+        };
+        // Over a window's results: its bounds and key, nothing else of the records.
+        let path = match column.value.as_str() {
+            "window_start" => quote!(start),
+            "window_end" => quote!(end),
+            "window_time" => {
+                return Ok(Self::computed(
+                    quote!(#record.end.wrapping_sub(1)),
+                ))
+            }
+            name => match grouped.keys.iter().position(|k| k == name) {
+                Some(i) => {
+                    let i = syn::Index::from(i);
+                    quote!(key.#i)
+                }
+                None => {
+                    return self.fail(
+                        column.span,
+                        &format!("column `{}` is neither grouped nor aggregated: add it to `GROUP BY`, or aggregate it (`MAX({})`)", column.value, column.value),
+                    )
+                }
+            },
+        };
+        Ok(self.grouped_column(path, Some(column.value.clone())))
+    }
+
+    /// A field of a window's result, named `name` when projected alone.
+    fn grouped_column(&mut self, path: TokenStream, name: Option<String>) -> Code {
+        let record = self.record;
+        let id = path.to_string();
+        self.columns.insert(id.clone());
+        Code {
+            tokens: quote!(&#record.#path),
+            form: Form::Column { id, path, name },
+        }
     }
 
     /// The expression's value where its own type decides: literals typed as in Flink (an
@@ -471,7 +995,7 @@ impl<'a> Lower<'a> {
     fn owned(&self, code: Code, all_literals: bool) -> TokenStream {
         let rt = &self.rt;
         match code.form {
-            Form::Column(_) => {
+            Form::Column { .. } => {
                 let tokens = code.tokens;
                 quote!(#rt::own(#tokens))
             }
@@ -762,7 +1286,8 @@ impl<'a> Lower<'a> {
         let name = f.name.to_string().to_uppercase();
         let args = match &f.args {
             FunctionArguments::List(list)
-                if list.duplicate_treatment.is_none() && list.clauses.is_empty() =>
+                if (list.duplicate_treatment.is_none() || name == "COUNT")
+                    && list.clauses.is_empty() =>
             {
                 let mut args = Vec::new();
                 for arg in &list.args {
@@ -873,7 +1398,19 @@ impl<'a> Lower<'a> {
                 Self::computed(rest)
             }
             "COUNT" | "SUM" | "MIN" | "MAX" | "AVG" => {
-                return self.fail(e, &format!("`{name}` is an aggregate function: aggregations (`GROUP BY`, window TVFs) are not supported in `sql!` yet"));
+                let Some(grouped) = &mut self.grouped else {
+                    return self.fail(e, &format!("`{name}` is an aggregate function: aggregate over windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
+                };
+                let id = format!("{name}({})", f.args);
+                let index = match grouped.aggregates.iter().position(|(a, _)| *a == id) {
+                    Some(i) => i,
+                    None => {
+                        grouped.aggregates.push((id, f.clone()));
+                        grouped.aggregates.len() - 1
+                    }
+                };
+                let index = syn::Index::from(index);
+                self.grouped_column(quote!(value.#index), None)
             }
             _ => return self.fail(e, &format!("unknown function `{name}`; the functions are UPPER, LOWER, CHAR_LENGTH, SUBSTRING, SUBSTR, CONCAT, COALESCE and MOD")),
         })
@@ -915,27 +1452,26 @@ fn rust_type(ty: &DataType) -> Option<TokenStream> {
 
 /// The projection's `map` closure, or `None` for `SELECT *` (the records as they are).
 fn projection(
-    at: &Query,
-    scope: &Scope,
-    record: &Ident,
+    lower: &mut Lower<'_>,
     items: &[SelectItem],
     row: Option<&syn::Path>,
-    errors: &mut Errors,
 ) -> Result<Option<TokenStream>, Reported> {
+    let (at, record) = (lower.at, lower.record);
     if let [item @ (SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..))] = items {
+        if lower.grouped.is_some() {
+            return lower.fail(item, "`SELECT *` over windows: name the window's columns, keys and aggregates, as `SELECT window_start, window_end, k, COUNT(*) ..`");
+        }
         if row.is_some() {
-            return Err(at.error(
-                errors,
+            return lower.fail(
                 item,
                 "`SELECT *` yields the table's own records: name the columns for `row = ..`",
-            ));
+            );
         }
         return Ok(None);
     }
     // Each output column: its name, and its expression lowered.
     let mut names = BTreeSet::new();
     let mut fields = Vec::new();
-    let mut lower = Lower::new(at, scope, record, errors);
     let mut bare: BTreeMap<String, usize> = BTreeMap::new();
     // The columns that computed expressions read.
     let mut read_elsewhere = BTreeSet::new();
@@ -953,13 +1489,23 @@ fn projection(
         };
         let code = lower.expr(expr)?;
         let read = std::mem::take(&mut lower.columns);
-        if !matches!(code.form, Form::Column(_)) {
+        if !matches!(code.form, Form::Column { .. }) {
             read_elsewhere.extend(read);
         }
         let name = match (alias, &code.form) {
             (Some(alias), _) => alias.value.clone(),
-            (None, Form::Column(column)) => column.clone(),
-            (None, _) => format!("EXPR${i}"),
+            (
+                None,
+                Form::Column {
+                    name: Some(name), ..
+                },
+            ) => name.clone(),
+            // A column that is computed, as `window_time`.
+            (None, _) => match expr {
+                Sql::Identifier(column) => column.value.clone(),
+                Sql::CompoundIdentifier(parts) if parts.len() == 2 => parts[1].value.clone(),
+                _ => format!("EXPR${i}"),
+            },
         };
         if !names.insert(name.clone()) {
             return lower.fail(
@@ -980,8 +1526,8 @@ fn projection(
                 }
             }
         };
-        if let Form::Column(column) = &code.form {
-            *bare.entry(column.clone()).or_default() += 1;
+        if let Form::Column { id, .. } = &code.form {
+            *bare.entry(id.clone()).or_default() += 1;
         }
         fields.push((field, name));
         outputs.push(code);
@@ -993,9 +1539,8 @@ fn projection(
     let mut values = Vec::new();
     for (i, code) in outputs.into_iter().enumerate() {
         let value = match &code.form {
-            Form::Column(column) if bare[column] == 1 && !read_elsewhere.contains(column) => {
-                let field = rust_ident(column, at.span).expect("checked when lowered");
-                quote_spanned!(at.span=> #record.#field)
+            Form::Column { id, path, .. } if bare[id] == 1 && !read_elsewhere.contains(id) => {
+                quote_spanned!(at.span=> #record.#path)
             }
             _ => {
                 let local = format_ident!("__tm_e{i}");
@@ -1107,7 +1652,7 @@ mod tests {
             ("SELECT a FROM ordres", "cannot find table `ordres` in this pipeline; did you mean `orders`? (at 1:15 of the query)"),
             ("SELECT a FROM zzz", "cannot find table `zzz` in this pipeline; the streams defined before it are `keyed` and `orders` (at 1:15 of the query)"),
             ("SELECT a FROM keyed", "table `keyed` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by` (at 1:15 of the query)"),
-            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: aggregations (`GROUP BY`, window TVFs) are not supported in `sql!` yet (at 1:11 of the query)"),
+            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: aggregate over windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..` (at 1:11 of the query)"),
             ("SELECT a AS b, c AS b FROM orders", "the result has two columns named `b`: rename one with `AS` (at 1:16 of the query)"),
             ("SELECT a FROM orders; SELECT b FROM orders", "one query per `sql!` (at 1:23 of the query)"),
             ("SELECT CAST(a AS DATE) AS d FROM orders", "CAST to `DATE` is not supported: the types are BIGINT, INT, SMALLINT, TINYINT, DOUBLE, FLOAT, DECIMAL (as DOUBLE), BOOLEAN and STRING (at 1:13 of the query)"),

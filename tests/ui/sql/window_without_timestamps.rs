@@ -1,0 +1,16 @@
+use tidemill::prelude::*;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Bid {
+    auction: u64,
+    price: i64,
+    ts: u64,
+}
+
+fn main() {
+    let data: Vec<Bid> = Vec::new();
+    let _ = stream! {
+        let bids = from_collection(data);
+        sql!("SELECT window_end, auction, COUNT(*) AS n FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, auction").print();
+    };
+}
