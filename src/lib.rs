@@ -424,6 +424,12 @@ pub use tidemill_runtime::operators::process::{
 pub use tidemill_runtime::postgres;
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
+/// What SQL queries compile to, and their results: the changes of an updating query
+/// ([`sql::Change`], [`sql::RowKind`]), the traits of result rows.
+pub mod sql {
+    pub use tidemill_runtime::sql::changelog::{Change, RowKind};
+    pub use tidemill_runtime::sql::{Field, Row};
+}
 pub use tidemill_runtime::{
     args, checkpoint, dead_letter, format, hash, join, run, sinks, sources, state, time, window,
     Args, Collector, Error, ExecutionMode, JobContext, JobReport, Pipeline, Plan, PlanNode, Result,

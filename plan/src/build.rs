@@ -122,7 +122,7 @@ fn build_chain(
 fn lookup(call: &Call, errors: &mut Errors) -> Result<OpId, ()> {
     let name = call.name.to_string();
     ops::lookup(&name).ok_or_else(|| {
-        let known: Vec<&str> = ops::ALL.iter().map(|op| op.name).collect();
+        let known: Vec<&str> = ops::dsl().map(|op| op.name).collect();
         let hint = match closest(&name, &known) {
             Some(best) => format!("did you mean `{best}`? "),
             None => String::new(),

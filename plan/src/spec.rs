@@ -122,6 +122,10 @@ pub const BASE: OpSpec = OpSpec {
 };
 
 impl OpSpec {
+    /// Whether only a front end emits it (its name starts with `__`): not DSL syntax.
+    pub fn is_internal(&self) -> bool {
+        self.name.starts_with("__")
+    }
     pub fn is_source(&self) -> bool {
         self.needs == Needs::Nothing
     }

@@ -209,72 +209,99 @@ fn build_query(
         }
         None => None,
     };
-    let mut steps: Vec<(&str, TokenStream)> =
-        condition.into_iter().map(|c| ("filter", c)).collect();
-    match windows {
-        None => {
-            if let Some(first) = group_by.first() {
-                return Err(at.error(errors, first, "`GROUP BY` without a window is an updating query (its results change, a changelog), which `sql!` does not support yet: group a window TVF's rows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
-            }
-            if let Some(having) = &select.having {
-                return Err(at.error(errors, having, "`HAVING` needs a `GROUP BY` over windows"));
-            }
-            let mut lower = Lower::new(at, &scope, &record, errors);
-            if let Some(projection) = projection(&mut lower, &select.projection, call.row.as_ref())?
-            {
-                steps.push(("map", projection));
-            }
+    let mut steps: Vec<(&str, Vec<TokenStream>)> =
+        condition.into_iter().map(|c| ("filter", vec![c])).collect();
+    if windows.is_none() && group_by.is_empty() && select.having.is_none() {
+        let mut lower = Lower::new(at, &scope, &record, errors);
+        if let Some(projection) = projection(&mut lower, &select.projection, call.row.as_ref())? {
+            steps.push(("map", vec![projection]));
         }
-        Some(tvf) => {
-            event_time(graph, input, at, &tvf, errors)?;
-            let keys = group_keys(at, &tvf, group_by, select, errors)?;
-            let mut over_windows = Lower::new(at, &scope, &record, errors);
-            over_windows.grouped = Some(Grouped {
-                keys: keys.iter().map(|k| k.value.clone()).collect(),
-                aggregates: Vec::new(),
-            });
-            let having = match &select.having {
-                Some(having) => {
-                    let code = over_windows.expr(having)?;
-                    let code = over_windows.free(code);
-                    Some(
-                        quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }),
-                    )
-                }
-                None => None,
-            };
-            let projection = projection(&mut over_windows, &select.projection, call.row.as_ref())?;
-            let aggregates = over_windows
-                .grouped
-                .take()
-                .map(|g| g.aggregates)
-                .unwrap_or_default();
-            let mut over_records = Lower::new(at, &scope, &record, errors);
-            let aggregator = aggregator(&mut over_records, &aggregates)?;
-            let window: TokenStream = tvf.window.parse().expect("a window of the DSL");
-            if keys.is_empty() {
-                steps.push(("window_all", window));
-            } else {
-                let mut lower = Lower::new(at, &scope, &record, errors);
-                let mut parts = Vec::new();
-                for key in &keys {
-                    let code =
-                        lower.column(std::slice::from_ref(key), &Sql::Identifier(key.clone()))?;
-                    parts.push(lower.owned(code, true));
-                }
-                steps.push(("key_by", quote!(|#record: &_| (#(#parts,)*))));
-                steps.push(("window", window));
+    } else {
+        if let Some(tvf) = &windows {
+            event_time(graph, input, at, tvf, errors)?;
+        }
+        let keys = group_keys(at, windows.as_ref(), group_by, select, errors)?;
+        if windows.is_none() && keys.is_empty() {
+            let place = select.having.as_ref().map_or(select.span(), |h| h.span());
+            return Err(at.error(errors, place, "an aggregation without `GROUP BY` over an unbounded table (a global aggregate) is not supported in `sql!` yet: group by a key, or by windows"));
+        }
+        let mut over_groups = Lower::new(at, &scope, &record, errors);
+        over_groups.grouped = Some(Grouped {
+            keys: keys.iter().map(|k| k.value.clone()).collect(),
+            aggregates: Vec::new(),
+            windowed: windows.is_some(),
+        });
+        let having = match &select.having {
+            Some(having) => {
+                let code = over_groups.expr(having)?;
+                let code = over_groups.free(code);
+                Some(
+                    quote!(|#record: &_| { #LINTS let __tm_keep = #rt::is_true(#code); __tm_keep }),
+                )
             }
-            steps.push(("aggregate", aggregator));
-            steps.extend(having.map(|h| ("filter", h)));
-            steps.extend(projection.map(|p| ("map", p)));
+            None => None,
+        };
+        let projection = projection(&mut over_groups, &select.projection, call.row.as_ref())?
+            .expect("a grouped projection names its columns");
+        let aggregates = over_groups
+            .grouped
+            .take()
+            .map(|g| g.aggregates)
+            .unwrap_or_default();
+        let mut over_records = Lower::new(at, &scope, &record, errors);
+        let (values, folds) = aggregator(&mut over_records, &aggregates)?;
+        let mut parts = Vec::new();
+        for key in &keys {
+            let code =
+                over_records.column(std::slice::from_ref(key), &Sql::Identifier(key.clone()))?;
+            parts.push(over_records.owned(code, true));
+        }
+        let key = quote!((#(#parts,)*));
+        match windows {
+            Some(tvf) => {
+                // `(key, arguments)` records, keyed by the first, windowed, folded.
+                let window: TokenStream = tvf.window.parse().expect("a window of the DSL");
+                steps.push((
+                    "map",
+                    vec![quote!(move |#record| { #LINTS let __tm_kv = (#key, #values); __tm_kv })],
+                ));
+                if keys.is_empty() {
+                    steps.push(("window_all", vec![window]));
+                } else {
+                    steps.push(("key_by", vec![quote!(0)]));
+                    steps.push(("window", vec![window]));
+                }
+                steps.push((
+                    "aggregate",
+                    vec![quote!(#rt::aggregate::Aggregates(#folds))],
+                ));
+                steps.extend(having.map(|h| ("filter", vec![h])));
+                steps.push(("map", vec![projection]));
+            }
+            None => {
+                // An updating query: a changelog, over differential dataflow.
+                let having = having.unwrap_or_else(|| quote!(|_: &_| true));
+                steps.push((
+                    "__sql_group_by",
+                    vec![
+                        quote!(|#record: &_| { #LINTS let __tm_k = #key; __tm_k }),
+                        quote!(|#record: &_| { #LINTS let __tm_v = #values; __tm_v }),
+                        folds,
+                        having,
+                        projection,
+                    ],
+                ));
+            }
         }
     }
 
     let mut current = input;
-    for (op, arg) in steps {
+    for (op, args) in steps {
         // Spanned at the query, where rustc's messages on its types then point.
-        let arg: Expr = syn::parse2(respan(arg, at.span)).expect("generated code parses");
+        let args: Vec<Expr> = args
+            .into_iter()
+            .map(|arg| syn::parse2(respan(arg, at.span)).expect("generated code parses"))
+            .collect();
         let input = Input {
             node: current,
             port: Port::Main,
@@ -282,9 +309,9 @@ fn build_query(
         };
         current = push_node(
             graph,
-            ops::lookup(op).expect("a DSL operator"),
+            ops::lookup_internal(op).expect("an operator"),
             (call.name.span(), at.span),
-            &[arg],
+            &args,
             vec![input],
         );
     }
@@ -541,11 +568,11 @@ fn interval_ms(at: &Query, expr: &Sql, errors: &mut Errors) -> Result<u64, Repor
     }
 }
 
-/// The keys of a windowed `GROUP BY`: its columns besides `window_start` and
-/// `window_end`, which it must name, as Flink requires.
+/// The keys of a `GROUP BY`: its columns, besides `window_start` and `window_end`,
+/// which a windowed one must name, as Flink requires.
 fn group_keys(
     at: &Query,
-    tvf: &WindowTvf,
+    tvf: Option<&WindowTvf>,
     group_by: &[Sql],
     select: &sqlparser::ast::Select,
     errors: &mut Errors,
@@ -565,6 +592,13 @@ fn group_keys(
             }
         };
         match column.value.as_str() {
+            "window_start" | "window_end" | "window_time" if tvf.is_none() => {
+                return Err(at.error(
+                    errors,
+                    column.span,
+                    &format!("`{}` is a column of window TVFs: `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND))`", column.value),
+                ))
+            }
             "window_start" => start = true,
             "window_end" => end = true,
             "window_time" => {
@@ -578,6 +612,9 @@ fn group_keys(
             _ => keys.push(column.clone()),
         }
     }
+    let Some(tvf) = tvf else {
+        return Ok(keys);
+    };
     if !(start && end) {
         let place = match group_by.first() {
             Some(first) => first.span(),
@@ -593,16 +630,15 @@ fn group_keys(
     Ok(keys)
 }
 
-/// The window aggregator of a query's aggregate functions, over the records.
+/// A query's aggregate functions: the tuple of their arguments, computed from a record,
+/// and the tuple of their folds (`COUNT(*)`'s argument is `()`).
 fn aggregator(
     lower: &mut Lower<'_>,
     aggregates: &[(String, sqlparser::ast::Function)],
-) -> Result<TokenStream, Reported> {
+) -> Result<(TokenStream, TokenStream), Reported> {
     let rt = rt();
     let agg = quote!(#rt::aggregate);
-    let value_fn = quote!(::tidemill::__private::window::value_fn);
-    let record = lower.record;
-    let mut parts = Vec::new();
+    let (mut values, mut folds) = (Vec::new(), Vec::new());
     for (id, f) in aggregates {
         let name = f.name.to_string().to_uppercase();
         let FunctionArguments::List(list) = &f.args else {
@@ -612,7 +648,8 @@ fn aggregator(
             list.duplicate_treatment == Some(sqlparser::ast::DuplicateTreatment::Distinct);
         match list.args.as_slice() {
             [FunctionArg::Unnamed(FunctionArgExpr::Wildcard)] if name == "COUNT" && !distinct => {
-                parts.push(quote!(#agg::CountStar));
+                values.push(quote!(()));
+                folds.push(quote!(#agg::CountStar));
             }
             [FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))] => {
                 if distinct && name != "COUNT" {
@@ -622,25 +659,20 @@ fn aggregator(
                     );
                 }
                 let code = lower.expr(arg)?;
-                let value = lower.owned(code, true);
-                let f = quote!(#value_fn(&__tm_w, |#record: &_| #value));
-                parts.push(match (name.as_str(), distinct) {
-                    ("COUNT", true) => quote!(#agg::CountDistinct(#f)),
-                    ("COUNT", false) => quote!(#agg::Count(#f)),
-                    ("SUM", _) => quote!(#agg::Sum(#f)),
-                    ("AVG", _) => quote!(#agg::Avg(#f)),
-                    ("MIN", _) => quote!(#agg::min(#f)),
-                    _ => quote!(#agg::max(#f)),
+                values.push(lower.owned(code, true));
+                folds.push(match (name.as_str(), distinct) {
+                    ("COUNT", true) => quote!(#agg::CountDistinct),
+                    ("COUNT", false) => quote!(#agg::Count),
+                    ("SUM", _) => quote!(#agg::Sum),
+                    ("AVG", _) => quote!(#agg::Avg),
+                    ("MIN", _) => quote!(#agg::Min),
+                    _ => quote!(#agg::Max),
                 });
             }
             _ => return lower.fail(&f.name, &format!("`{name}` takes one argument")),
         }
     }
-    if parts.is_empty() {
-        // A grouping without aggregates still needs a window's result.
-        parts.push(quote!(#agg::CountStar));
-    }
-    Ok(quote!(#agg::Aggregates((#(#parts,)*))))
+    Ok((quote!((#(#values,)*)), quote!((#(#folds,)*))))
 }
 
 /// Where messages about the query point: its literal, with the line and column in its
@@ -873,6 +905,8 @@ struct Lower<'a> {
 struct Grouped {
     keys: Vec<String>,
     aggregates: Vec<(String, sqlparser::ast::Function)>,
+    /// Whether the groups are windows (with `window_start`, `window_end`, `window_time`).
+    windowed: bool,
 }
 
 impl<'a> Lower<'a> {
@@ -942,7 +976,14 @@ impl<'a> Lower<'a> {
             });
         };
         // Over a window's results: its bounds and key, nothing else of the records.
+        let windowed = grouped.windowed;
         let path = match column.value.as_str() {
+            "window_start" | "window_end" | "window_time" if !windowed => {
+                return self.fail(
+                    column.span,
+                    &format!("`{}` is a column of window TVFs: `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND))`", column.value),
+                )
+            }
             "window_start" => quote!(start),
             "window_end" => quote!(end),
             "window_time" => {
@@ -1399,7 +1440,7 @@ impl<'a> Lower<'a> {
             }
             "COUNT" | "SUM" | "MIN" | "MAX" | "AVG" => {
                 let Some(grouped) = &mut self.grouped else {
-                    return self.fail(e, &format!("`{name}` is an aggregate function: aggregate over windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
+                    return self.fail(e, &format!("`{name}` is an aggregate function: group the rows by a key, `GROUP BY k` (an updating query), or by windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
                 };
                 let id = format!("{name}({})", f.args);
                 let index = match grouped.aggregates.iter().position(|(a, _)| *a == id) {
@@ -1575,9 +1616,14 @@ fn projection(
                     struct SqlRow<#(#params),*> {
                         #(#renames pub #field_names: #params,)*
                     }
+                    impl<#(#params: #rt::Field),*> #rt::Row for SqlRow<#(#params),*> {
+                        fn write(&self, kind: &str, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                            #rt::write_row(f, kind, &[#(&self.#field_names as &dyn #rt::Field),*])
+                        }
+                    }
                     impl<#(#params: #rt::Field),*> ::core::fmt::Display for SqlRow<#(#params),*> {
                         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            #rt::write_row(f, &[#(&self.#field_names as &dyn #rt::Field),*])
+                            #rt::Row::write(self, "+I", f)
                         }
                     }
                     SqlRow { #(#field_names: #values),* }
@@ -1652,7 +1698,7 @@ mod tests {
             ("SELECT a FROM ordres", "cannot find table `ordres` in this pipeline; did you mean `orders`? (at 1:15 of the query)"),
             ("SELECT a FROM zzz", "cannot find table `zzz` in this pipeline; the streams defined before it are `keyed` and `orders` (at 1:15 of the query)"),
             ("SELECT a FROM keyed", "table `keyed` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by` (at 1:15 of the query)"),
-            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: aggregate over windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..` (at 1:11 of the query)"),
+            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: group the rows by a key, `GROUP BY k` (an updating query), or by windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..` (at 1:11 of the query)"),
             ("SELECT a AS b, c AS b FROM orders", "the result has two columns named `b`: rename one with `AS` (at 1:16 of the query)"),
             ("SELECT a FROM orders; SELECT b FROM orders", "one query per `sql!` (at 1:23 of the query)"),
             ("SELECT CAST(a AS DATE) AS d FROM orders", "CAST to `DATE` is not supported: the types are BIGINT, INT, SMALLINT, TINYINT, DOUBLE, FLOAT, DECIMAL (as DOUBLE), BOOLEAN and STRING (at 1:13 of the query)"),

@@ -74,6 +74,25 @@ impl timely::progress::Timestamp for Time {
     }
 }
 
+/// Times form a lattice (the product's), as differential dataflow needs of the
+/// collections behind updating SQL queries.
+impl differential_dataflow::lattice::Lattice for Time {
+    #[inline]
+    fn join(&self, other: &Self) -> Self {
+        Time {
+            epoch: self.epoch.max(other.epoch),
+            event: self.event.max(other.event),
+        }
+    }
+    #[inline]
+    fn meet(&self, other: &Self) -> Self {
+        Time {
+            epoch: self.epoch.min(other.epoch),
+            event: self.event.min(other.event),
+        }
+    }
+}
+
 /// How a [`Time`] changes along a dataflow path: never (pipelines have no loops).
 #[derive(Copy, Clone, Debug, Default, Hash, Eq, PartialEq, Ord, PartialOrd)]
 pub struct TimeSummary;

@@ -28,6 +28,7 @@ mod reduce;
 mod side_output;
 mod sink;
 mod sources;
+mod sql_group_by;
 mod sum;
 mod union;
 mod window;
@@ -77,11 +78,23 @@ pub const ALL: &[&OpSpec] = &[
     &kafka_sink::SPEC,
     &dead_letters::SPEC,
     &collect::SPEC,
+    &sql_group_by::SPEC,
 ];
 
-/// Looks an operator up by name.
+/// Looks a DSL operator up by name.
 pub fn lookup(name: &str) -> Option<OpId> {
+    lookup_internal(name).filter(|id| !spec(*id).is_internal())
+}
+
+/// Looks any operator up by name, those that only front ends emit (`__sql_group_by`)
+/// included.
+pub fn lookup_internal(name: &str) -> Option<OpId> {
     ALL.iter().position(|op| op.name == name).map(OpId)
+}
+
+/// The operators a pipeline may name.
+pub fn dsl() -> impl Iterator<Item = &'static OpSpec> {
+    ALL.iter().copied().filter(|op| !op.is_internal())
 }
 
 /// The spec of an operator.

@@ -1,8 +1,9 @@
-//! SQL's aggregate functions for windows (`GROUP BY window_start, window_end, ..` over a
-//! window table-valued function): `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`,
-//! `MIN`, `MAX` and `AVG`, each a [`SqlAggregate`] over the records, and a query's
-//! aggregates together one [`Aggregator`] ([`Aggregates`] of a tuple), so a window
-//! holds one accumulator per function, never its records.
+//! SQL's aggregate functions: `COUNT(*)`, `COUNT(x)`, `COUNT(DISTINCT x)`, `SUM`, `MIN`,
+//! `MAX` and `AVG`, each a [`Fold`] of its argument's values, and a query's functions
+//! together a tuple of folds over the tuple of their arguments. The same folds serve
+//! windows ([`Aggregates`], a window [`Aggregator`]: one accumulator per window, never
+//! its records) and updating queries ([`super::changelog`], which folds each key's
+//! distinct values with their multiplicities).
 //!
 //! As in Flink: NULL values are skipped; `SUM`, `MIN`, `MAX` and `AVG` keep the
 //! argument's type (`AVG` of integers is an integer) and are NULL when every value was
@@ -18,29 +19,28 @@ use crate::key::ExchangeData;
 use super::ops::Arith;
 use super::value::{Compare, Nullness, Value, Wrap};
 
-/// One aggregate function over records `T`, as [`Aggregator`] but reading each record by
-/// reference, so that a query's functions share it.
-pub trait SqlAggregate<T>: 'static {
-    /// The function's state in one window.
+/// An aggregate function folding values `V` (its argument) into an accumulator.
+pub trait Fold<V>: 'static {
+    /// The function's state.
     type Acc: ExchangeData;
     /// The function's result.
     type Out: 'static;
     /// An empty state.
     fn init(&self) -> Self::Acc;
-    /// Folds in a record.
-    fn add(&self, acc: &mut Self::Acc, record: &T);
+    /// Folds in `value`, `times` times (a record's multiplicity).
+    fn add(&self, acc: &mut Self::Acc, value: &V, times: i64);
     /// Folds in another state (panes, partial aggregates of other workers).
     fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc);
-    /// The result over at least one record.
+    /// The result over at least one value.
     fn finish(&self, acc: &Self::Acc) -> Self::Out;
 }
 
-/// A query's aggregate functions, a tuple of them, as one window [`Aggregator`] whose
-/// result is the tuple of their results.
+/// A query's aggregate functions over windows: records `(key, arguments)` folded by
+/// the tuple of functions `A`, whose result is the tuple of their results.
 #[derive(Clone, Copy, Debug)]
 pub struct Aggregates<A>(pub A);
 
-impl<T, A: SqlAggregate<T>> Aggregator<T> for Aggregates<A> {
+impl<K, V, A: Fold<V>> Aggregator<(K, V)> for Aggregates<A> {
     type Acc = A::Acc;
     type Out = A::Out;
     #[inline]
@@ -48,8 +48,8 @@ impl<T, A: SqlAggregate<T>> Aggregator<T> for Aggregates<A> {
         self.0.init()
     }
     #[inline]
-    fn add(&self, acc: &mut A::Acc, record: T) {
-        self.0.add(acc, &record)
+    fn add(&self, acc: &mut A::Acc, record: (K, V)) {
+        self.0.add(acc, &record.1, 1)
     }
     #[inline]
     fn merge(&self, acc: &mut A::Acc, other: &A::Acc) {
@@ -61,9 +61,19 @@ impl<T, A: SqlAggregate<T>> Aggregator<T> for Aggregates<A> {
     }
 }
 
+/// No aggregate functions (a grouping that only names its keys).
+impl<V> Fold<V> for () {
+    type Acc = ();
+    type Out = ();
+    fn init(&self) {}
+    fn add(&self, _: &mut (), _: &V, _: i64) {}
+    fn merge(&self, _: &mut (), _: &()) {}
+    fn finish(&self, _: &()) {}
+}
+
 macro_rules! tuples {
-    ($(($($a:ident $i:tt),+))*) => {$(
-        impl<T, $($a: SqlAggregate<T>),+> SqlAggregate<T> for ($($a,)+) {
+    ($(($($a:ident $v:ident $i:tt),+))*) => {$(
+        impl<$($v,)+ $($a: Fold<$v>),+> Fold<($($v,)+)> for ($($a,)+) {
             type Acc = ($($a::Acc,)+);
             type Out = ($($a::Out,)+);
             #[inline]
@@ -71,8 +81,8 @@ macro_rules! tuples {
                 ($(self.$i.init(),)+)
             }
             #[inline]
-            fn add(&self, acc: &mut Self::Acc, record: &T) {
-                $(self.$i.add(&mut acc.$i, record);)+
+            fn add(&self, acc: &mut Self::Acc, value: &($($v,)+), times: i64) {
+                $(self.$i.add(&mut acc.$i, &value.$i, times);)+
             }
             #[inline]
             fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
@@ -86,33 +96,33 @@ macro_rules! tuples {
     )*};
 }
 tuples! {
-    (A0 0)
-    (A0 0, A1 1)
-    (A0 0, A1 1, A2 2)
-    (A0 0, A1 1, A2 2, A3 3)
-    (A0 0, A1 1, A2 2, A3 3, A4 4)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10)
-    (A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7, A8 8, A9 9, A10 10, A11 11)
+    (A0 V0 0)
+    (A0 V0 0, A1 V1 1)
+    (A0 V0 0, A1 V1 1, A2 V2 2)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6, A7 V7 7)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6, A7 V7 7, A8 V8 8)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6, A7 V7 7, A8 V8 8, A9 V9 9)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6, A7 V7 7, A8 V8 8, A9 V9 9, A10 V10 10)
+    (A0 V0 0, A1 V1 1, A2 V2 2, A3 V3 3, A4 V4 4, A5 V5 5, A6 V6 6, A7 V7 7, A8 V8 8, A9 V9 9, A10 V10 10, A11 V11 11)
 }
 
-/// `COUNT(*)`: the rows.
+/// `COUNT(*)`: the rows (its argument is `()`).
 #[derive(Clone, Copy, Debug)]
 pub struct CountStar;
 
-impl<T> SqlAggregate<T> for CountStar {
+impl<V> Fold<V> for CountStar {
     type Acc = i64;
     type Out = i64;
     fn init(&self) -> i64 {
         0
     }
     #[inline]
-    fn add(&self, acc: &mut i64, _: &T) {
-        *acc += 1;
+    fn add(&self, acc: &mut i64, _: &V, times: i64) {
+        *acc += times;
     }
     fn merge(&self, acc: &mut i64, other: &i64) {
         *acc += other;
@@ -124,17 +134,19 @@ impl<T> SqlAggregate<T> for CountStar {
 
 /// `COUNT(x)`: the rows where `x` is not NULL.
 #[derive(Clone, Copy, Debug)]
-pub struct Count<F>(pub F);
+pub struct Count;
 
-impl<T, V: Value, F: Fn(&T) -> V + 'static> SqlAggregate<T> for Count<F> {
+impl<V: Value> Fold<V> for Count {
     type Acc = i64;
     type Out = i64;
     fn init(&self) -> i64 {
         0
     }
     #[inline]
-    fn add(&self, acc: &mut i64, record: &T) {
-        *acc += i64::from((self.0)(record).get().is_some());
+    fn add(&self, acc: &mut i64, value: &V, times: i64) {
+        if value.get().is_some() {
+            *acc += times;
+        }
     }
     fn merge(&self, acc: &mut i64, other: &i64) {
         *acc += other;
@@ -147,13 +159,12 @@ impl<T, V: Value, F: Fn(&T) -> V + 'static> SqlAggregate<T> for Count<F> {
 /// `COUNT(DISTINCT x)`: the distinct values of `x` that are not NULL. Its state is the
 /// set of values, so it is as large as they are many.
 #[derive(Clone, Copy, Debug)]
-pub struct CountDistinct<F>(pub F);
+pub struct CountDistinct;
 
-impl<T, V, F> SqlAggregate<T> for CountDistinct<F>
+impl<V> Fold<V> for CountDistinct
 where
     V: Value,
     <V::Base as ToOwned>::Owned: Ord + ExchangeData,
-    F: Fn(&T) -> V + 'static,
 {
     type Acc = BTreeSet<<V::Base as ToOwned>::Owned>;
     type Out = i64;
@@ -161,8 +172,8 @@ where
         BTreeSet::new()
     }
     #[inline]
-    fn add(&self, acc: &mut Self::Acc, record: &T) {
-        if let Some(v) = (self.0)(record).get() {
+    fn add(&self, acc: &mut Self::Acc, value: &V, times: i64) {
+        if let (Some(v), true) = (value.get(), times > 0) {
             acc.insert(v.to_owned());
         }
     }
@@ -174,50 +185,7 @@ where
     }
 }
 
-/// `SUM(x)`: the sum of the values that are not NULL, in `x`'s type.
-#[derive(Clone, Copy, Debug)]
-pub struct Sum<F>(pub F);
-
-impl<T, V, F> SqlAggregate<T> for Sum<F>
-where
-    V: Value,
-    V::Base: Copy + Arith<V::Base, Out = V::Base> + ExchangeData,
-    Wrap<V::Null, V::Base>: 'static,
-    F: Fn(&T) -> V + 'static,
-{
-    type Acc = Option<V::Base>;
-    type Out = Wrap<V::Null, V::Base>;
-    fn init(&self) -> Self::Acc {
-        None
-    }
-    #[inline]
-    fn add(&self, acc: &mut Self::Acc, record: &T) {
-        if let Some(v) = (self.0)(record).get() {
-            *acc = Some(match acc {
-                Some(sum) => sum.add(v),
-                None => *v,
-            });
-        }
-    }
-    fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
-        if let Some(v) = other {
-            *acc = Some(match acc {
-                Some(sum) => sum.add(v),
-                None => *v,
-            });
-        }
-    }
-    fn finish(&self, acc: &Self::Acc) -> Self::Out {
-        V::Null::wrap(*acc)
-    }
-}
-
-/// `AVG(x)`: the mean of the values that are not NULL, in `x`'s type (integer division
-/// for integers, as in Flink).
-#[derive(Clone, Copy, Debug)]
-pub struct Avg<F>(pub F);
-
-/// A count as a value of a numeric type, to divide by.
+/// A count as a value of a numeric type, to multiply and divide by.
 pub trait FromCount {
     /// `n` in this type.
     fn from_count(n: i64) -> Self;
@@ -235,12 +203,61 @@ macro_rules! from_count {
 }
 from_count!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
 
-impl<T, V, F> SqlAggregate<T> for Avg<F>
+/// `v` added `times` times to `sum`.
+#[inline]
+fn add_times<B: Copy + Arith<B, Out = B> + FromCount>(sum: Option<B>, v: B, times: i64) -> B {
+    let v = if times == 1 {
+        v
+    } else {
+        v.mul(&B::from_count(times))
+    };
+    match sum {
+        Some(sum) => sum.add(&v),
+        None => v,
+    }
+}
+
+/// `SUM(x)`: the sum of the values that are not NULL, in `x`'s type.
+#[derive(Clone, Copy, Debug)]
+pub struct Sum;
+
+impl<V> Fold<V> for Sum
 where
     V: Value,
     V::Base: Copy + Arith<V::Base, Out = V::Base> + FromCount + ExchangeData,
     Wrap<V::Null, V::Base>: 'static,
-    F: Fn(&T) -> V + 'static,
+{
+    type Acc = Option<V::Base>;
+    type Out = Wrap<V::Null, V::Base>;
+    fn init(&self) -> Self::Acc {
+        None
+    }
+    #[inline]
+    fn add(&self, acc: &mut Self::Acc, value: &V, times: i64) {
+        if let Some(v) = value.get() {
+            *acc = Some(add_times(*acc, *v, times));
+        }
+    }
+    fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
+        if let Some(v) = other {
+            *acc = Some(add_times(*acc, *v, 1));
+        }
+    }
+    fn finish(&self, acc: &Self::Acc) -> Self::Out {
+        V::Null::wrap(*acc)
+    }
+}
+
+/// `AVG(x)`: the mean of the values that are not NULL, in `x`'s type (integer division
+/// for integers, as in Flink).
+#[derive(Clone, Copy, Debug)]
+pub struct Avg;
+
+impl<V> Fold<V> for Avg
+where
+    V: Value,
+    V::Base: Copy + Arith<V::Base, Out = V::Base> + FromCount + ExchangeData,
+    Wrap<V::Null, V::Base>: 'static,
 {
     type Acc = (Option<V::Base>, i64);
     type Out = Wrap<V::Null, V::Base>;
@@ -248,21 +265,15 @@ where
         (None, 0)
     }
     #[inline]
-    fn add(&self, acc: &mut Self::Acc, record: &T) {
-        if let Some(v) = (self.0)(record).get() {
-            acc.0 = Some(match &acc.0 {
-                Some(sum) => sum.add(v),
-                None => *v,
-            });
-            acc.1 += 1;
+    fn add(&self, acc: &mut Self::Acc, value: &V, times: i64) {
+        if let Some(v) = value.get() {
+            acc.0 = Some(add_times(acc.0, *v, times));
+            acc.1 += times;
         }
     }
     fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
-        if let Some(v) = &other.0 {
-            acc.0 = Some(match &acc.0 {
-                Some(sum) => sum.add(v),
-                None => *v,
-            });
+        if let Some(v) = other.0 {
+            acc.0 = Some(add_times(acc.0, v, 1));
             acc.1 += other.1;
         }
     }
@@ -271,131 +282,147 @@ where
     }
 }
 
-/// `MIN(x)` and `MAX(x)`: the least or greatest value that is not NULL.
-#[derive(Clone, Copy, Debug)]
-pub struct Extreme<F> {
-    value: F,
-    keep: Ordering,
-}
-
 /// `MIN(x)`.
-pub fn min<F>(value: F) -> Extreme<F> {
-    Extreme {
-        value,
-        keep: Ordering::Less,
-    }
-}
+#[derive(Clone, Copy, Debug)]
+pub struct Min;
 
 /// `MAX(x)`.
-pub fn max<F>(value: F) -> Extreme<F> {
-    Extreme {
-        value,
-        keep: Ordering::Greater,
-    }
-}
+#[derive(Clone, Copy, Debug)]
+pub struct Max;
 
-impl<F> Extreme<F> {
-    fn offer<B, O>(&self, acc: &mut Option<O>, value: &B)
-    where
-        B: ?Sized + ToOwned<Owned = O> + Compare<B>,
-        O: Borrow<B>,
-    {
-        let replace = match acc {
-            Some(kept) => value.compare((*kept).borrow()) == Some(self.keep),
-            None => true,
-        };
-        if replace {
-            *acc = Some(value.to_owned());
-        }
-    }
-}
-
-impl<T, V, F> SqlAggregate<T> for Extreme<F>
+/// Keeps in `acc` the value that compares as `keep` to the others.
+fn offer<B, O>(acc: &mut Option<O>, value: &B, keep: Ordering)
 where
-    V: Value,
-    V::Base: Compare<V::Base>,
-    <V::Base as ToOwned>::Owned: ExchangeData,
-    Wrap<V::Null, <V::Base as ToOwned>::Owned>: 'static,
-    F: Fn(&T) -> V + 'static,
+    B: ?Sized + ToOwned<Owned = O> + Compare<B>,
+    O: Borrow<B>,
 {
-    type Acc = Option<<V::Base as ToOwned>::Owned>;
-    type Out = Wrap<V::Null, <V::Base as ToOwned>::Owned>;
-    fn init(&self) -> Self::Acc {
-        None
-    }
-    #[inline]
-    fn add(&self, acc: &mut Self::Acc, record: &T) {
-        if let Some(v) = (self.value)(record).get() {
-            self.offer(acc, v);
-        }
-    }
-    fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
-        if let Some(v) = other {
-            self.offer(acc, v.borrow());
-        }
-    }
-    fn finish(&self, acc: &Self::Acc) -> Self::Out {
-        V::Null::wrap(acc.clone())
+    let replace = match acc {
+        Some(kept) => value.compare((*kept).borrow()) == Some(keep),
+        None => true,
+    };
+    if replace {
+        *acc = Some(value.to_owned());
     }
 }
+
+macro_rules! extreme {
+    ($($name:ident: $keep:expr),*) => {$(
+        impl<V> Fold<V> for $name
+        where
+            V: Value,
+            V::Base: Compare<V::Base>,
+            <V::Base as ToOwned>::Owned: ExchangeData,
+            Wrap<V::Null, <V::Base as ToOwned>::Owned>: 'static,
+        {
+            type Acc = Option<<V::Base as ToOwned>::Owned>;
+            type Out = Wrap<V::Null, <V::Base as ToOwned>::Owned>;
+            fn init(&self) -> Self::Acc {
+                None
+            }
+            #[inline]
+            fn add(&self, acc: &mut Self::Acc, value: &V, times: i64) {
+                if let (Some(v), true) = (value.get(), times > 0) {
+                    offer(acc, v, $keep);
+                }
+            }
+            fn merge(&self, acc: &mut Self::Acc, other: &Self::Acc) {
+                if let Some(v) = other {
+                    offer(acc, v.borrow(), $keep);
+                }
+            }
+            fn finish(&self, acc: &Self::Acc) -> Self::Out {
+                V::Null::wrap(acc.clone())
+            }
+        }
+    )*};
+}
+extreme!(Min: Ordering::Less, Max: Ordering::Greater);
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fold<A: Aggregator<(i64, Option<i32>, String)>>(
-        agg: &A,
-        rows: &[(i64, Option<i32>, String)],
-    ) -> A::Out {
-        // Two halves merged: what panes and partial aggregates do.
-        let (left, right) = rows.split_at(rows.len() / 2);
-        let mut acc = agg.init();
-        for r in left {
-            agg.add(&mut acc, r.clone());
+    /// A query's arguments: `COUNT(*)`, `COUNT(extra)`, `COUNT(DISTINCT bidder)`,
+    /// `SUM(price)`, `AVG(price)`, `SUM(extra)`, `MIN(bidder)`, `MAX(extra)`.
+    type Args = (
+        (),
+        Option<i32>,
+        String,
+        i64,
+        i64,
+        Option<i32>,
+        String,
+        Option<i32>,
+    );
+
+    fn args(price: i64, extra: Option<i32>, bidder: &str) -> Args {
+        let bidder = bidder.to_string();
+        (
+            (),
+            extra,
+            bidder.clone(),
+            price,
+            price,
+            extra,
+            bidder,
+            extra,
+        )
+    }
+
+    /// Folds the values in two halves and merges them, as panes and partial aggregates
+    /// of other workers are.
+    fn folded<V, A: Fold<V>>(fold: &A, values: &[(V, i64)]) -> A::Out {
+        let (left, right) = values.split_at(values.len() / 2);
+        let (mut acc, mut other) = (fold.init(), fold.init());
+        for (v, n) in left {
+            fold.add(&mut acc, v, *n);
         }
-        let mut other = agg.init();
-        for r in right {
-            agg.add(&mut other, r.clone());
+        for (v, n) in right {
+            fold.add(&mut other, v, *n);
         }
-        agg.merge(&mut acc, &other);
-        agg.finish(&acc)
+        fold.merge(&mut acc, &other);
+        fold.finish(&acc)
     }
 
     #[test]
-    fn aggregates_skip_nulls_and_keep_their_types() {
-        type Row = (i64, Option<i32>, String);
-        let rows: Vec<Row> = vec![
-            (5, Some(3), "b".into()),
-            (7, None, "a".into()),
-            (-2, Some(4), "b".into()),
-            (9, None, "c".into()),
+    fn aggregates_skip_nulls_keep_their_types_and_merge() {
+        let fold = (CountStar, Count, CountDistinct, Sum, Avg, Sum, Min, Max);
+        let rows = [
+            (args(5, Some(3), "b"), 1),
+            (args(7, None, "a"), 1),
+            (args(-2, Some(4), "b"), 1),
+            (args(9, None, "c"), 1),
         ];
-        let agg = Aggregates((
-            CountStar,
-            Count(|r: &Row| r.1),
-            CountDistinct(|r: &Row| r.2.clone()),
-            Sum(|r: &Row| r.0),
-            Sum(|r: &Row| r.1),
-            Avg(|r: &Row| r.0),
-            min(|r: &Row| r.2.clone()),
-            max(|r: &Row| r.1),
-        ));
-        let out = fold(&agg, &rows);
         assert_eq!(
-            out,
+            folded(&fold, &rows),
             (
                 4,
                 2,
                 3,
                 19i64,
-                Some(7i32),
                 4i64,
+                Some(7i32),
                 "a".to_string(),
                 Some(4i32)
             )
         );
-        let nulls: Vec<Row> = vec![(1, None, "x".into())];
-        let agg = Aggregates((Sum(|r: &Row| r.1), max(|r: &Row| r.1), Avg(|r: &Row| r.1)));
-        assert_eq!(fold(&agg, &nulls), (None, None, None));
+        let nulls = [((None::<i32>, None::<i32>, None::<i32>), 1)];
+        assert_eq!(folded(&(Sum, Max, Avg), &nulls), (None, None, None));
+    }
+
+    #[test]
+    fn multiplicities_weigh_values() {
+        let values = [(((), 10i64, 10i64, 1u8), 3), (((), 4i64, 4i64, 1u8), 1)];
+        let fold = (CountStar, Sum, Avg, CountDistinct);
+        assert_eq!(folded(&fold, &values), (4, 34, 8, 1));
+    }
+
+    #[test]
+    fn a_window_aggregator_folds_the_arguments_of_its_records() {
+        let agg = Aggregates((CountStar, Max));
+        let mut acc = Aggregator::<(u8, ((), i64))>::init(&agg);
+        Aggregator::<(u8, ((), i64))>::add(&agg, &mut acc, (1, ((), 5)));
+        Aggregator::<(u8, ((), i64))>::add(&agg, &mut acc, (1, ((), 9)));
+        assert_eq!(Aggregator::<(u8, ((), i64))>::finish(&agg, &acc), (2, 9));
     }
 }

@@ -7,13 +7,15 @@
 //! condition is TRUE; result rows print as Flink's `+I[..]`.
 
 pub mod aggregate;
+pub mod changelog;
 pub mod ops;
 pub mod row;
 pub mod text;
+pub mod total;
 pub mod value;
 
 pub use ops::*;
-pub use row::{text as to_text, write_row, Field};
+pub use row::{text as to_text, write_row, Field, Row};
 pub use text::*;
 pub use value::{Int, Null, Value};
 

@@ -85,9 +85,17 @@ pub fn text<T: Field + ?Sized>(value: &T) -> String {
     s
 }
 
-/// Writes a row of an insert-only result: `+I[v1, v2, ..]`.
-pub fn write_row(out: &mut fmt::Formatter<'_>, fields: &[&dyn Field]) -> fmt::Result {
-    out.write_str("+I[")?;
+/// A result row of a query, which prints with its kind of change (`+I`, `-U`, `+U`,
+/// `-D`): the generated rows implement it.
+pub trait Row {
+    /// Writes `kind[v1, v2, ..]`.
+    fn write(&self, kind: &str, out: &mut fmt::Formatter<'_>) -> fmt::Result;
+}
+
+/// Writes a row: `kind[v1, v2, ..]`, as Flink's `Row.toString`.
+pub fn write_row(out: &mut fmt::Formatter<'_>, kind: &str, fields: &[&dyn Field]) -> fmt::Result {
+    out.write_str(kind)?;
+    out.write_str("[")?;
     for (i, field) in fields.iter().enumerate() {
         if i > 0 {
             out.write_str(", ")?;
@@ -125,7 +133,7 @@ mod tests {
         struct Row(u64, f64, Option<String>);
         impl fmt::Display for Row {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_row(f, &[&self.0, &self.1, &self.2])
+                write_row(f, "+I", &[&self.0, &self.1, &self.2])
             }
         }
         assert_eq!(Row(7, 1500.0, None).to_string(), "+I[7, 1500.0, null]");

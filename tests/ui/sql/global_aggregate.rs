@@ -11,6 +11,6 @@ fn main() {
     let data: Vec<Transaction> = Vec::new();
     let _ = stream! {
         let transactions = from_collection(data);
-        sql!("SELECT note, COUNT(*) FROM transactions GROUP BY note").print();
+        sql!("SELECT COUNT(*) AS n FROM transactions").print();
     };
 }

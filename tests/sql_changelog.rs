@@ -1,0 +1,185 @@
+//! Updating SQL queries, `GROUP BY` without a window: a changelog (`+I`, `-U`/`+U`, `-D`)
+//! over differential dataflow, checked against a model that applies each timestamp's
+//! records in event-time order, at 1, 2 and 4 workers.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use tidemill::prelude::*;
+use tidemill::sql::{Change, RowKind};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Action {
+    user_id: u64,
+    item_id: u64,
+    action: String,
+    timestamp: u64,
+}
+
+fn actions() -> impl Strategy<Value = Vec<Action>> {
+    prop::collection::vec(
+        (
+            0u64..3,
+            0u64..3,
+            prop::sample::select(vec!["view", "buy"]),
+            0u64..40,
+        )
+            .prop_map(|(user_id, item_id, action, t)| Action {
+                user_id,
+                item_id,
+                action: action.to_string(),
+                timestamp: t * 250,
+            }),
+        0..80,
+    )
+}
+
+type Pair = (u64, u64);
+/// A key's changes in order: `(kind, count)`.
+type Changes = BTreeMap<Pair, Vec<(RowKind, i64)>>;
+
+/// Flink's changelog of `COUNT(*) .. HAVING COUNT(*) > 1` per pair, applying the records
+/// of each second of event time at once (the pipeline's tick, 1 s without windows: the
+/// engine's batch of changes).
+fn model(input: &[Action]) -> Changes {
+    let mut by_time: BTreeMap<u64, Vec<Pair>> = BTreeMap::new();
+    for a in input {
+        by_time
+            .entry(a.timestamp / 1000)
+            .or_default()
+            .push((a.user_id, a.item_id));
+    }
+    let mut counts: BTreeMap<Pair, i64> = BTreeMap::new();
+    let mut changes = Changes::new();
+    for pairs in by_time.values() {
+        let before = counts.clone();
+        for p in pairs {
+            *counts.entry(*p).or_default() += 1;
+        }
+        for (p, n) in &counts {
+            let old = before.get(p).copied().filter(|c| *c > 1);
+            let new = Some(*n).filter(|c| *c > 1);
+            let out = changes.entry(*p).or_default();
+            match (old, new) {
+                (Some(o), Some(n)) if o != n => {
+                    out.push((RowKind::UpdateBefore, o));
+                    out.push((RowKind::UpdateAfter, n));
+                }
+                (None, Some(n)) => out.push((RowKind::Insert, n)),
+                (Some(o), None) => out.push((RowKind::Delete, o)),
+                _ => {}
+            }
+        }
+    }
+    changes.retain(|_, v| !v.is_empty());
+    changes
+}
+
+fn per_key(changes: Vec<(u64, u64, RowKind, i64)>) -> Changes {
+    let mut out = Changes::new();
+    for (u, i, kind, n) in changes {
+        out.entry((u, i)).or_default().push((kind, n));
+    }
+    out
+}
+
+fn run_timed(input: &[Action], workers: u64) -> Changes {
+    let out = Collector::new();
+    let data = input.to_vec();
+    tidemill::run(
+        Args::with_workers(workers),
+        stream! {
+            // The bound covers all the disorder: every action counts at its own time.
+            let user_actions = from_collection(data)
+                .assign_timestamps(|a| a.timestamp, out_of_orderness = 10s);
+            sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id HAVING COUNT(*) > 1")
+                .map(|c| (c.row.user_id, c.row.item_id, c.kind, c.row.count))
+                .collect(out);
+        },
+    )
+    .unwrap();
+    per_key(out.take())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// On an event-time stream, each key's changes follow the model's, time by time.
+    #[test]
+    fn the_changelog_matches_the_model(input in actions()) {
+        let want = model(&input);
+        for workers in [1, 2, 4] {
+            prop_assert_eq!(&run_timed(&input, workers), &want, "at -w {}", workers);
+        }
+    }
+}
+
+#[test]
+fn without_timestamps_a_bounded_query_ends_with_its_final_rows() {
+    let mut input = Vec::new();
+    for (u, i, n) in [(1u64, 10u64, 3), (1, 11, 1), (2, 10, 2)] {
+        for k in 0..n {
+            input.push(Action {
+                user_id: u,
+                item_id: i,
+                action: "view".into(),
+                timestamp: k,
+            });
+        }
+    }
+    for workers in [1, 2] {
+        let printed = Collector::new();
+        let data = input.clone();
+        tidemill::run(
+            Args::with_workers(workers),
+            stream! {
+                let user_actions = from_collection(data);
+                sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id HAVING COUNT(*) > 1")
+                    .map(|c| c.to_string())
+                    .collect(printed);
+            },
+        )
+        .unwrap();
+        let mut printed = printed.take();
+        printed.sort();
+        assert_eq!(printed, ["+I[1, 10, 3]", "+I[2, 10, 2]"], "at -w {workers}");
+    }
+}
+
+#[test]
+fn updates_print_as_flink_changelog_rows() {
+    let input: Vec<Action> = [(1u64, 0u64), (1, 1000), (1, 2000), (2, 2000)]
+        .into_iter()
+        .map(|(u, t)| Action {
+            user_id: u,
+            item_id: 7,
+            action: "buy".into(),
+            timestamp: t,
+        })
+        .collect();
+    let printed = Collector::new();
+    tidemill::run(
+        Args::with_workers(1),
+        stream! {
+            let user_actions = from_collection(input).assign_timestamps(|a| a.timestamp, out_of_orderness = 5s);
+            sql!("SELECT user_id, COUNT(*) AS n, MAX(timestamp) AS last FROM user_actions GROUP BY user_id")
+                .map(|c: Change<_>| c.to_string())
+                .collect(printed);
+        },
+    )
+    .unwrap();
+    let printed = printed.take();
+    let user =
+        |u: &str| -> Vec<&String> { printed.iter().filter(|l| l[3..].starts_with(u)).collect() };
+    assert_eq!(
+        user("1,"),
+        [
+            "+I[1, 1, 0]",
+            "-U[1, 1, 0]",
+            "+U[1, 2, 1000]",
+            "-U[1, 2, 1000]",
+            "+U[1, 3, 2000]"
+        ]
+    );
+    assert_eq!(user("2,"), ["+I[2, 1, 2000]"]);
+}
