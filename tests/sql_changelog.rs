@@ -41,7 +41,7 @@ type Changes = BTreeMap<Pair, Vec<(RowKind, i64)>>;
 /// Flink's changelog of `COUNT(*) .. HAVING COUNT(*) > 1` per pair, applying the records
 /// of each second of event time at once (the pipeline's tick, 1 s without windows: the
 /// engine's batch of changes).
-fn model(input: &[Action]) -> Changes {
+fn model(input: &[Action], having: fn(i64) -> bool) -> Changes {
     let mut by_time: BTreeMap<u64, Vec<Pair>> = BTreeMap::new();
     for a in input {
         by_time
@@ -57,8 +57,8 @@ fn model(input: &[Action]) -> Changes {
             *counts.entry(*p).or_default() += 1;
         }
         for (p, n) in &counts {
-            let old = before.get(p).copied().filter(|c| *c > 1);
-            let new = Some(*n).filter(|c| *c > 1);
+            let old = before.get(p).copied().filter(|c| having(*c));
+            let new = Some(*n).filter(|c| having(*c));
             let out = changes.entry(*p).or_default();
             match (old, new) {
                 (Some(o), Some(n)) if o != n => {
@@ -83,8 +83,10 @@ fn per_key(changes: Vec<(u64, u64, RowKind, i64)>) -> Changes {
     out
 }
 
-fn run_timed(input: &[Action], workers: u64) -> Changes {
-    let out = Collector::new();
+/// The recommendation query's changelog, and that of `HAVING COUNT(*) < 3` (whose rows
+/// are withdrawn, `-D`, at a third action).
+fn run_timed(input: &[Action], workers: u64) -> (Changes, Changes) {
+    let (out, few) = (Collector::new(), Collector::new());
     let data = input.to_vec();
     tidemill::run(
         Args::with_workers(workers),
@@ -95,10 +97,13 @@ fn run_timed(input: &[Action], workers: u64) -> Changes {
             sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id HAVING COUNT(*) > 1")
                 .map(|c| (c.row.user_id, c.row.item_id, c.kind, c.row.count))
                 .collect(out);
+            sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id HAVING COUNT(*) < 3")
+                .map(|c| (c.row.user_id, c.row.item_id, c.kind, c.row.count))
+                .collect(few);
         },
     )
     .unwrap();
-    per_key(out.take())
+    (per_key(out.take()), per_key(few.take()))
 }
 
 proptest! {
@@ -107,7 +112,7 @@ proptest! {
     /// On an event-time stream, each key's changes follow the model's, time by time.
     #[test]
     fn the_changelog_matches_the_model(input in actions()) {
-        let want = model(&input);
+        let want = (model(&input, |n| n > 1), model(&input, |n| n < 3));
         for workers in [1, 2, 4] {
             prop_assert_eq!(&run_timed(&input, workers), &want, "at -w {}", workers);
         }
