@@ -19,10 +19,10 @@
 //! updates reach the table from one worker, in order, and the last one wins.
 
 use tidemill::clap::{self, Parser};
-use tidemill::kafka::admin::create_topic;
 use tidemill::prelude::*;
 
-use tidemill::kafka::admin::one_per_batch;
+mod common;
+use common::actions::Action;
 
 #[derive(Parser)]
 #[command(
@@ -52,15 +52,6 @@ struct Cli {
     setup: Option<u64>,
 }
 
-/// A user action as the topic carries it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Action {
-    user_id: u64,
-    item_id: u64,
-    action: String,
-    timestamp: u64,
-}
-
 /// A row of the table.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct PairCount {
@@ -72,7 +63,13 @@ struct PairCount {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     if let Some(actions) = cli.setup {
-        return setup(&cli, actions);
+        return common::actions::setup(
+            &cli.brokers,
+            &cli.actions,
+            &cli.postgres,
+            &cli.table,
+            actions,
+        );
     }
     let mut source = kafka::<Action>(&cli.brokers, &cli.actions)
         .group_id("recommendations")
@@ -100,42 +97,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     Ok(())
-}
-
-/// The topic, the table, and `n` actions: 1000 users, 200 items, popular ones more often.
-fn setup(cli: &Cli, n: u64) -> Result<(), Box<dyn std::error::Error>> {
-    create_topic(&cli.brokers, &cli.actions, 4)?;
-    let mut db = tidemill::postgres::client::Client::connect(
-        &cli.postgres,
-        tidemill::postgres::client::NoTls,
-    )?;
-    db.batch_execute(&format!(
-        "CREATE TABLE IF NOT EXISTS {} (user_id bigint, item_id bigint, \
-         count bigint NOT NULL, PRIMARY KEY (user_id, item_id))",
-        cli.table
-    ))?;
-    let actions: Vec<Action> = (0..n).map(action).collect();
-    let (brokers, topic) = (cli.brokers.clone(), cli.actions.clone());
-    tidemill::run(
-        Args::with_workers(2),
-        stream! {
-            from_collection(actions)
-                .sink(one_per_batch(kafka_sink(&brokers, &topic).key(|a: &Action| a.user_id)));
-        },
-    )?;
-    eprintln!("produced {n} actions to {}", cli.actions);
-    Ok(())
-}
-
-/// The `i`-th generated action (deterministic: a hash of `i`).
-fn action(i: u64) -> Action {
-    let h = tidemill::hash::route_hash(&i);
-    let kinds = ["view", "click", "cart", "buy"];
-    Action {
-        user_id: h % 1000,
-        // Squared: low item ids are popular.
-        item_id: ((h >> 20) % 200).pow(2) / 200,
-        action: kinds[(h >> 40) as usize % 4].to_string(),
-        timestamp: 1_700_000_000_000 + i * 10,
-    }
 }

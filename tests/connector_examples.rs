@@ -181,28 +181,12 @@ fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
     assert_eq!(dead, 2, "dead letters printed");
 }
 
-#[test]
-fn recommendation_counts_from_kafka_are_upserted_into_postgres() {
-    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
-    let bin = common::example_binary("recommendations");
-    let topic = common::unique("user-actions");
-    let table = common::unique("recommendations").replace('-', "_");
-    let flags = [
-        "--brokers",
-        &brokers,
-        "--postgres",
-        &url,
-        "--actions",
-        &topic,
-        "--table",
-        &table,
-    ];
-    run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
-    run_ok(&bin, &[&flags[..], &["--until-end", "-w", "2"]].concat());
-
+/// The reference of the recommendation examples: the topic's actions counted per pair,
+/// the pairs seen more than once.
+fn repeated_pairs(brokers: &str, topic: &str) -> BTreeMap<(i64, i64), i64> {
     // The reference: the topic's actions counted per pair, pairs seen more than once.
     let mut counts: BTreeMap<(i64, i64), i64> = BTreeMap::new();
-    let actions = common::consume_all(&brokers, &topic);
+    let actions = common::consume_all(brokers, topic);
     let values: Vec<serde_json::Value> = actions
         .iter()
         .map(|json| serde_json::from_str(json).unwrap())
@@ -249,6 +233,112 @@ fn recommendation_counts_from_kafka_are_upserted_into_postgres() {
     }
     counts.retain(|_, c| *c > 1);
     assert!(counts.len() > 10, "some pairs repeat");
+    counts
+}
+
+/// The table of counts, as `(user_id, item_id) -> count`.
+fn counts_in(url: &str, table: &str) -> BTreeMap<(i64, i64), i64> {
+    let rows = client(url)
+        .query(&format!("SELECT user_id, item_id, count FROM {table}"), &[])
+        .unwrap();
+    let in_table: BTreeMap<(i64, i64), i64> = rows
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect();
+    assert_eq!(in_table.len(), rows.len());
+    in_table
+}
+
+#[test]
+fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_across_processes() {
+    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
+    let bin = common::example_binary("recommendations_sql");
+    let topic = common::unique("user_actions");
+    let table = common::unique("recommendations_sql").replace('-', "_");
+    let flags = [
+        "--brokers",
+        &brokers,
+        "--postgres",
+        &url,
+        "--actions",
+        &topic,
+        "--table",
+        &table,
+    ];
+    run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
+    let mut args = flags.to_vec();
+    args.extend(["--until-end", "--print"]);
+    let outputs = common::two_processes(&bin, &args);
+    for (p, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let counts = repeated_pairs(&brokers, &topic);
+    assert_eq!(counts_in(&url, &table), counts, "the table");
+
+    // The printed changelog, applied in order per pair, ends at the same counts; each
+    // update is a -U of the row before and a +U of the row after.
+    let mut applied: BTreeMap<(i64, i64), i64> = BTreeMap::new();
+    let mut updates = 0;
+    for out in &outputs {
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for line in stdout.lines().filter(|l| l.starts_with(['+', '-'])) {
+            let (kind, rest) = line.split_at(2);
+            let fields: Vec<i64> = rest
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .split(", ")
+                .map(|f| f.parse().unwrap())
+                .collect();
+            let (pair, count) = ((fields[0], fields[1]), fields[2]);
+            match kind {
+                "+I" => assert!(
+                    applied.insert(pair, count).is_none(),
+                    "{line}: inserted twice"
+                ),
+                "-U" => {
+                    assert_eq!(
+                        applied.remove(&pair),
+                        Some(count),
+                        "{line}: not the row before"
+                    );
+                    updates += 1;
+                }
+                "+U" => assert!(
+                    applied.insert(pair, count).is_none(),
+                    "{line}: no -U before it"
+                ),
+                other => panic!("unexpected change {other}: {line}"),
+            }
+        }
+    }
+    assert_eq!(applied, counts, "the printed changelog");
+    assert!(updates > 0, "some counts were updated");
+}
+
+#[test]
+fn recommendation_counts_from_kafka_are_upserted_into_postgres() {
+    let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
+    let bin = common::example_binary("recommendations");
+    let topic = common::unique("user-actions");
+    let table = common::unique("recommendations").replace('-', "_");
+    let flags = [
+        "--brokers",
+        &brokers,
+        "--postgres",
+        &url,
+        "--actions",
+        &topic,
+        "--table",
+        &table,
+    ];
+    run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
+    run_ok(&bin, &[&flags[..], &["--until-end", "-w", "2"]].concat());
+
+    let counts = repeated_pairs(&brokers, &topic);
 
     let rows = client(&url)
         .query(&format!("SELECT user_id, item_id, count FROM {table}"), &[])

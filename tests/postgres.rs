@@ -194,6 +194,78 @@ fn upsert_mode_survives_killed_connections() {
     assert_eq!(counts_in(&url, &name), expected);
 }
 
+/// `actions()` with event times 3 ms apart, for an updating SQL query.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Action {
+    user_id: i64,
+    item_id: i64,
+    ts: u64,
+}
+
+fn timed_actions() -> Vec<Action> {
+    actions()
+        .into_iter()
+        .zip(0u64..)
+        .map(|((user_id, item_id), i)| Action {
+            user_id,
+            item_id,
+            ts: i * 3,
+        })
+        .collect()
+}
+
+#[test]
+fn an_updating_query_upserts_and_deletes_on_its_key() {
+    let url = common::postgres_url();
+    // 4000 actions over 253 pairs: 15 or 16 each. A pair's row appears at its second
+    // action, is updated up to 15, and is deleted at its 16th (`HAVING` turns false).
+    let mut expected = final_counts(&actions());
+    expected.retain(|_, n| (2..16).contains(n));
+    assert!(!expected.is_empty() && expected.len() < 253);
+    for w in WORKERS {
+        let name = table(&url, "sql_counts", COUNTS);
+        let (input, sink_url, target) = (timed_actions(), url.clone(), name.clone());
+        tidemill::run(
+            Args::with_workers(w),
+            stream! {
+                let user_actions = from_collection(input).assign_timestamps(|a| a.ts, out_of_orderness = 20s);
+                sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions
+                      GROUP BY user_id, item_id HAVING COUNT(*) > 1 AND COUNT(*) < 16", row = PairCount)
+                    .sink(postgres::<PairCount>(&sink_url, &target).upsert().batch_size(50));
+            },
+        )
+        .unwrap_or_else(|e| panic!("at -w {w}: {e}"));
+        assert_eq!(counts_in(&url, &name), expected, "at -w {w}");
+    }
+}
+
+#[test]
+fn an_updating_query_needs_the_tables_key_to_be_its_own() {
+    let url = common::postgres_url();
+    let name = table(
+        &url,
+        "sql_counts_by_user",
+        "user_id bigint PRIMARY KEY, item_id bigint, count bigint NOT NULL",
+    );
+    let (input, sink_url, target) = (timed_actions(), url.clone(), name.clone());
+    let err = tidemill::run(
+        Args::with_workers(2),
+        stream! {
+            let user_actions = from_collection(input).assign_timestamps(|a| a.ts, out_of_orderness = 20s);
+            sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id", row = PairCount)
+                .sink(postgres::<PairCount>(&sink_url, &target).upsert());
+        },
+    )
+    .expect_err("the job must fail")
+    .to_string();
+    assert!(
+        err.contains("upsert key, its GROUP BY columns, is (user_id, item_id)")
+            && err.contains("the table's upsert key is (user_id)"),
+        "{err}"
+    );
+    assert!(counts_in(&url, &name).is_empty(), "nothing written");
+}
+
 #[test]
 fn a_record_that_does_not_fit_the_table_fails_at_start_naming_the_column() {
     let url = common::postgres_url();

@@ -145,6 +145,11 @@ impl<'g> Emitter<'g> {
         })
     }
 
+    /// The graph the code is written for.
+    pub fn graph(&self) -> &'g Graph {
+        self.graph
+    }
+
     /// The pipeline's tick in milliseconds.
     pub fn tick(&self) -> u64 {
         self.tick

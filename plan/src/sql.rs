@@ -279,7 +279,9 @@ fn build_query(
                 steps.push(("map", vec![projection]));
             }
             None => {
-                // An updating query: a changelog, over differential dataflow.
+                // An updating query: a changelog, over differential dataflow. Its upsert
+                // key, for sinks: the result's columns that are the GROUP BY's.
+                let upsert_key = upsert_key(&keys, &select.projection);
                 let having = having.unwrap_or_else(|| quote!(|_: &_| true));
                 steps.push((
                     "__sql_group_by",
@@ -289,6 +291,7 @@ fn build_query(
                         folds,
                         having,
                         projection,
+                        quote!([#(#upsert_key),*]),
                     ],
                 ));
             }
@@ -628,6 +631,30 @@ fn group_keys(
         }
     }
     Ok(keys)
+}
+
+/// The names in the result of the `GROUP BY` columns, each projected as it is (maybe
+/// renamed): the key of an updating query's rows. Empty when one is not projected.
+fn upsert_key(keys: &[SqlIdent], items: &[SelectItem]) -> Vec<String> {
+    let projected = |key: &SqlIdent| {
+        items.iter().find_map(|item| {
+            let (expr, alias) = match item {
+                SelectItem::UnnamedExpr(expr) => (expr, None),
+                SelectItem::ExprWithAlias { expr, alias } => (expr, Some(alias)),
+                _ => return None,
+            };
+            let column = match expr {
+                Sql::Identifier(c) => c,
+                Sql::CompoundIdentifier(parts) if parts.len() == 2 => &parts[1],
+                _ => return None,
+            };
+            (column.value == key.value).then(|| alias.unwrap_or(column).value.clone())
+        })
+    };
+    keys.iter()
+        .map(projected)
+        .collect::<Option<Vec<_>>>()
+        .unwrap_or_default()
 }
 
 /// A query's aggregate functions: the tuple of their arguments, computed from a record,

@@ -19,7 +19,10 @@ pub const SPEC: OpSpec = OpSpec {
     yields: Yields::Nothing,
     args: &[Arg::Expr, Arg::Expr, Arg::Expr],
     options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
-    check: |_, node, errors| needs_the_feature(cfg!(feature = "kafka"), node, errors),
+    check: |graph, node, errors| {
+        needs_the_feature(cfg!(feature = "kafka"), node, errors);
+        super::sql_group_by::append_only(graph, node, errors);
+    },
     codegen: Codegen::Op(gen),
     ..BASE
 };

@@ -28,7 +28,7 @@ mod reduce;
 mod side_output;
 mod sink;
 mod sources;
-mod sql_group_by;
+pub mod sql_group_by;
 mod sum;
 mod union;
 mod window;

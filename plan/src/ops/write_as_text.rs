@@ -11,6 +11,7 @@ pub const SPEC: OpSpec = OpSpec {
     usage: "write_as_text(directory)",
     yields: Yields::Nothing,
     args: &[Arg::Expr],
+    check: super::sql_group_by::append_only,
     codegen: Codegen::Op(gen),
     ..BASE
 };

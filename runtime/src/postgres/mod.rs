@@ -43,6 +43,7 @@
 /// The `postgres` client crate this connector is built on, for connections of your own.
 pub use postgres as client;
 
+mod changes;
 mod rows;
 mod table;
 
@@ -165,6 +166,11 @@ struct RowWriter {
     /// The key of the row being added (upsert).
     key: Vec<u8>,
     batch_size: usize,
+    /// The table's name, its written columns (quoted, listed) and the upsert key's
+    /// columns: what the changelog writer's statements name.
+    table: String,
+    list: String,
+    key_columns: Vec<String>,
 }
 
 /// Rows waiting to be written: COPY lines, where each starts, and which are superseded
@@ -282,6 +288,7 @@ impl RowWriter {
             (format!("COPY {STAGE} ({list}) FROM STDIN"), Some(merge))
         };
         conn.at = format!("{} at {server}", table.name);
+        let key_columns = key.iter().map(|&k| columns[k].0.clone()).collect();
         Ok(RowWriter {
             conn,
             encoder: RowEncoder::new(columns, key),
@@ -290,6 +297,9 @@ impl RowWriter {
             batch: Batch::default(),
             key: Vec::new(),
             batch_size: spec.batch_size,
+            table: table.name.clone(),
+            list,
+            key_columns,
         })
     }
 

@@ -29,7 +29,6 @@ use crate::key::ExchangeData;
 use crate::time::{tick_floor, time_of, Time, Timed};
 
 use super::aggregate::Fold;
-use super::row::Row;
 use super::total::{Ordered, Total};
 
 /// What a change does to a row, Flink's `RowKind`.
@@ -71,10 +70,14 @@ pub struct Change<R> {
     pub row: R,
 }
 
-/// `+I[..]`, `-U[..]`, `+U[..]`, `-D[..]`, as Flink's print sink shows a changelog.
-impl<R: Row> fmt::Display for Change<R> {
+/// `+I[..]`, `-U[..]`, `+U[..]`, `-D[..]`, as Flink's print sink shows a changelog: the
+/// row's fields in order, whatever struct it is.
+impl<R: Serialize> fmt::Display for Change<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.row.write(self.kind.short(), f)
+        f.write_str(self.kind.short())?;
+        f.write_str("[")?;
+        super::fields::write_fields(&self.row, f)?;
+        f.write_str("]")
     }
 }
 
@@ -293,4 +296,32 @@ fn consolidate<D: Ord>(changes: &mut Vec<(D, isize)>) {
     }
     out.retain(|(_, diff)| *diff != 0);
     *changes = out;
+}
+
+/// A sink that applies an updating query's changes, rather than appending records: a
+/// PostgreSQL table in upsert mode (an upsert for `+I`/`+U`, a `DELETE` for `-D`).
+#[diagnostic::on_unimplemented(
+    message = "sink does not support consuming update changes: `{Self}` appends records, and the query is an updating one (a GROUP BY without a window, whose rows change)",
+    label = "an append-only sink",
+    note = "write an updating query to `print()`, or to a PostgreSQL table in upsert mode, `postgres(url, table).upsert()`"
+)]
+pub trait ChangelogSink<R> {
+    /// The sink's operator for `changes`, whose rows are keyed by the columns `key`
+    /// (the query's `GROUP BY`, empty when it does not project them all).
+    fn build_changelog<'scope>(
+        &self,
+        changes: StreamVec<'scope, Time, Change<R>>,
+        key: &[&str],
+        context: &crate::context::JobContext,
+    ) -> crate::sinks::Written<'scope>;
+}
+
+/// `changes.sink(spec)` for an updating query's changelog, keyed by `key`.
+pub fn sink<'scope, R, S: ChangelogSink<R>>(
+    spec: &S,
+    changes: StreamVec<'scope, Time, Change<R>>,
+    key: &[&str],
+    context: &crate::context::JobContext,
+) -> crate::sinks::Written<'scope> {
+    spec.build_changelog(changes, key, context)
 }

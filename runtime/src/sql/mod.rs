@@ -8,6 +8,7 @@
 
 pub mod aggregate;
 pub mod changelog;
+mod fields;
 pub mod ops;
 pub mod row;
 pub mod text;

@@ -1,0 +1,16 @@
+use tidemill::prelude::*;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Action {
+    user_id: u64,
+    item_id: u64,
+}
+
+fn main() {
+    let data: Vec<Action> = Vec::new();
+    let _ = stream! {
+        let user_actions = from_collection(data);
+        let counts = sql!("SELECT user_id, COUNT(*) AS n FROM user_actions GROUP BY user_id");
+        counts.write_as_text("out");
+    };
+}
