@@ -33,6 +33,7 @@
 //! | `from_collection(iter)` | source | the elements of any `IntoIterator`, split among workers (bounded) |
 //! | `read_text_file(path)` | source | the lines of a text file, read in parallel by byte ranges (bounded) |
 //! | `from_source(spec)` | source | any [`sources::SourceSpec`]: files in a format ([`sources::json_lines`], [`sources::csv_file`], [`sources::read_file`]; bounded), a Kafka topic ([`kafka::kafka`]; bounded with `.until_end()`), the Nexmark generator [`nexmark::events`] (unbounded) |
+//! | `sql!("SELECT .. FROM s ..")` | the pipeline's streams | a SQL query, its rows a stream (see [SQL](#sql)) |
 //! | `dead_letters()` | a source's stream | the input the source could not decode, as [`DeadLetter`]s with reason and position (see below) |
 //! | `map(\|x\| y)` | stream | one record out per record in |
 //! | `filter(\|x\| bool)` | stream | the records for which the closure is true |
@@ -273,6 +274,47 @@
 //! assert_eq!(report.dead_letters[0].1, 1);
 //! # std::fs::remove_dir_all(&dir)?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ### SQL
+//!
+//! `sql!("..")` is a query over the pipeline's named streams, parsed when the crate
+//! compiles and lowered to the operators above: a column is a field of the stream's
+//! struct (rustc checks it, at the query), the result a generated struct with the
+//! projected names (or `row = MyStruct`). Window TVFs (`TUMBLE`, `HOP`, `SESSION`) with
+//! `GROUP BY window_start, window_end, ..` become window aggregations; a `GROUP BY`
+//! without a window is an updating query, a changelog of [`sql::Change`]s (Flink's
+//! `+I`/`-U`/`+U`/`-D`) over differential dataflow. `docs/sql.md` has the rules.
+//!
+//! ```
+//! use tidemill::prelude::*;
+//!
+//! #[derive(Clone, Debug, Serialize, Deserialize)]
+//! struct Bid { auction: u64, price: u64, ts: u64 }
+//!
+//! let input = vec![
+//!     Bid { auction: 1, price: 150, ts: 1_000 },
+//!     Bid { auction: 1, price: 20, ts: 2_000 },
+//!     Bid { auction: 2, price: 300, ts: 12_000 },
+//! ];
+//! let (large, top) = (Collector::new(), Collector::new());
+//! tidemill::run(Args::with_workers(2), stream! {
+//!     let bids = from_collection(input).assign_timestamps(|b| b.ts, out_of_orderness = 1s);
+//!     sql!("SELECT auction, price * 2 AS doubled FROM bids WHERE price > 100")
+//!         .map(|r| (r.auction, r.doubled))
+//!         .collect(large);
+//!     sql!("SELECT window_start, auction, MAX(price) AS top
+//!           FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+//!           GROUP BY window_start, window_end, auction")
+//!         .map(|r| r.to_string())
+//!         .collect(top);
+//! })?;
+//! let (mut large, mut top) = (large.take(), top.take());
+//! large.sort();
+//! top.sort();
+//! assert_eq!(large, [(1, 300), (2, 600)]);
+//! assert_eq!(top, ["+I[0, 1, 150]", "+I[10000, 2, 300]"]);
+//! # Ok::<(), tidemill::Error>(())
 //! ```
 //!
 //! ### Closures
