@@ -24,6 +24,19 @@ fn run_ok(binary: &Path, args: &[&str]) {
     );
 }
 
+/// Runs `binary` with `args` as two processes of two workers, which must succeed.
+fn two_processes_ok(binary: &Path, args: &[&str]) -> [std::process::Output; 2] {
+    let outputs = common::two_processes(binary, args);
+    for (p, out) in outputs.iter().enumerate() {
+        assert!(
+            out.status.success(),
+            "process {p} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    outputs
+}
+
 #[test]
 fn fraud_alerts_from_kafka_reach_kafka_and_postgres_once_across_processes() {
     let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
@@ -45,14 +58,7 @@ fn fraud_alerts_from_kafka_reach_kafka_and_postgres_once_across_processes() {
     run_ok(&bin, &[&flags[..], &["--setup"]].concat());
     let mut args = flags.to_vec();
     args.push("--until-end");
-    let outputs = common::two_processes(&bin, &args);
-    for (p, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {p} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = two_processes_ok(&bin, &args);
 
     // The expected alerts.
     let expected = large_transactions();
@@ -128,14 +134,7 @@ fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
     run_ok(&bin, &[&flags[..], &["--setup"]].concat());
     let mut args = flags.to_vec();
     args.push("--until-end");
-    let outputs = common::two_processes(&bin, &args);
-    for (p, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {p} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = two_processes_ok(&bin, &args);
     let expected = large_transactions();
 
     // Printed as Flink rows, `+I[id, amount, timestamp]`, by both processes together.
@@ -268,14 +267,7 @@ fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_across_pro
     run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
     let mut args = flags.to_vec();
     args.extend(["--until-end", "--print"]);
-    let outputs = common::two_processes(&bin, &args);
-    for (p, out) in outputs.iter().enumerate() {
-        assert!(
-            out.status.success(),
-            "process {p} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let outputs = two_processes_ok(&bin, &args);
     let counts = repeated_pairs(&brokers, &topic);
     assert_eq!(counts_in(&url, &table), counts, "the table");
 

@@ -111,17 +111,7 @@ where
     FH: Fn(&Grouped<K, A::Out>) -> bool + 'static,
     FP: Fn(Grouped<K, A::Out>) -> R + 'static,
 {
-    let updates = stream.unary(Pipeline, "SqlGroupBy", move |_, _| {
-        move |input, output| {
-            input.for_each(|cap, data| {
-                let t = time_of(&cap);
-                output.session(&cap).give_iterator(
-                    data.drain(..)
-                        .map(|r| ((Ordered(key(&r)), Ordered(value(&r))), t, 1isize)),
-                );
-            });
-        }
-    });
+    let updates = updates(stream, |r| r, |_, at| at, key, value);
     changelog(updates, fold, having, project, |change, _| change)
 }
 
@@ -150,25 +140,47 @@ where
     FH: Fn(&Grouped<K, A::Out>) -> bool + 'static,
     FP: Fn(Grouped<K, A::Out>) -> R + 'static,
 {
-    let updates = stream.unary(Pipeline, "SqlGroupBy", move |_, _| {
-        move |input, output| {
-            input.for_each(|cap, data| {
-                // Updates may be at times later than their message's.
-                let at = time_of(&cap);
-                output.session(&cap).give_iterator(data.drain(..).map(|r| {
-                    let t = at.with_event(at.event.max(tick_floor(r.ts, tick)));
-                    (
-                        (Ordered(key(&r.value)), Ordered(value(&r.value))),
-                        t,
-                        1isize,
-                    )
-                }));
-            });
-        }
-    });
+    // Updates may be at times later than their message's.
+    let at_its_time =
+        move |r: &Timed<T>, at: Time| at.with_event(at.event.max(tick_floor(r.ts, tick)));
+    let updates = updates(stream, |r| &r.value, at_its_time, key, value);
     changelog(updates, fold, having, project, |change, t: Time| Timed {
         ts: t.event,
         value: change,
+    })
+}
+
+/// The records of `stream` as updates `((key, arguments), time, +1)`: `record` is the
+/// record in an element, `time` the update's time given the element and its message's.
+fn updates<'scope, I, T, K, V, FT, FK, FV>(
+    stream: StreamVec<'scope, Time, I>,
+    record: fn(&I) -> &T,
+    time: FT,
+    key: FK,
+    value: FV,
+) -> Updates<'scope, K, V>
+where
+    I: Clone + 'static,
+    T: 'static,
+    K: Total + ExchangeData,
+    V: Total + ExchangeData,
+    FT: Fn(&I, Time) -> Time + 'static,
+    FK: Fn(&T) -> K + 'static,
+    FV: Fn(&T) -> V + 'static,
+{
+    stream.unary(Pipeline, "SqlGroupBy", move |_, _| {
+        move |input, output| {
+            input.for_each(|cap, data| {
+                let at = time_of(&cap);
+                output
+                    .session(&cap)
+                    .give_iterator(data.drain(..).map(|element| {
+                        let r = record(&element);
+                        let row = (Ordered(key(r)), Ordered(value(r)));
+                        (row, time(&element, at), 1isize)
+                    }));
+            });
+        }
     })
 }
 
