@@ -3,7 +3,7 @@
 //!
 //! Problems are collected in [`Errors`], and a statement with a problem is left out of
 //! the graph (and its name marked broken) so that one mistake yields one message, not a
-//! cascade. Arguments that lack their form are kept as [`Value::Invalid`] for the
+//! cascade. Arguments that lack their form are kept as [`crate::args::Value::Invalid`] for the
 //! checker to report.
 
 use std::collections::BTreeMap;
