@@ -188,3 +188,28 @@ fn updates_print_as_flink_changelog_rows() {
     );
     assert_eq!(user("2,"), ["+I[2, 1, 2000]"]);
 }
+
+#[test]
+fn an_updating_query_refuses_checkpoints_rather_than_lose_its_state() {
+    let dir = std::env::temp_dir().join(format!("tidemill-sql-checkpoints-{}", std::process::id()));
+    let input = vec![Action {
+        user_id: 1,
+        item_id: 2,
+        action: "view".into(),
+        timestamp: 0,
+    }];
+    let printed = Collector::new();
+    let err = tidemill::run(
+        Args::with_workers(1).checkpoints(&dir, std::time::Duration::from_millis(50)),
+        stream! {
+            let user_actions = from_collection(input).assign_timestamps(|a| a.timestamp, out_of_orderness = 1s);
+            sql!("SELECT user_id, COUNT(*) AS n FROM user_actions GROUP BY user_id")
+                .map(|c| c.to_string())
+                .collect(printed);
+        },
+    )
+    .expect_err("the job must fail")
+    .to_string();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(err.contains("not checkpointed yet"), "{err}");
+}

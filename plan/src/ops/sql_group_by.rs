@@ -35,7 +35,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
     } else {
         (quote!(group_by), quote!())
     };
-    let input = e.input(node, 0);
+    let (input, ctx) = (e.input(node, 0), e.ctx());
     let (key, value, fold, having, project) = (
         node.expr(0),
         node.expr(1),
@@ -43,7 +43,7 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         node.expr(3),
         node.expr(4),
     );
-    quote_spanned!(node.span=> #rt::sql::changelog::#function(#input, #tick #key, #value, #fold, #having, #project))
+    quote_spanned!(node.span=> #rt::sql::changelog::#function(#input, #ctx, #tick #key, #value, #fold, #having, #project))
 }
 
 /// Whether `node` reads an updating query's changelog as it is.

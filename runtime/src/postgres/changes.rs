@@ -9,8 +9,8 @@
 //! Batches are as for records: within a batch the last change of a key wins, and a
 //! batch's deletes and upserts commit in one transaction (deletes by `COPY` into a
 //! staging table, then `DELETE .. USING`). Upserts and deletes are idempotent, so a
-//! batch retried after a lost connection is applied once. With checkpoints the job
-//! refuses to start: an updating query's state is not in checkpoints yet.
+//! batch retried after a lost connection is applied once. (With checkpoints the job
+//! refuses to start: an updating query's state is not in checkpoints yet.)
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -54,11 +54,6 @@ impl ChangeWriter {
             return Err(Error::Config(format!(
                 "postgres sink to {table}: an updating query's changes need an upsert sink on its key ({}): `postgres(url, table).upsert()`",
                 query_key.join(", ")
-            )));
-        }
-        if crate::checkpoint::worker().is_some() {
-            return Err(Error::Config(format!(
-                "postgres sink to {table}: an updating SQL query (a GROUP BY without a window) is not checkpointed yet: run it without --checkpoint-dir"
             )));
         }
         let mut rows = RowWriter::open(spec)?;
