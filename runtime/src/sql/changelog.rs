@@ -122,6 +122,10 @@ where
 /// event time rounded down to the pipeline's `tick` (or at its message's time, for a
 /// record that came after the watermark), and the changes of a time carry it as their
 /// event time.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "generated code passes the query's closures one by one, so that rustc infers their argument types from these bounds"
+)]
 pub fn group_by_timed<'scope, T, K, V, A, R, FK, FV, FH, FP>(
     stream: StreamVec<'scope, Time, Timed<T>>,
     context: &JobContext,
