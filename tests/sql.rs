@@ -275,3 +275,49 @@ fn results_go_into_a_named_struct() {
         }]
     );
 }
+
+#[test]
+fn time_functions_read_event_time_columns_in_utc() {
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    struct Event {
+        id: u64,
+        ts: u64,
+        at: Option<i64>,
+    }
+    // The expected values are Python's `datetime` in UTC for the same instants.
+    let data = vec![
+        Event {
+            id: 1,
+            ts: 1_546_273_758_491,
+            at: Some(1_700_000_000_000),
+        },
+        Event {
+            id: 2,
+            ts: 0,
+            at: None,
+        },
+    ];
+    let rows = Collector::new();
+    tidemill::run(
+        Args::with_workers(2),
+        stream! {
+            let events = from_collection(data);
+            sql!("SELECT id, EXTRACT(YEAR FROM ts) AS y, EXTRACT(WEEK FROM ts) AS w, EXTRACT(DOW FROM ts) AS dow,
+                         EXTRACT(HOUR FROM at) AS h, DATE_FORMAT(ts, 'yyyy-MM-dd HH:mm:ss.SSS') AS stamp,
+                         DATE_FORMAT(at, 'yyyy-MM-dd HH:mm') AS later
+                  FROM events")
+                .map(|r| r.to_string())
+                .collect(rows);
+        },
+    )
+    .unwrap();
+    let mut rows = rows.take();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "+I[1, 2018, 1, 2, 22, 2018-12-31 16:29:18.491, 2023-11-14 22:13]",
+            "+I[2, 1970, 1, 5, null, 1970-01-01 00:00:00.000, null]",
+        ]
+    );
+}

@@ -1287,6 +1287,27 @@ impl<'a> Lower<'a> {
                 Self::computed(quote!(#rt::substring(#value, #from, #length)))
             }
             Sql::Function(function) => self.function(function, e)?,
+            Sql::Extract { field, expr, .. } => {
+                use sqlparser::ast::DateTimeField as D;
+                let field = match field {
+                    D::Year | D::Years => quote!(Year),
+                    D::Quarter => quote!(Quarter),
+                    D::Month | D::Months => quote!(Month),
+                    D::Week(None) | D::Weeks | D::IsoWeek => quote!(Week),
+                    D::Day | D::Days => quote!(Day),
+                    D::Hour | D::Hours => quote!(Hour),
+                    D::Minute | D::Minutes => quote!(Minute),
+                    D::Second | D::Seconds => quote!(Second),
+                    D::Millisecond | D::Milliseconds => quote!(Millisecond),
+                    D::Dow | D::DayOfWeek => quote!(DayOfWeek),
+                    D::Doy | D::DayOfYear => quote!(DayOfYear),
+                    D::Epoch => quote!(Epoch),
+                    other => return self.fail(e, &format!("`EXTRACT({other} ..)` is not supported: the fields are YEAR, QUARTER, MONTH, WEEK, DAY, HOUR, MINUTE, SECOND, MILLISECOND, DOW, DOY and EPOCH")),
+                };
+                let value = self.expr(expr)?;
+                let value = self.free(value);
+                Self::computed(quote!(#rt::time::extract(#rt::time::TimeField::#field, #value)))
+            }
             _ => return self.fail(e, &format!("`{e}` is not supported in `sql!` yet")),
         })
     }
@@ -1403,6 +1424,14 @@ impl<'a> Lower<'a> {
                 let a = self.free(a);
                 Self::computed(quote!(#rt::#function(#a)))
             }
+            "DATE_FORMAT" => {
+                arity(self, 2)?;
+                let a = self.expr(args[0])?;
+                let a = self.free(a);
+                let pattern = self.expr(args[1])?;
+                let pattern = self.free(pattern);
+                Self::computed(quote!(#rt::time::date_format(#a, #pattern)))
+            }
             "MOD" => {
                 arity(self, 2)?;
                 let a = self.expr(args[0])?;
@@ -1480,7 +1509,7 @@ impl<'a> Lower<'a> {
                 let index = syn::Index::from(index);
                 self.grouped_column(quote!(value.#index), None)
             }
-            _ => return self.fail(e, &format!("unknown function `{name}`; the functions are UPPER, LOWER, CHAR_LENGTH, SUBSTRING, SUBSTR, CONCAT, COALESCE and MOD")),
+            _ => return self.fail(e, &format!("unknown function `{name}`; the functions are UPPER, LOWER, CHAR_LENGTH, SUBSTRING, SUBSTR, CONCAT, COALESCE, MOD and DATE_FORMAT (and EXTRACT)")),
         })
     }
 }

@@ -12,6 +12,7 @@ mod fields;
 pub mod ops;
 pub mod row;
 pub mod text;
+pub mod time;
 pub mod total;
 pub mod value;
 
