@@ -377,3 +377,70 @@ fn an_exactly_once_sink_restored_after_sending_sends_nothing_twice() {
     assert_eq!(again, expected, "nothing sent twice");
     let _ = std::fs::remove_dir_all(&ckpt);
 }
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Action {
+    user_id: u64,
+    item_id: u64,
+    ts: u64,
+}
+
+/// An updating query into Kafka is upsert-kafka: a record per row upserted, keyed by the
+/// GROUP BY columns, and a tombstone per row withdrawn; the last record of each key is
+/// the query's final table.
+#[test]
+fn an_updating_query_writes_upserts_and_tombstones_keyed_by_its_group_by() {
+    let brokers = common::kafka_brokers();
+    // 12 pairs with 1 to 6 actions each, 250 ms apart: a pair's row appears at its
+    // second action and is withdrawn at its fifth (`HAVING COUNT(*) < 5`).
+    let actions: Vec<Action> = (0..6u64)
+        .flat_map(|k| (0..12u64).filter(move |p| k <= p % 6).map(move |p| (k, p)))
+        .map(|(k, p)| Action {
+            user_id: p / 3,
+            item_id: p % 3,
+            ts: (k * 12 + p) * 250,
+        })
+        .collect();
+    let mut counts = std::collections::BTreeMap::new();
+    for a in &actions {
+        *counts.entry((a.user_id, a.item_id)).or_insert(0i64) += 1;
+    }
+    let expected: std::collections::BTreeMap<String, String> = counts
+        .iter()
+        .filter(|(_, n)| (2..5).contains(*n))
+        .map(|((u, i), n)| {
+            (
+                format!("{{\"user_id\":{u},\"item_id\":{i}}}"),
+                format!("{{\"user_id\":{u},\"item_id\":{i},\"count\":{n}}}"),
+            )
+        })
+        .collect();
+    assert!(!expected.is_empty());
+    for workers in [1, 2] {
+        let topic = common::unique("sql-upserts");
+        create_topic(&brokers, &topic, 2).unwrap();
+        let (input, b, t) = (actions.clone(), brokers.clone(), topic.clone());
+        tidemill::run(
+            Args::with_workers(workers),
+            stream! {
+                let user_actions = from_collection(input).assign_timestamps(|a| a.ts, out_of_orderness = 20s);
+                sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions
+                      GROUP BY user_id, item_id HAVING COUNT(*) > 1 AND COUNT(*) < 5")
+                    .kafka_sink(&b, &t, Json, properties = ONE_PER_BATCH);
+            },
+        )
+        .unwrap_or_else(|e| panic!("at -w {workers}: {e}"));
+        let records = common::consume_records(&brokers, &topic);
+        let tombstones = records.iter().filter(|(_, v)| v.is_none()).count();
+        assert!(tombstones > 0, "rows withdrawn are tombstones");
+        let mut table = std::collections::BTreeMap::new();
+        for (key, value) in records {
+            let key = key.expect("every record is keyed");
+            match value {
+                Some(v) => table.insert(key, v),
+                None => table.remove(&key),
+            };
+        }
+        assert_eq!(table, expected, "at -w {workers}");
+    }
+}

@@ -188,6 +188,17 @@ pub fn consume_all(brokers: &str, topic: &str) -> Vec<String> {
 #[cfg(feature = "kafka")]
 #[allow(dead_code, reason = "not every test binary reads keys")]
 pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)> {
+    consume_records(brokers, topic)
+        .into_iter()
+        .map(|(key, payload)| (key, payload.expect("a record with a value")))
+        .collect()
+}
+
+/// Every record of `topic` as `(key, payload)`, tombstones (no payload) too, in each
+/// partition's order.
+#[cfg(feature = "kafka")]
+#[allow(dead_code, reason = "not every test binary reads tombstones")]
+pub fn consume_records(brokers: &str, topic: &str) -> Vec<(Option<String>, Option<String>)> {
     use rdkafka::consumer::Consumer;
     use rdkafka::message::Message;
     use tidemill::kafka::rdkafka;
@@ -229,7 +240,7 @@ pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)
         let key = m.key().map(|k| String::from_utf8(k.to_vec()).unwrap());
         out.push((
             key,
-            String::from_utf8(m.payload().unwrap().to_vec()).unwrap(),
+            m.payload().map(|p| String::from_utf8(p.to_vec()).unwrap()),
         ));
         if ends
             .get(&m.partition())

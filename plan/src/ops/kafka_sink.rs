@@ -6,6 +6,7 @@
 //! closure typed by the stream, so it needs no annotation. The sink's settings are
 //! evaluated once per process; each worker has its own producer.
 use quote::quote_spanned;
+use syn::spanned::Spanned;
 
 use crate::args::Arg;
 use crate::diag::Errors;
@@ -21,7 +22,11 @@ pub const SPEC: OpSpec = OpSpec {
     options: &[("key", Arg::Closure), ("properties", Arg::Expr)],
     check: |graph, node, errors| {
         needs_the_feature(cfg!(feature = "kafka"), node, errors);
-        super::sql_group_by::append_only(graph, node, errors);
+        if super::sql_group_by::reads_changelog(graph, node).is_some() {
+            if let Some(key) = node.option_expr("key") {
+                errors.push(key.span(), "an updating query's changelog goes to Kafka as upsert-kafka, keyed by the query's GROUP BY columns: leave out `key`");
+            }
+        }
     },
     codegen: Codegen::Op(gen),
     ..BASE
@@ -44,8 +49,13 @@ fn gen(e: &mut Emitter<'_>, node: &Node) -> proc_macro2::TokenStream {
         spec = quote_spanned!(node.span=> #spec.properties(#properties));
     }
     let key = node.option_expr("key");
+    let upsert_key = super::sql_group_by::upsert_key(e.graph(), node).cloned();
     let spec = e.setup(node, spec);
     let (ctx, input) = (e.ctx(), e.value_input(node));
+    if let Some(columns) = upsert_key {
+        // An updating query's changelog: upsert-kafka on the query's key.
+        return quote_spanned!(node.span=> #rt::sql::changelog::sink(&#spec, #input, &#columns, #ctx));
+    }
     match key {
         None => quote_spanned!(node.span=> #rt::sinks::SinkSpec::build(&#spec, #input, #ctx)),
         Some(key) => quote_spanned!(node.span=> {

@@ -60,7 +60,7 @@ pub fn append_only(graph: &Graph, node: &Node, errors: &mut Errors) {
     if let Some(sink) = reads_changelog(graph, node) {
         errors.push(
             node.span,
-            format!("`{sink}` does not support consuming update changes: the query is an updating one (a `GROUP BY` without a window, whose rows change); write it with `print()`, or to a PostgreSQL table in upsert mode, `sink(postgres(url, table).upsert())`"),
+            format!("`{sink}` does not support consuming update changes: the query is an updating one (a `GROUP BY` without a window, whose rows change); write it with `print()`, to a PostgreSQL table in upsert mode, `sink(postgres(url, table).upsert())`, or to Kafka as upsert-kafka, `kafka_sink(brokers, topic, Json)`"),
         );
     }
 }

@@ -242,6 +242,110 @@ impl<T: 'static, E: Encode<T>, K: KeyOf<T>> SinkSpec<T> for KafkaSink<T, E, K> {
     }
 }
 
+/// An updating SQL query's changelog as Flink's upsert-kafka writes it: each `+I`/`+U`
+/// row as a record keyed by the query's key columns (a JSON object of them, in the
+/// `GROUP BY`'s order), each `-D` as a tombstone of its key (no value), `-U` not at all.
+/// The last record of a key is the row's current value; a compacted topic keeps just
+/// it. The key comes from the query, so the DSL's `key = ..` is not given.
+impl<T, E, K> crate::sql::changelog::ChangelogSink<T> for KafkaSink<T, E, K>
+where
+    T: Serialize + 'static,
+    E: Encode<T>,
+{
+    fn build_changelog<'scope>(
+        &self,
+        changes: StreamVec<'scope, Time, crate::sql::changelog::Change<T>>,
+        key: &[&str],
+        context: &JobContext,
+    ) -> Written<'scope> {
+        let writer = if key.is_empty() {
+            Err(sink_error(
+                &self.topic,
+                &self.brokers,
+                "an updating query's rows need its key",
+                &"project every GROUP BY column",
+            ))
+        } else {
+            self.producer().map(|producer| Upserts {
+                sender: Sender {
+                    producer,
+                    encoder: self.encoder.clone(),
+                    key: NoKey,
+                    topic: self.topic.clone(),
+                    brokers: self.brokers.clone(),
+                    value: Vec::new(),
+                    key_bytes: Vec::new(),
+                },
+                key: key.iter().map(|k| k.to_string()).collect(),
+            })
+        };
+        write_with(changes, "kafka_sink", context, writer, FLUSH_INTERVAL)
+    }
+}
+
+/// The upsert-kafka writer of [`ChangelogSink`](crate::sql::changelog::ChangelogSink).
+struct Upserts<E> {
+    sender: Sender<E, NoKey>,
+    /// The key columns.
+    key: Vec<String>,
+}
+
+impl<E> Upserts<E> {
+    /// `{"a":1,"b":"x"}` of the key columns of `row`.
+    fn key_of<T: Serialize>(&self, row: &T, out: &mut Vec<u8>) -> Result<()> {
+        let value = serde_json::to_value(row)
+            .map_err(|e| self.sender.error("cannot encode a row's key", &e))?;
+        out.push(b'{');
+        for (i, column) in self.key.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let field = value.get(column).ok_or_else(|| {
+                self.sender
+                    .error("cannot key a row", &format!("it has no column `{column}`"))
+            })?;
+            serde_json::to_writer(&mut *out, column)
+                .and_then(|()| {
+                    out.push(b':');
+                    serde_json::to_writer(&mut *out, field)
+                })
+                .map_err(|e| self.sender.error("cannot encode a row's key", &e))?;
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl<T: Serialize, E: Encode<T>> Writer<crate::sql::changelog::Change<T>> for Upserts<E> {
+    fn write(&mut self, batch: &mut Vec<crate::sql::changelog::Change<T>>) -> Result<()> {
+        use crate::sql::changelog::RowKind;
+        let mut key = Vec::new();
+        for change in batch.drain(..) {
+            if change.kind == RowKind::UpdateBefore {
+                continue;
+            }
+            key.clear();
+            self.key_of(&change.row, &mut key)?;
+            if change.kind == RowKind::Delete {
+                self.sender.send_value(Some(&key), None, None)?;
+                continue;
+            }
+            let sender = &mut self.sender;
+            sender.value.clear();
+            if let Err(reason) = sender.encoder.encode(&change.row, &mut sender.value) {
+                return Err(sender.error("cannot encode a row", &reason));
+            }
+            sender.send_value(Some(&key), Some(&sender.value), None)?;
+        }
+        self.sender.producer.poll(Duration::ZERO);
+        self.sender.delivered()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.sender.wait()
+    }
+}
+
 /// One worker's producer.
 struct Sender<E, K> {
     producer: BaseProducer<Deliveries>,
@@ -271,9 +375,22 @@ impl<E, K> Sender<E, K> {
 impl<E, K> Sender<E, K> {
     /// Sends one record, waiting while librdkafka's queue is full.
     fn send(&self, key: Option<&[u8]>, value: &[u8], headers: Option<OwnedHeaders>) -> Result<()> {
+        self.send_value(key, Some(value), headers)
+    }
+
+    /// Sends one record, or with no value a tombstone (upsert-kafka's delete of `key`).
+    fn send_value(
+        &self,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: Option<OwnedHeaders>,
+    ) -> Result<()> {
         let mut headers = headers;
         loop {
-            let mut message = BaseRecord::to(&self.topic).payload(value);
+            let mut message = BaseRecord::<[u8], [u8]>::to(&self.topic);
+            if let Some(value) = value {
+                message = message.payload(value);
+            }
             if let Some(key) = key {
                 message = message.key(key);
             }

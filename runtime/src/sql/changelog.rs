@@ -331,11 +331,12 @@ fn consolidate<D: Ord>(changes: &mut Vec<(D, isize)>) {
 }
 
 /// A sink that applies an updating query's changes, rather than appending records: a
-/// PostgreSQL table in upsert mode (an upsert for `+I`/`+U`, a `DELETE` for `-D`).
+/// PostgreSQL table in upsert mode (an upsert for `+I`/`+U`, a `DELETE` for `-D`), a
+/// Kafka topic as upsert-kafka (keyed records and tombstones).
 #[diagnostic::on_unimplemented(
     message = "sink does not support consuming update changes: `{Self}` appends records, and the query is an updating one (a GROUP BY without a window, whose rows change)",
     label = "an append-only sink",
-    note = "write an updating query to `print()`, or to a PostgreSQL table in upsert mode, `postgres(url, table).upsert()`"
+    note = "write an updating query to `print()`, to a PostgreSQL table in upsert mode, `postgres(url, table).upsert()`, or to Kafka as upsert-kafka, `kafka_sink(brokers, topic, Json)`"
 )]
 pub trait ChangelogSink<R> {
     /// The sink's operator for `changes`, whose rows are keyed by the columns `key`
