@@ -244,3 +244,60 @@ fn window_rows_print_as_flink_rows() {
     rows.sort();
     assert_eq!(rows, ["+I[0, 10000, 1, 2, 2]", "+I[0, 10000, 2, 1, null]"]);
 }
+
+/// `CREATE TABLE t (.., WATERMARK FOR ts AS ts - INTERVAL 'n' SECOND)` in the query
+/// gives a stream without timestamps its event time: a bid behind the watermark misses
+/// its window, one within the interval does not.
+#[test]
+fn a_create_table_watermark_gives_the_table_its_event_time() {
+    let bid = |auction, ts| Bid {
+        auction,
+        price: 1,
+        bidder: "a".into(),
+        extra: None,
+        ts,
+    };
+    // On one worker, in this order: after the bid at 15 s, the one at 2 s is 13 s late.
+    let data = vec![bid(1, 1_000), bid(1, 15_000), bid(1, 2_000), bid(2, 3_000)];
+    let counts = |bound: &str| -> Vec<String> {
+        let (rows, input) = (Collector::new(), data.clone());
+        let report = if bound == "20" {
+            tidemill::run(
+                Args::with_workers(1),
+                stream! {
+                    let bids = from_collection(input);
+                    sql!("CREATE TABLE bids (auction BIGINT, ts BIGINT, WATERMARK FOR ts AS ts - INTERVAL '20' SECOND);
+                          SELECT window_start, auction, COUNT(*) AS n
+                          FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+                          GROUP BY window_start, window_end, auction")
+                        .map(|r| r.to_string())
+                        .collect(rows);
+                },
+            )
+        } else {
+            tidemill::run(
+                Args::with_workers(1),
+                stream! {
+                    let bids = from_collection(input);
+                    sql!("CREATE TABLE bids (WATERMARK FOR ts AS ts - INTERVAL '1' SECOND);
+                          SELECT window_start, auction, COUNT(*) AS n
+                          FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '10' SECOND))
+                          GROUP BY window_start, window_end, auction")
+                        .map(|r| r.to_string())
+                        .collect(rows);
+                },
+            )
+        };
+        let report = report.unwrap();
+        let mut rows = rows.take();
+        rows.sort();
+        let late: u64 = report.late_dropped.iter().map(|(_, n)| n).sum();
+        rows.push(format!("late {late}"));
+        rows
+    };
+    assert_eq!(
+        counts("20"),
+        ["+I[0, 1, 2]", "+I[0, 2, 1]", "+I[10000, 1, 1]", "late 0"]
+    );
+    assert_eq!(counts("1"), ["+I[0, 1, 1]", "+I[10000, 1, 1]", "late 2"]);
+}

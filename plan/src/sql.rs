@@ -92,7 +92,8 @@ fn build_query(
     at: &Query,
     errors: &mut Errors,
 ) -> Result<Option<usize>, Reported> {
-    let statements = Parser::parse_sql(&GenericDialect {}, &prepare(text))
+    let (text, declared) = create_tables(text, at, errors)?;
+    let statements = Parser::parse_sql(&GenericDialect {}, &prepare(&text))
         .map_err(|e| errors.report(at.span, syntax_error(&e.to_string())))?;
     let query = match statements.as_slice() {
         [Statement::Query(query)] => query,
@@ -188,9 +189,56 @@ fn build_query(
         }
     };
     let input = table(graph, at, &name, errors)?;
-    let Some(input) = input else {
+    let Some(mut input) = input else {
         return Ok(None);
     };
+    for decl in &declared {
+        if decl.name != name.value {
+            return Err(at.error(
+                errors,
+                decl.at,
+                &format!(
+                    "`CREATE TABLE {}` declares a table the query does not read (it reads `{}`)",
+                    decl.name, name.value
+                ),
+            ));
+        }
+    }
+    if let Some((column, bound)) = declared.iter().find_map(|d| d.watermark.clone()) {
+        // Flink's SQL watermark `ts - n` trails the largest time by n; the DSL's bound
+        // B trails it by B + 1 ms (Flink's DataStream rule): B = n - 1 is the same.
+        let Some(field) = rust_ident(&column, at.span) else {
+            return Err(at.error(
+                errors,
+                declared[0].at,
+                &format!("column `{column}` is not a Rust field name"),
+            ));
+        };
+        let record = format_ident!("__tm_sql", span = at.span);
+        let bound = format!("{}ms", bound.saturating_sub(1));
+        let args = [
+            quote!(|#record: &_| { #LINTS let __tm_ts = #record.#field as u64; __tm_ts }),
+            format!("out_of_orderness = {bound}")
+                .parse()
+                .expect("an option"),
+        ];
+        let args: Vec<Expr> = args
+            .into_iter()
+            .map(|arg| syn::parse2(respan(arg, at.span)).expect("generated code parses"))
+            .collect();
+        let node = Input {
+            node: input,
+            port: Port::Main,
+            span: call.name.span(),
+        };
+        input = push_node(
+            graph,
+            ops::lookup("assign_timestamps").expect("an operator"),
+            (call.name.span(), at.span),
+            &args,
+            vec![node],
+        );
+    }
 
     let scope = Scope {
         table: name.value.clone(),
@@ -218,6 +266,11 @@ fn build_query(
         }
     } else {
         if let Some(tvf) = &windows {
+            if let Some((column, _)) = declared.iter().find_map(|d| d.watermark.as_ref()) {
+                if *column != tvf.descriptor.value {
+                    return Err(at.error(errors, tvf.descriptor.span, &format!("`DESCRIPTOR({})` must name the table's time column: its watermark is on `{column}`", tvf.descriptor.value)));
+                }
+            }
             event_time(graph, input, at, tvf, errors)?;
         }
         let keys = group_keys(at, windows.as_ref(), group_by, select, errors)?;
@@ -1771,4 +1824,193 @@ mod tests {
         }
         assert!(wrong.is_empty(), "{wrong:#?}");
     }
+}
+
+/// A `CREATE TABLE` of the query: the stream it names and its watermark.
+struct TableDecl {
+    name: String,
+    /// `WATERMARK FOR column AS column - INTERVAL 'n' UNIT`: the column and `n` in ms.
+    watermark: Option<(String, u64)>,
+    /// Where the declaration is, for messages.
+    at: sqlparser::tokenizer::Span,
+}
+
+/// The line and column of the char at `offset` of `text`, as sqlparser counts them.
+fn location(text: &str, offset: usize) -> sqlparser::tokenizer::Span {
+    let (mut line, mut column) = (1u64, 1u64);
+    for c in text.chars().take(offset) {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    let at = sqlparser::tokenizer::Location::new(line, column);
+    sqlparser::tokenizer::Span::new(at, at)
+}
+
+/// The `CREATE TABLE name (.., WATERMARK FOR ts AS ts - INTERVAL '5' SECOND);`
+/// statements at the start of `text`, which sqlparser does not read (Flink's
+/// `WATERMARK`), and the text with them blanked out (same width: positions stay).
+fn create_tables(
+    text: &str,
+    at: &Query,
+    errors: &mut Errors,
+) -> Result<(String, Vec<TableDecl>), Reported> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out: Vec<char> = chars.clone();
+    let mut tables = Vec::new();
+    let word_at = |i: usize, word: &str| {
+        let n = word.len();
+        i + n <= chars.len()
+            && chars[i..i + n]
+                .iter()
+                .map(|c| c.to_ascii_uppercase())
+                .eq(word.chars())
+            && chars
+                .get(i + n)
+                .is_none_or(|c| !(c.is_alphanumeric() || *c == '_'))
+    };
+    let skip = |mut i: usize| {
+        while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    let ident = |i: usize| -> (String, usize) {
+        let mut j = i;
+        if chars.get(j) == Some(&'`') {
+            j += 1;
+            let start = j;
+            while j < chars.len() && chars[j] != '`' {
+                j += 1;
+            }
+            return (chars[start..j].iter().collect(), (j + 1).min(chars.len()));
+        }
+        while chars
+            .get(j)
+            .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+        {
+            j += 1;
+        }
+        (chars[i..j].iter().collect(), j)
+    };
+    let mut i = skip(0);
+    while word_at(i, "CREATE") {
+        let start = i;
+        let fail = |errors: &mut Errors, offset: usize, message: &str| {
+            Err(at.error(errors, location(text, offset), message))
+        };
+        let table_kw = skip(i + 6);
+        if !word_at(table_kw, "TABLE") {
+            return fail(errors, table_kw, "`CREATE` in `sql!` is `CREATE TABLE stream (WATERMARK FOR ts AS ts - INTERVAL '5' SECOND)`");
+        }
+        let name_at = skip(table_kw + 5);
+        let (name, after_name) = ident(name_at);
+        if name.is_empty() {
+            return fail(
+                errors,
+                name_at,
+                "`CREATE TABLE` names a stream of this pipeline",
+            );
+        }
+        let open = skip(after_name);
+        if chars.get(open) != Some(&'(') {
+            return fail(
+                errors,
+                open,
+                "`CREATE TABLE name (..)` takes its columns and watermark in parentheses",
+            );
+        }
+        // The items, to the matching parenthesis (quotes respected).
+        let (mut depth, mut j, mut quote) = (0usize, open, None::<char>);
+        let mut items = vec![open + 1];
+        while j < chars.len() {
+            let c = chars[j];
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '`' | '"') => quote = Some(c),
+                (None, '(') => depth += 1,
+                (None, ')') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                (None, ',') if depth == 1 => items.push(j + 1),
+                _ => {}
+            }
+            j += 1;
+        }
+        if j >= chars.len() {
+            return fail(errors, open, "`CREATE TABLE` lacks its closing parenthesis");
+        }
+        let close = j;
+        let mut watermark = None;
+        for (k, &item) in items.iter().enumerate() {
+            let end = items.get(k + 1).map_or(close, |next| next - 1);
+            let p = skip(item);
+            if !word_at(p, "WATERMARK") {
+                continue; // a column: the stream's struct has its name and type
+            }
+            let item_text: String = chars[p..end].iter().collect();
+            let words: Vec<&str> = item_text.split_whitespace().collect();
+            let shape =
+                "the watermark is `WATERMARK FOR ts AS ts - INTERVAL 'n' SECOND` (or `AS ts`)";
+            let parsed = match words.as_slice() {
+                [w, f, col, a, same]
+                    if w.eq_ignore_ascii_case("WATERMARK")
+                        && f.eq_ignore_ascii_case("FOR")
+                        && a.eq_ignore_ascii_case("AS")
+                        && same == col =>
+                {
+                    Some((col.to_string(), 0))
+                }
+                [w, f, col, a, same, "-", interval, amount, unit]
+                    if w.eq_ignore_ascii_case("WATERMARK")
+                        && f.eq_ignore_ascii_case("FOR")
+                        && a.eq_ignore_ascii_case("AS")
+                        && same == col
+                        && interval.eq_ignore_ascii_case("INTERVAL") =>
+                {
+                    let n = amount.trim_matches('\'').parse::<u64>().ok();
+                    let unit = match unit.to_ascii_uppercase().trim_end_matches('S') {
+                        "MILLISECOND" => Some(1),
+                        "SECOND" => Some(1_000),
+                        "MINUTE" => Some(60_000),
+                        "HOUR" => Some(3_600_000),
+                        "DAY" => Some(86_400_000),
+                        _ => None,
+                    };
+                    n.zip(unit).map(|(n, unit)| (col.to_string(), n * unit))
+                }
+                _ => None,
+            };
+            match parsed {
+                Some(w) => watermark = Some(w),
+                None => return fail(errors, p, shape),
+            }
+        }
+        let mut end = skip(close + 1);
+        if word_at(end, "WITH") {
+            return fail(errors, end, "a table's connector is the pipeline's source: `CREATE TABLE` in `sql!` declares only a watermark, without `WITH (..)`");
+        }
+        if chars.get(end) == Some(&';') {
+            end += 1;
+        }
+        for c in &mut out[start..end] {
+            if !c.is_whitespace() {
+                *c = ' ';
+            }
+        }
+        tables.push(TableDecl {
+            name,
+            watermark,
+            at: location(text, name_at),
+        });
+        i = skip(end);
+    }
+    Ok((out.into_iter().collect(), tables))
 }
