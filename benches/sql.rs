@@ -21,7 +21,7 @@ use std::time::Instant;
 use tidemill::prelude::*;
 
 mod common;
-use common::{peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{env, median, peak_rss_mb, reset_peak_rss, rss_mb};
 
 const ACCOUNTS: u64 = 10_000;
 const PER_MS: u64 = 1_000;
@@ -120,21 +120,10 @@ fn run(input: &[Transaction], workers: u64, query: Query, sql: bool) -> u64 {
     report.unwrap().discarded
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let n = env("TIDEMILL_BENCH_EVENTS", 5_000_000);
     let reps = env("TIDEMILL_BENCH_REPS", 3).max(1);
     let input = transactions(n);

@@ -18,7 +18,7 @@ use tidemill::hash::{route_hash, StateMap};
 use tidemill::prelude::*;
 
 mod common;
-use common::{peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{env, median, peak_rss_mb, reset_peak_rss, rss_mb};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::{Capability, Operator};
@@ -198,21 +198,10 @@ fn gcd(a: u64, b: u64) -> u64 {
     }
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let env = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
     let n = env("TIDEMILL_BENCH_EVENTS", 20_000_000);
     let reps = env("TIDEMILL_BENCH_REPS", 3).max(1);
     let input = events(n);

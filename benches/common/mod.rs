@@ -24,3 +24,22 @@ fn status_mb(field: &str) -> f64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
+
+/// The median of `v`.
+#[allow(dead_code, reason = "not every bench takes medians")]
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The number in the environment variable `name`, or `default`.
+#[allow(
+    dead_code,
+    reason = "not every bench reads its sizes from the environment"
+)]
+pub fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -222,22 +222,7 @@ fn build_query(
                 .parse()
                 .expect("an option"),
         ];
-        let args: Vec<Expr> = args
-            .into_iter()
-            .map(|arg| syn::parse2(respan(arg, at.span)).expect("generated code parses"))
-            .collect();
-        let node = Input {
-            node: input,
-            port: Port::Main,
-            span: call.name.span(),
-        };
-        input = push_node(
-            graph,
-            ops::lookup("assign_timestamps").expect("an operator"),
-            (call.name.span(), at.span),
-            &args,
-            vec![node],
-        );
+        input = step(graph, call, at, "assign_timestamps", args.to_vec(), input);
     }
 
     let scope = Scope {
@@ -353,25 +338,37 @@ fn build_query(
 
     let mut current = input;
     for (op, args) in steps {
-        // Spanned at the query, where rustc's messages on its types then point.
-        let args: Vec<Expr> = args
-            .into_iter()
-            .map(|arg| syn::parse2(respan(arg, at.span)).expect("generated code parses"))
-            .collect();
-        let input = Input {
-            node: current,
-            port: Port::Main,
-            span: call.name.span(),
-        };
-        current = push_node(
-            graph,
-            ops::lookup_internal(op).expect("an operator"),
-            (call.name.span(), at.span),
-            &args,
-            vec![input],
-        );
+        current = step(graph, call, at, op, args, current);
     }
     Ok(Some(current))
+}
+
+/// Adds the node of operator `op` with the generated arguments `args`, reading `input`.
+fn step(
+    graph: &mut Graph,
+    call: &SqlCall,
+    at: &Query,
+    op: &str,
+    args: Vec<TokenStream>,
+    input: usize,
+) -> usize {
+    // Spanned at the query, where rustc's messages on its types then point.
+    let args: Vec<Expr> = args
+        .into_iter()
+        .map(|arg| syn::parse2(respan(arg, at.span)).expect("generated code parses"))
+        .collect();
+    let input = Input {
+        node: input,
+        port: Port::Main,
+        span: call.name.span(),
+    };
+    push_node(
+        graph,
+        ops::lookup_internal(op).expect("an operator"),
+        (call.name.span(), at.span),
+        &args,
+        vec![input],
+    )
 }
 
 /// The stream a query's table names: `Ok(None)` for a broken one (already reported).
