@@ -1760,69 +1760,6 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
         .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use crate::diag::Errors;
-    use crate::parse::PipelineAst;
-
-    /// The operators of the pipeline `src` and its errors.
-    fn plan(src: &str) -> (Vec<&'static str>, Vec<String>) {
-        let ast: PipelineAst = syn::parse_str(src).unwrap();
-        let mut errors = Errors::default();
-        let mut graph = crate::build::build(&ast, &mut errors);
-        crate::check::check(&mut graph, &mut errors);
-        (
-            graph.nodes.iter().map(|n| n.name).collect(),
-            errors.messages(),
-        )
-    }
-
-    #[test]
-    fn a_query_is_a_filter_and_a_map_in_its_tables_chain() {
-        let (ops, errors) = plan(
-            r#"let t = from_collection(v); sql!("SELECT a, b + 1 AS c FROM t WHERE a > 1").print();"#,
-        );
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(ops, ["from_collection", "filter", "map", "print"]);
-    }
-
-    #[test]
-    fn select_star_is_the_records_themselves() {
-        let (ops, errors) = plan(r#"let t = from_collection(v); sql!("SELECT * FROM t").print();"#);
-        assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(ops, ["from_collection", "print"]);
-        let (ops, _) =
-            plan(r#"let t = from_collection(v); sql!("SELECT t.* FROM t WHERE x").print();"#);
-        assert_eq!(ops, ["from_collection", "filter", "print"]);
-    }
-
-    #[test]
-    fn each_problem_is_one_message_at_its_place() {
-        let cases = [
-            ("SELECT a FROM orders WHERE", "SQL syntax: expected an expression, found the end of the query"),
-            ("SELECT a FROM orders ORDER BY a", "`ORDER BY` is not supported in `sql!` yet (at 1:31 of the query)"),
-            ("SELECT a FROM ordres", "cannot find table `ordres` in this pipeline; did you mean `orders`? (at 1:15 of the query)"),
-            ("SELECT a FROM zzz", "cannot find table `zzz` in this pipeline; the streams defined before it are `keyed` and `orders` (at 1:15 of the query)"),
-            ("SELECT a FROM keyed", "table `keyed` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by` (at 1:15 of the query)"),
-            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: group the rows by a key, `GROUP BY k` (an updating query), or by windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..` (at 1:11 of the query)"),
-            ("SELECT a AS b, c AS b FROM orders", "the result has two columns named `b`: rename one with `AS` (at 1:16 of the query)"),
-            ("SELECT a FROM orders; SELECT b FROM orders", "one query per `sql!` (at 1:23 of the query)"),
-            ("SELECT CAST(a AS DATE) AS d FROM orders", "CAST to `DATE` is not supported: the types are BIGINT, INT, SMALLINT, TINYINT, DOUBLE, FLOAT, DECIMAL (as DOUBLE), BOOLEAN and STRING (at 1:13 of the query)"),
-        ];
-        let mut wrong = Vec::new();
-        for (query, want) in cases {
-            let src = format!(
-                r#"let orders = from_collection(v); orders.print(); let keyed = orders.key_by(|x| *x); keyed.count().print(); sql!("{query}").print();"#
-            );
-            let (_, errors) = plan(&src);
-            if errors != [want] {
-                wrong.push(format!("{query}: {errors:?}"));
-            }
-        }
-        assert!(wrong.is_empty(), "{wrong:#?}");
-    }
-}
-
 /// A `CREATE TABLE` of the query: the stream it names and its watermark.
 struct TableDecl {
     name: String,
@@ -2010,4 +1947,67 @@ fn create_tables(
         i = skip(end);
     }
     Ok((out.into_iter().collect(), tables))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::Errors;
+    use crate::parse::PipelineAst;
+
+    /// The operators of the pipeline `src` and its errors.
+    fn plan(src: &str) -> (Vec<&'static str>, Vec<String>) {
+        let ast: PipelineAst = syn::parse_str(src).unwrap();
+        let mut errors = Errors::default();
+        let mut graph = crate::build::build(&ast, &mut errors);
+        crate::check::check(&mut graph, &mut errors);
+        (
+            graph.nodes.iter().map(|n| n.name).collect(),
+            errors.messages(),
+        )
+    }
+
+    #[test]
+    fn a_query_is_a_filter_and_a_map_in_its_tables_chain() {
+        let (ops, errors) = plan(
+            r#"let t = from_collection(v); sql!("SELECT a, b + 1 AS c FROM t WHERE a > 1").print();"#,
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(ops, ["from_collection", "filter", "map", "print"]);
+    }
+
+    #[test]
+    fn select_star_is_the_records_themselves() {
+        let (ops, errors) = plan(r#"let t = from_collection(v); sql!("SELECT * FROM t").print();"#);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(ops, ["from_collection", "print"]);
+        let (ops, _) =
+            plan(r#"let t = from_collection(v); sql!("SELECT t.* FROM t WHERE x").print();"#);
+        assert_eq!(ops, ["from_collection", "filter", "print"]);
+    }
+
+    #[test]
+    fn each_problem_is_one_message_at_its_place() {
+        let cases = [
+            ("SELECT a FROM orders WHERE", "SQL syntax: expected an expression, found the end of the query"),
+            ("SELECT a FROM orders ORDER BY a", "`ORDER BY` is not supported in `sql!` yet (at 1:31 of the query)"),
+            ("SELECT a FROM ordres", "cannot find table `ordres` in this pipeline; did you mean `orders`? (at 1:15 of the query)"),
+            ("SELECT a FROM zzz", "cannot find table `zzz` in this pipeline; the streams defined before it are `keyed` and `orders` (at 1:15 of the query)"),
+            ("SELECT a FROM keyed", "table `keyed` must be a stream of records, not a keyed or windowed stream: name the stream before `key_by` (at 1:15 of the query)"),
+            ("SELECT a, SUM(a) FROM orders", "`SUM` is an aggregate function: group the rows by a key, `GROUP BY k` (an updating query), or by windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..` (at 1:11 of the query)"),
+            ("SELECT a AS b, c AS b FROM orders", "the result has two columns named `b`: rename one with `AS` (at 1:16 of the query)"),
+            ("SELECT a FROM orders; SELECT b FROM orders", "one query per `sql!` (at 1:23 of the query)"),
+            ("SELECT CAST(a AS DATE) AS d FROM orders", "CAST to `DATE` is not supported: the types are BIGINT, INT, SMALLINT, TINYINT, DOUBLE, FLOAT, DECIMAL (as DOUBLE), BOOLEAN and STRING (at 1:13 of the query)"),
+        ];
+        let mut wrong = Vec::new();
+        for (query, want) in cases {
+            let src = format!(
+                r#"let orders = from_collection(v); orders.print(); let keyed = orders.key_by(|x| *x); keyed.count().print(); sql!("{query}").print();"#
+            );
+            let (_, errors) = plan(&src);
+            if errors != [want] {
+                wrong.push(format!("{query}: {errors:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:#?}");
+    }
 }
