@@ -213,3 +213,38 @@ fn an_updating_query_refuses_checkpoints_rather_than_lose_its_state() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(err.contains("not checkpointed yet"), "{err}");
 }
+
+#[test]
+fn select_distinct_inserts_each_distinct_row_once() {
+    let input: Vec<Action> = (0..40u64)
+        .map(|i| Action {
+            user_id: i % 5,
+            item_id: i % 2,
+            action: if i % 3 == 0 { "buy" } else { "view" }.into(),
+            timestamp: i * 100,
+        })
+        .collect();
+    let mut want: Vec<String> = input
+        .iter()
+        .map(|a| format!("+I[{}, {}]", a.user_id, a.action))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    want.sort();
+    for workers in [1, 2] {
+        let (printed, data) = (Collector::new(), input.clone());
+        tidemill::run(
+            Args::with_workers(workers),
+            stream! {
+                let user_actions = from_collection(data).assign_timestamps(|a| a.timestamp, out_of_orderness = 10s);
+                sql!("SELECT DISTINCT user_id, action FROM user_actions")
+                    .map(|c| c.to_string())
+                    .collect(printed);
+            },
+        )
+        .unwrap();
+        let mut printed = printed.take();
+        printed.sort();
+        assert_eq!(printed, want, "at -w {workers}");
+    }
+}

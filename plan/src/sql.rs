@@ -129,12 +129,30 @@ fn build_query(
             ))
         }
     };
-    if select.distinct.is_some() {
-        return Err(at.error(errors, &**select, &unsupported("`SELECT DISTINCT`")));
-    }
     let group_by: &[Sql] = match &select.group_by {
         GroupByExpr::Expressions(keys, modifiers) if modifiers.is_empty() => keys,
         group => return Err(at.error(errors, group, &unsupported("this `GROUP BY`"))),
+    };
+    // `SELECT DISTINCT a, b` is `SELECT a, b .. GROUP BY a, b`, as Flink plans it.
+    let distinct_keys: Vec<Sql>;
+    let group_by = match &select.distinct {
+        None => group_by,
+        Some(sqlparser::ast::Distinct::Distinct) if group_by.is_empty() => {
+            let mut keys = Vec::new();
+            for item in &select.projection {
+                match item {
+                    SelectItem::UnnamedExpr(e @ (Sql::Identifier(_) | Sql::CompoundIdentifier(_)))
+                    | SelectItem::ExprWithAlias {
+                        expr: e @ (Sql::Identifier(_) | Sql::CompoundIdentifier(_)),
+                        ..
+                    } => keys.push(e.clone()),
+                    other => return Err(at.error(errors, other, "`SELECT DISTINCT` takes columns (an expression is not supported in `sql!` yet)")),
+                }
+            }
+            distinct_keys = keys;
+            &distinct_keys
+        }
+        Some(_) => return Err(at.error(errors, &**select, &unsupported("this `SELECT DISTINCT`"))),
     };
 
     // The table: one stream of the pipeline, or its windows.
