@@ -467,10 +467,10 @@ pub use tidemill_runtime::postgres;
 pub use tidemill_runtime::state::{ListState, MapState, Ttl, ValueState};
 pub use tidemill_runtime::window::{Aggregator, Window, WindowResult};
 /// What SQL queries compile to, and their results: the changes of an updating query
-/// ([`sql::Change`], [`sql::RowKind`]), the traits of result rows.
+/// ([`sql::Change`], [`sql::RowKind`]), and how rows print ([`sql::write_row`]).
 pub mod sql {
     pub use tidemill_runtime::sql::changelog::{Change, RowKind};
-    pub use tidemill_runtime::sql::{Field, Row};
+    pub use tidemill_runtime::sql::{write_row, Field};
 }
 pub use tidemill_runtime::{
     args, checkpoint, dead_letter, format, hash, join, run, sinks, sources, state, time, window,

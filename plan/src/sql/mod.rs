@@ -579,14 +579,9 @@ fn projection(
                     struct SqlRow<#(#params),*> {
                         #(#renames pub #field_names: #params,)*
                     }
-                    impl<#(#params: #rt::Field),*> #rt::Row for SqlRow<#(#params),*> {
-                        fn write(&self, kind: &str, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            #rt::write_row(f, kind, &[#(&self.#field_names as &dyn #rt::Field),*])
-                        }
-                    }
-                    impl<#(#params: #rt::Field),*> ::core::fmt::Display for SqlRow<#(#params),*> {
+                    impl<#(#params: #serde::Serialize),*> ::core::fmt::Display for SqlRow<#(#params),*> {
                         fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                            #rt::Row::write(self, "+I", f)
+                            #rt::write_row(f, "+I", self)
                         }
                     }
                     SqlRow { #(#field_names: #values),* }

@@ -75,10 +75,7 @@ pub struct Change<R> {
 /// row's fields in order, whatever struct it is.
 impl<R: Serialize> fmt::Display for Change<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.kind.short())?;
-        f.write_str("[")?;
-        super::fields::write_fields(&self.row, f)?;
-        f.write_str("]")
+        super::fields::write_row(f, self.kind.short(), &self.row)
     }
 }
 

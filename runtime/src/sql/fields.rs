@@ -1,13 +1,23 @@
-//! A row's values as Flink prints them, from any serde `Serialize` struct: what prints
-//! an updating query's changes (`-U[..]`) whatever struct its rows are (a generated row
-//! or the user's `row = T`).
+//! A row as Flink prints it, `kind[v1, v2, ..]`, from any serde `Serialize` struct:
+//! what prints every query's rows (`+I[..]`) and an updating query's changes (`-U[..]`),
+//! whatever struct the rows are (a generated row or the user's `row = T`). Each value is
+//! written as [`super::Field`] writes it.
 
 use std::fmt::{self, Write};
 
 use serde::ser::{self, Impossible, Serialize, SerializeStruct, SerializeTuple};
 
+/// Writes a row as Flink's `Row.toString`: `kind[v1, v2, ..]`, `kind` being `+I`, `-U`,
+/// `+U` or `-D`.
+pub fn write_row<R: Serialize + ?Sized>(out: &mut dyn Write, kind: &str, row: &R) -> fmt::Result {
+    out.write_str(kind)?;
+    out.write_char('[')?;
+    write_fields(row, out)?;
+    out.write_char(']')
+}
+
 /// Writes `row`'s field values as `v1, v2, ..` (a struct's fields, or a tuple's).
-pub fn write_fields<R: Serialize + ?Sized>(row: &R, out: &mut dyn Write) -> fmt::Result {
+fn write_fields<R: Serialize + ?Sized>(row: &R, out: &mut dyn Write) -> fmt::Result {
     row.serialize(Fields { out, first: true })
         .map_err(|_| fmt::Error)
 }
@@ -301,7 +311,7 @@ mod tests {
             amount: 1500.0,
             none: None,
         };
-        write_fields(&row, &mut out).unwrap();
-        assert_eq!(out, "7, ann, 1500.0, null");
+        write_row(&mut out, "-U", &row).unwrap();
+        assert_eq!(out, "-U[7, ann, 1500.0, null]");
     }
 }

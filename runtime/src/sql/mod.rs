@@ -16,8 +16,9 @@ pub mod time;
 pub mod total;
 pub mod value;
 
+pub use fields::write_row;
 pub use ops::*;
-pub use row::{text as to_text, write_row, Field, Row};
+pub use row::Field;
 pub use text::*;
 pub use value::{Int, Null, Value};
 

@@ -1,5 +1,5 @@
-//! How a query's rows print: Flink's `Row.toString`, `+I[v1, v2, ..]`, each value as
-//! Java prints it (`null` for NULL, `1200.0` for a `DOUBLE`).
+//! How a query's values print: as Java prints them (`null` for NULL, `1200.0` for a
+//! `DOUBLE`); `fields.rs` writes whole rows with them.
 
 use std::fmt;
 
@@ -85,26 +85,6 @@ pub fn text<T: Field + ?Sized>(value: &T) -> String {
     s
 }
 
-/// A result row of a query, which prints with its kind of change (`+I`, `-U`, `+U`,
-/// `-D`): the generated rows implement it.
-pub trait Row {
-    /// Writes `kind[v1, v2, ..]`.
-    fn write(&self, kind: &str, out: &mut fmt::Formatter<'_>) -> fmt::Result;
-}
-
-/// Writes a row: `kind[v1, v2, ..]`, as Flink's `Row.toString`.
-pub fn write_row(out: &mut fmt::Formatter<'_>, kind: &str, fields: &[&dyn Field]) -> fmt::Result {
-    out.write_str(kind)?;
-    out.write_str("[")?;
-    for (i, field) in fields.iter().enumerate() {
-        if i > 0 {
-            out.write_str(", ")?;
-        }
-        field.write(out)?;
-    }
-    out.write_str("]")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,16 +106,5 @@ mod tests {
         }
         assert_eq!(text(&None::<u64>), "null");
         assert_eq!(text(&Some("x")), "x");
-    }
-
-    #[test]
-    fn rows_print_as_flink_rows() {
-        struct Row(u64, f64, Option<String>);
-        impl fmt::Display for Row {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write_row(f, "+I", &[&self.0, &self.1, &self.2])
-            }
-        }
-        assert_eq!(Row(7, 1500.0, None).to_string(), "+I[7, 1500.0, null]");
     }
 }
