@@ -263,16 +263,14 @@ where
                     changes.sort_by(|a, b| a.0.cmp(&b.0));
                     consolidate(&mut changes);
                     let mut session = output.session(&cap);
-                    let mut i = 0;
-                    while i < changes.len() {
-                        // One key's retraction (old result) and addition (new result).
-                        let key = &changes[i].0 .0;
-                        let mut end = i + 1;
-                        while end < changes.len() && changes[end].0 .0 == *key {
-                            end += 1;
-                        }
+                    let mut changes = changes.into_iter().peekable();
+                    while let Some(first) = changes.next() {
+                        // One key's retraction (old result) and addition (new result),
+                        // moved out of the batch.
                         let (mut old, mut new) = (None, None);
-                        for ((k, v), diff) in changes[i..end].iter().cloned() {
+                        let mut next = Some(first);
+                        while let Some(((k, v), diff)) = next {
+                            next = changes.next_if(|((other, _), _)| *other == k);
                             let row = Grouped {
                                 key: k.0,
                                 value: v.0,
@@ -307,7 +305,6 @@ where
                                 t,
                             ));
                         }
-                        i = end;
                     }
                 }
             }
