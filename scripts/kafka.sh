@@ -47,7 +47,8 @@ if [ ! -x "$BIN" ]; then
     cargo install tansu --version "$VERSION" --locked --features dynostore --root "$ROOT" >&2
 fi
 
-nohup "$BIN" broker \
+# Warnings and errors only (a failed produce, say), for a failing test to show.
+RUST_LOG=warn nohup "$BIN" broker \
     --storage-engine "memory://tansu/" \
     --listener-url "tcp://127.0.0.1:$PORT" \
     --advertised-listener-url "tcp://127.0.0.1:$PORT" \

@@ -124,6 +124,28 @@ pub fn kafka_brokers() -> String {
     brokers
 }
 
+/// The last lines of the log of the broker `scripts/kafka.sh` started (its warnings and
+/// errors), for a failing test's message.
+#[allow(dead_code, reason = "only the Kafka tests use it")]
+pub fn broker_log() -> String {
+    let tools = std::env::var("TIDEMILL_TOOLS").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/tidemill",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    let port = std::env::var("TIDEMILL_KAFKA_PORT").unwrap_or_else(|_| "19092".into());
+    let path = format!("{tools}/run/tansu-{port}.log");
+    match std::fs::read_to_string(&path) {
+        Ok(log) => {
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = lines[lines.len().saturating_sub(40)..].join("\n");
+            format!("the broker's log ({path}), its end:\n{tail}")
+        }
+        Err(e) => format!("no broker log at {path}: {e}"),
+    }
+}
+
 /// The environment a job needs to keep checkpoints in the local S3-compatible store that
 /// `scripts/s3.sh` starts (`TIDEMILL_S3_PORT`, else 19900; bucket `tidemill`); panics
 /// with what to run when nothing listens there, so such tests fail rather than pass.
@@ -199,8 +221,31 @@ pub fn consume_keyed(brokers: &str, topic: &str) -> Vec<(Option<String>, String)
 #[cfg(feature = "kafka")]
 #[allow(dead_code, reason = "not every test binary reads tombstones")]
 pub fn consume_records(brokers: &str, topic: &str) -> Vec<(Option<String>, Option<String>)> {
+    read_topic(brokers, topic)
+        .into_iter()
+        .map(|r| (r.key, r.payload))
+        .collect()
+}
+
+/// One record of a topic, where it is and what it carries.
+#[cfg(feature = "kafka")]
+#[derive(Debug)]
+#[allow(dead_code, reason = "the place and headers are read when a test fails")]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Every record of `topic`, up to each partition's end offset when called, in each
+/// partition's order.
+#[cfg(feature = "kafka")]
+#[allow(dead_code, reason = "not every test binary reads topics")]
+pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
     use rdkafka::consumer::Consumer;
-    use rdkafka::message::Message;
+    use rdkafka::message::{Headers, Message};
     use tidemill::kafka::rdkafka;
     let consumer: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", brokers)
@@ -228,6 +273,7 @@ pub fn consume_records(brokers: &str, topic: &str) -> Vec<(Option<String>, Optio
     consumer.assign(&list).unwrap();
     let mut out = Vec::new();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     while !ends.is_empty() {
         assert!(
             std::time::Instant::now() < deadline,
@@ -237,11 +283,18 @@ pub fn consume_records(brokers: &str, topic: &str) -> Vec<(Option<String>, Optio
             continue;
         };
         let m = message.unwrap();
-        let key = m.key().map(|k| String::from_utf8(k.to_vec()).unwrap());
-        out.push((
-            key,
-            m.payload().map(|p| String::from_utf8(p.to_vec()).unwrap()),
-        ));
+        let headers = m.headers().map_or_else(Vec::new, |h| {
+            h.iter()
+                .map(|h| (h.key.to_string(), text(h.value.unwrap_or_default())))
+                .collect()
+        });
+        out.push(Record {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(|k| String::from_utf8(k.to_vec()).unwrap()),
+            payload: m.payload().map(|p| String::from_utf8(p.to_vec()).unwrap()),
+            headers,
+        });
         if ends
             .get(&m.partition())
             .is_some_and(|&end| m.offset() + 1 >= end)

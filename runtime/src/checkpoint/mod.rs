@@ -349,6 +349,12 @@ impl Worker {
             .map_or(0, |id| id.saturating_add(1))
     }
 
+    /// The checkpoint this run restored, if any (`u64::MAX`: a job's last one, after
+    /// which the run has no epochs of its own).
+    pub fn restored_id(&self) -> Option<u64> {
+        self.shared.restored_id()
+    }
+
     /// How often sources start a new epoch.
     pub fn interval(&self) -> Duration {
         self.shared.interval

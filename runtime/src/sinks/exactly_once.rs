@@ -66,7 +66,7 @@ pub fn write_transactional<'scope, T: 'static, X: Transactional<T>>(
             let mut current = worker.first_epoch();
             let mut barrier = crate::checkpoint::Barrier::new(&initial, current);
             drop(initial);
-            let restored = worker.first_epoch().checked_sub(1);
+            let restored = worker.restored_id();
             // Its own output and, restored at another number of workers, that of the old
             // workers it takes over.
             let sink = sink.and_then(|mut sink| {
