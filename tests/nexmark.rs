@@ -1,7 +1,8 @@
 //! Every Nexmark query against a brute-force reference computed in plain Rust over the
 //! same events, at 1 and 2 workers with small source batches (so that windows fire and
 //! auctions close while the sources still read). The hand-written timely versions of q1,
-//! q5 and q7 must give the same rows as the DSL's.
+//! q5 and q7, and the SQL versions of q0, q1 and q2, must give the same rows as the
+//! DSL's.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Debug;
@@ -10,7 +11,7 @@ use tidemill::nexmark::{self, Auction, Bid, Config, Event, Generator, Source, Te
 use tidemill::{Args, Collector, JobReport, Result};
 
 use tidemill::nexmark_queries::*;
-use tidemill::nexmark_queries::{self as queries, timely as timely_queries};
+use tidemill::nexmark_queries::{self as queries, sql as sql_queries, timely as timely_queries};
 
 const EVENTS: u64 = 20_000;
 
@@ -81,6 +82,12 @@ fn bits(x: f64) -> u64 {
 #[test]
 fn q0_passes_every_bid() {
     check(queries::q0, |b| b, bids());
+    let selected = |b: Bid| (b.auction, b.bidder, b.price, b.date_time, b.extra);
+    check(
+        sql_queries::q0,
+        |r| (r.auction, r.bidder, r.price, r.date_time, r.extra),
+        bids().into_iter().map(selected).collect(),
+    );
 }
 
 #[test]
@@ -99,7 +106,8 @@ fn q1_converts_prices() {
         })
         .collect::<Vec<_>>();
     check(queries::q1, key, expected.clone());
-    check(timely_queries::q1, key, expected);
+    check(timely_queries::q1, key, expected.clone());
+    check(sql_queries::q1, key, expected);
 }
 
 #[test]
@@ -109,7 +117,8 @@ fn q2_selects_auctions() {
         .filter(|b| b.auction % 123 == 0)
         .map(|b| (b.auction, b.price))
         .collect();
-    check(queries::q2, |r| r, expected);
+    check(queries::q2, |r| r, expected.clone());
+    check(sql_queries::q2, |r| (r.auction, r.price), expected);
 }
 
 #[test]

@@ -11,6 +11,7 @@
 //! q18, q19) emit updates as their results change; q4 and q9 close an auction when the
 //! watermark passes its expiry (or when the input ends).
 
+pub mod sql;
 pub mod timely;
 
 use std::cmp::Reverse;

@@ -7,7 +7,8 @@
 //! ```
 //! `--pregenerated` generates each worker's events into memory before the clock starts,
 //! so that the figures are the engine's alone. `--query q1-timely` (also q5, q7) runs the
-//! hand-written timely version of a query, for the DSL's overhead as a ratio. `--query
+//! hand-written timely version of a query, for the DSL's overhead as a ratio; `--query
+//! q1-sql` (also q0, q2) its SQL version, for SQL's. `--query
 //! all` runs each query in a process of its own and prints a table; `--query gen` runs
 //! the generator alone on one thread.
 
@@ -18,16 +19,18 @@ use tidemill::clap::{self, Parser};
 use tidemill::nexmark::{self, Config, Pregenerated};
 use tidemill::{Args, Collector, Result};
 
-use tidemill::nexmark_queries::{self as queries, timely as timely_queries, Events};
+use tidemill::nexmark_queries::{
+    self as queries, sql as sql_queries, timely as timely_queries, Events,
+};
 
 #[derive(Parser)]
 #[command(disable_help_flag = true, about = "Runs the Nexmark queries")]
 struct Cli {
     #[command(flatten)]
     tidemill: Args,
-    /// The query: q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q17 q18 q19, a hand-written
-    /// timely version q1-timely q5-timely q7-timely, `gen` (the generator alone, on one
-    /// thread), or `all`.
+    /// The query: q0 q1 q2 q3 q4 q5 q7 q8 q9 q11 q12 q14 q17 q18 q19, an SQL version
+    /// q0-sql q1-sql q2-sql, a hand-written timely version q1-timely q5-timely q7-timely,
+    /// `gen` (the generator alone, on one thread), or `all`.
     #[arg(long, default_value = "q0")]
     query: String,
     /// How many events to generate.
@@ -43,11 +46,14 @@ struct Cli {
 }
 
 /// Every query `all` runs, in order.
-const ALL: [&str; 18] = [
+const ALL: [&str; 21] = [
     "q0",
+    "q0-sql",
     "q1",
+    "q1-sql",
     "q1-timely",
     "q2",
+    "q2-sql",
     "q3",
     "q4",
     "q5",
@@ -173,6 +179,9 @@ fn run(name: &str, args: Args, events: impl Events) -> Result<u64> {
         "q17" => counted!(queries::q17),
         "q18" => counted!(queries::q18),
         "q19" => counted!(queries::q19),
+        "q0-sql" => counted!(sql_queries::q0),
+        "q1-sql" => counted!(sql_queries::q1),
+        "q2-sql" => counted!(sql_queries::q2),
         "q1-timely" => counted!(timely_queries::q1),
         "q5-timely" => counted!(timely_queries::q5),
         "q7-timely" => counted!(timely_queries::q7),
