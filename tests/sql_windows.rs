@@ -1,4 +1,4 @@
-//! Window aggregations in SQL: window TVFs (`TUMBLE`, `HOP`, `SESSION`) with `GROUP BY
+//! Window aggregations in SQL: window TVFs (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`) with `GROUP BY
 //! window_start, window_end, ..`, checked against a model of Flink's window semantics
 //! written here (window assignment, session merging, aggregates skipping NULLs,
 //! `HAVING`), on random out-of-order bids at 1, 2 and 4 workers.
@@ -44,12 +44,15 @@ type Tumbled = (i64, i64, u64, i64, i64, i64, String, i64, i64, i64);
 type Hopped = (i64, i64, i64, i64, Option<i32>);
 /// `(start, end, auction, n, window_time)`.
 type Sessions = (i64, i64, u64, i64, i64);
+/// `(start, end, auction, n, total)`.
+type Cumulated = (i64, i64, u64, i64, i64);
 
 #[derive(Debug, PartialEq)]
 struct Results {
     tumbled: Vec<Tumbled>,
     hopped: Vec<Hopped>,
     sessions: Vec<Sessions>,
+    cumulated: Vec<Cumulated>,
 }
 
 fn sorted<T: PartialOrd>(mut v: Vec<T>) -> Vec<T> {
@@ -147,15 +150,34 @@ fn model(input: &[Bid]) -> Results {
             sessions.push((start, end, auction, n, end - 1));
         }
     }
+    // Cumulating windows start at every second and end every 250 ms within it: a bid
+    // counts in each window of its second that ends after it.
+    let mut cumulate: BTreeMap<(i64, i64, u64), Vec<&Bid>> = BTreeMap::new();
+    for b in input {
+        let ts = b.ts as i64;
+        let start = ts - ts % 1000;
+        for end in (1..=4).map(|k| start + 250 * k).filter(|&end| end > ts) {
+            cumulate.entry((start, end, b.auction)).or_default().push(b);
+        }
+    }
+    let cumulated = cumulate
+        .into_iter()
+        .map(|((start, end, auction), bids)| {
+            let total = bids.iter().map(|b| b.price).sum();
+            (start, end, auction, bids.len() as i64, total)
+        })
+        .collect();
     Results {
         tumbled: sorted(tumbled),
         hopped: sorted(hopped),
         sessions: sorted(sessions),
+        cumulated: sorted(cumulated),
     }
 }
 
 fn run_queries(input: &[Bid], workers: u64) -> Results {
     let (tumbled, hopped, sessions) = (Collector::new(), Collector::new(), Collector::new());
+    let cumulated = Collector::new();
     let data = input.to_vec();
     tidemill::run(
         Args::with_workers(workers),
@@ -180,6 +202,11 @@ fn run_queries(input: &[Bid], workers: u64) -> Results {
                   GROUP BY window_start, window_end, auction")
                 .map(|r| (r.window_start, r.window_end, r.auction, r.n, r.window_time))
                 .collect(sessions);
+            sql!("SELECT window_start, window_end, auction, COUNT(*) AS n, SUM(price) AS total
+                  FROM TABLE(CUMULATE(TABLE bids, DESCRIPTOR(ts), INTERVAL '250' MILLISECOND, INTERVAL '1' SECOND))
+                  GROUP BY window_start, window_end, auction")
+                .map(|r| (r.window_start, r.window_end, r.auction, r.n, r.total))
+                .collect(cumulated);
         },
     )
     .unwrap();
@@ -187,6 +214,7 @@ fn run_queries(input: &[Bid], workers: u64) -> Results {
         tumbled: sorted(tumbled.take()),
         hopped: sorted(hopped.take()),
         sessions: sorted(sessions.take()),
+        cumulated: sorted(cumulated.take()),
     }
 }
 

@@ -26,7 +26,17 @@ const SLIDE: u64 = 30;
 
 /// Window ends (of windows of `size` sliding by `slide`) that contain `ts`.
 fn ends(ts: u64, size: u64, slide: u64) -> Vec<u64> {
-    let last = ts - ts % slide + size;
+    windows_ending(ts, ts - ts % slide + size, slide)
+}
+
+/// The ends of cumulating windows (starting at every multiple of `max`, ending at every
+/// `step` after it up to `max`) that contain `ts`.
+fn cumulating_ends(ts: u64, step: u64, max: u64) -> Vec<u64> {
+    windows_ending(ts, ts - ts % max + max, step)
+}
+
+/// `last`, `last - step`, ... while after `ts`.
+fn windows_ending(ts: u64, last: u64, slide: u64) -> Vec<u64> {
     (0..)
         .map(|j| last.checked_sub(j * slide))
         .take_while(|e| e.is_some_and(|e| e > ts))
@@ -52,11 +62,25 @@ fn model(
     slide: u64,
     key: impl Fn(&Rec) -> u8,
 ) -> (BTreeMap<(u8, u64), Vec<Rec>>, Vec<Rec>) {
+    model_of(input, workers, |ts| ends(ts, size, slide), key)
+}
+
+/// [`model`] of the windows `ends_of` gives a record.
+#[allow(
+    clippy::type_complexity,
+    reason = "the model returns its two maps side by side"
+)]
+fn model_of(
+    input: &[Rec],
+    workers: usize,
+    ends_of: impl Fn(u64) -> Vec<u64>,
+    key: impl Fn(&Rec) -> u8,
+) -> (BTreeMap<(u8, u64), Vec<Rec>>, Vec<Rec>) {
     let times = travel_times(input, workers);
     let mut windows: BTreeMap<(u8, u64), Vec<Rec>> = BTreeMap::new();
     let mut late = Vec::new();
     for (r, &time) in input.iter().zip(&times) {
-        let open: Vec<u64> = ends(r.1, size, slide)
+        let open: Vec<u64> = ends_of(r.1)
             .into_iter()
             .filter(|e| e + LATENESS > time)
             .collect();
@@ -116,6 +140,8 @@ struct Outputs {
     counts: Vec<WindowResult<u8, u64>>,
     sliding_sums: Vec<WindowResult<u8, u64>>,
     sliding_late: Vec<Rec>,
+    cumulating_sums: Vec<WindowResult<u8, u64>>,
+    cumulating_late: Vec<Rec>,
     mins: Vec<WindowResult<u8, u64>>,
     maxes: Vec<WindowResult<u8, u64>>,
     avgs: Vec<WindowResult<u8, f64>>,
@@ -131,6 +157,7 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
     let c: [Collector<WindowResult<u8, u64>>; 6] = Default::default();
     let (avgs, reduced, all_counts) = (Collector::new(), Collector::new(), Collector::new());
     let (sliding_late, tumbling_late) = (Collector::new(), Collector::new());
+    let (cumulating_sums, cumulating_late) = (Collector::new(), Collector::new());
     let processed = Collector::new();
     let [counts, sliding_sums, mins, maxes, aggregated, _] = c;
     let data = input.to_vec();
@@ -145,6 +172,9 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
             let sums = readings.key_by(|r| r.0).window(sliding(100ms, 30ms)).allowed_lateness(50ms).sum(|r| r.2);
             sums.collect(sliding_sums);
             sums.late().collect(sliding_late);
+            let cumulating = readings.key_by(0).window(cumulate(30ms, 90ms)).allowed_lateness(50ms).sum(|r| r.2);
+            cumulating.collect(cumulating_sums);
+            cumulating.late().collect(cumulating_late);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).min(|r| r.2).collect(mins);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).max(|r| r.2).collect(maxes);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).avg(|r| r.2).collect(avgs);
@@ -162,6 +192,8 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
         counts: counts.take(),
         sliding_sums: sliding_sums.take(),
         sliding_late: sliding_late.take(),
+        cumulating_sums: cumulating_sums.take(),
+        cumulating_late: cumulating_late.take(),
         mins: mins.take(),
         maxes: maxes.take(),
         avgs: avgs.take(),
@@ -230,6 +262,22 @@ fn check(input: &[Rec], workers: u64, batch: u64) {
         sorted(out.sliding_late),
         sorted(sliding_late.clone()),
         "sliding late {at}"
+    );
+    let (cumulating, cumulating_late) = model_of(
+        input,
+        n,
+        |ts| cumulating_ends(ts, SLIDE, 3 * SLIDE),
+        |r| r.0,
+    );
+    assert_eq!(
+        last_results(out.cumulating_sums),
+        expect(&cumulating, |rs| rs.iter().map(|r| r.2).sum()),
+        "cumulating sum {at}"
+    );
+    assert_eq!(
+        sorted(out.cumulating_late),
+        sorted(cumulating_late),
+        "cumulating late {at}"
     );
     assert_eq!(
         last_results(out.mins),

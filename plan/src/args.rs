@@ -39,7 +39,7 @@ impl Arg {
             Arg::Closure => "a closure",
             Arg::Selector => "a closure or a tuple field index",
             Arg::Stream => "a stream name",
-            Arg::Window => "a window, `tumbling(size)`, `sliding(size, slide)` or `session(gap)`,",
+            Arg::Window => "a window, `tumbling(size)`, `sliding(size, slide)`, `cumulate(step, max)` or `session(gap)`,",
             Arg::Duration => "a duration such as `500ms`, `10s`, `1min` or `2h`",
             Arg::SignedDuration => "a duration such as `-5s` or `10s`",
             Arg::Count => "a number of records",
@@ -59,6 +59,12 @@ pub enum Window {
     Sliding {
         size: u64,
         slide: u64,
+    },
+    /// Windows growing by `step` from a start at every multiple of `max` up to `max`
+    /// (Flink SQL's `CUMULATE`).
+    Cumulate {
+        step: u64,
+        max: u64,
     },
     /// Sessions of one key closed by a `gap` without records.
     Session {
@@ -82,6 +88,7 @@ impl Window {
         match *self {
             Window::Tumbling { size } => vec![size],
             Window::Sliding { size, slide } => vec![size, slide],
+            Window::Cumulate { step, max } => vec![step, max],
             Window::Session { gap } => vec![gap.min(SESSION_TICK)],
         }
     }
@@ -94,6 +101,9 @@ impl Window {
             }
             Window::Sliding { size, slide } => {
                 quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide))
+            }
+            Window::Cumulate { step, max } => {
+                quote_spanned!(span=> #rt::window::Assigner::cumulate(#step, #max))
             }
             Window::Session { gap } => {
                 quote_spanned!(span=> #rt::window::session(#gap).ticked(#tick))
@@ -209,9 +219,9 @@ pub fn signed_duration_ms(arg: &Expr) -> Result<i64, ArgError> {
     Ok(if negative { -ms } else { ms })
 }
 
-/// A window argument: `tumbling(size)`, `sliding(size, slide)` or `session(gap)`.
+/// A window argument: `tumbling(size)`, `sliding(size, slide)`, `cumulate(step, max)` or `session(gap)`.
 pub fn window(arg: &Expr) -> Result<Window, ArgError> {
-    let usage = "expected a window: `tumbling(10s)`, `sliding(10s, 2s)` or `session(30s)`";
+    let usage = "expected a window: `tumbling(10s)`, `sliding(10s, 2s)`, `cumulate(1s, 10s)` or `session(30s)`";
     let Expr::Call(call) = arg else {
         return Err((arg.span(), usage.into()));
     };
@@ -237,6 +247,16 @@ pub fn window(arg: &Expr) -> Result<Window, ArgError> {
             }
             Ok(Window::Sliding { size, slide })
         }
+        (Some("cumulate"), [step_arg, max_arg]) => {
+            let (step, max) = (positive(step_arg)?, positive(max_arg)?);
+            if !max.is_multiple_of(step) {
+                return Err((
+                    max_arg.span(),
+                    format!("the max size ({max} ms) of cumulating windows must be a multiple of their step ({step} ms)"),
+                ));
+            }
+            Ok(Window::Cumulate { step, max })
+        }
         (Some("tumbling"), _) => Err((
             call.span(),
             "`tumbling` takes one duration: `tumbling(10s)`".into(),
@@ -244,6 +264,10 @@ pub fn window(arg: &Expr) -> Result<Window, ArgError> {
         (Some("sliding"), _) => Err((
             call.span(),
             "`sliding` takes a size and a slide: `sliding(10s, 2s)`".into(),
+        )),
+        (Some("cumulate"), _) => Err((
+            call.span(),
+            "`cumulate` takes a step and a max size: `cumulate(1s, 10s)`".into(),
         )),
         _ => Err((call.func.span(), usage.into())),
     }

@@ -30,7 +30,7 @@ pub(super) fn window_tvf(
         return unsupported(
             errors,
             expr.span(),
-            "`TABLE(..)` in `FROM` takes a window function: `TUMBLE`, `HOP` or `SESSION`",
+            "`TABLE(..)` in `FROM` takes a window function: `TUMBLE`, `HOP`, `CUMULATE` or `SESSION`",
         );
     };
     let kind = function.name.to_string().to_uppercase();
@@ -105,16 +105,22 @@ pub(super) fn window_tvf(
         ("TUMBLE", [size]) => format!("tumbling({size}ms)"),
         ("HOP", [slide, size]) => format!("sliding({size}ms, {slide}ms)"),
         ("SESSION", [gap]) => format!("session({gap}ms)"),
-        ("TUMBLE" | "HOP" | "SESSION", _) => {
+        ("CUMULATE", [step, size]) => {
+            if !size.is_multiple_of(*step) {
+                return unsupported(errors, rest[2].span(), &format!("`CUMULATE`'s max size ({size} ms) must be a multiple of its step ({step} ms)"));
+            }
+            format!("cumulate({step}ms, {size}ms)")
+        }
+        ("TUMBLE" | "HOP" | "SESSION" | "CUMULATE", _) => {
             let shape = match kind.as_str() {
                 "TUMBLE" => "TUMBLE(TABLE t, DESCRIPTOR(ts), size)",
                 "HOP" => "HOP(TABLE t, DESCRIPTOR(ts), slide, size)",
+                "CUMULATE" => "CUMULATE(TABLE t, DESCRIPTOR(ts), step, size)",
                 _ => "SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap)",
             };
             return unsupported(errors, expr.span(), &format!("`{kind}` takes `{shape}` (an offset is not supported in `sql!` yet)"));
         }
-        ("CUMULATE", _) => return unsupported(errors, expr.span(), "`CUMULATE` windows are not supported in `sql!` yet"),
-        _ => return unsupported(errors, expr.span(), &format!("unknown window function `{kind}`: the window TVFs are `TUMBLE`, `HOP` and `SESSION`")),
+        _ => return unsupported(errors, expr.span(), &format!("unknown window function `{kind}`: the window TVFs are `TUMBLE`, `HOP`, `CUMULATE` and `SESSION`")),
     };
     Ok(WindowTvf {
         table,

@@ -70,12 +70,18 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Display for WindowResult<K, V> {
     }
 }
 
-/// Which windows a record belongs to: tumbling (`slide == size`) or sliding.
+/// Which windows a record belongs to: tumbling (`slide == size`), sliding, or
+/// cumulating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Assigner {
+    /// The size of a window (of the largest, cumulating).
     pub(super) size: u64,
+    /// How far apart window ends are.
     pub(super) slide: u64,
     pub(super) pane: u64,
+    /// Cumulating windows (Flink SQL's `CUMULATE`): windows start at multiples of
+    /// `size` and end at every `slide` after, up to `size`.
+    pub(super) cumulate: bool,
 }
 
 pub(super) fn gcd(a: u64, b: u64) -> u64 {
@@ -103,12 +109,42 @@ impl Assigner {
             size,
             slide,
             pane: gcd(size, slide),
+            cumulate: false,
+        }
+    }
+
+    /// `cumulate(step, max)`: windows `[k·max, k·max + step)`, `[k·max, k·max + 2·step)`,
+    /// ... up to `[k·max, (k+1)·max)`, as Flink SQL's `CUMULATE` (a day's running total,
+    /// every hour). The macro checks that `max` is a positive multiple of `step`.
+    pub fn cumulate(step: u64, max: u64) -> Self {
+        assert!(
+            step > 0 && max >= step && max.is_multiple_of(step),
+            "cumulating windows need a max size that is a multiple of the step"
+        );
+        Assigner {
+            size: max,
+            slide: step,
+            pane: step,
+            cumulate: true,
+        }
+    }
+
+    /// The start of the window ending at `end`.
+    fn start(&self, end: u64) -> i64 {
+        if self.cumulate {
+            ((end - 1) - (end - 1) % self.size) as i64
+        } else {
+            end as i64 - self.size as i64
         }
     }
 
     /// The end of the last window that contains `ts`.
     pub(super) fn last_end(&self, ts: u64) -> u64 {
-        ts - ts % self.slide + self.size
+        if self.cumulate {
+            ts - ts % self.size + self.size
+        } else {
+            ts - ts % self.slide + self.size
+        }
     }
 
     /// The end of the first window that contains `ts`.
@@ -136,12 +172,13 @@ impl Assigner {
 
     /// The pane ends of the window ending at `end`.
     pub(super) fn panes_of(&self, end: u64) -> std::ops::RangeInclusive<u64> {
-        (end + self.pane).saturating_sub(self.size)..=end
+        let start = self.start(end);
+        (start + self.pane as i64).max(0) as u64..=end
     }
 
     pub(super) fn window(&self, end: u64) -> Window {
         Window {
-            start: end as i64 - self.size as i64,
+            start: self.start(end),
             end: end as i64,
         }
     }
@@ -172,5 +209,22 @@ mod tests {
         // Pane [12, 14) lies in windows up to [12, 22).
         assert_eq!(s.pane_last_window_end(14), 22);
         assert_eq!(s.panes_of(22), 14..=22);
+        // Cumulating by 2 up to 6: 3 is in [0, 4) and [0, 6); 6 starts the next.
+        let c = Assigner::cumulate(2, 6);
+        assert_eq!(c.ends(3).collect::<Vec<_>>(), [6, 4]);
+        assert_eq!(c.ends(0).collect::<Vec<_>>(), [6, 4, 2]);
+        assert_eq!(c.ends(6).collect::<Vec<_>>(), [12, 10, 8]);
+        assert_eq!(c.window(4), Window { start: 0, end: 4 });
+        assert_eq!(c.window(12), Window { start: 6, end: 12 });
+        assert_eq!(c.panes_of(10), 8..=10);
+        assert_eq!(c.pane_last_window_end(8), 12);
+        for ts in 0..50 {
+            assert_eq!(Some(c.first_end(ts)), c.ends(ts).last());
+            for end in c.ends(ts) {
+                let w = c.window(end);
+                assert!(w.start <= ts as i64 && (ts as i64) < w.end);
+                assert!(c.panes_of(end).contains(&c.pane_end(ts)));
+            }
+        }
     }
 }
