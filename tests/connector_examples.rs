@@ -24,6 +24,22 @@ fn run_ok(binary: &Path, args: &[&str]) {
     );
 }
 
+/// Runs `binary` with `args` in one process of one worker (`-w 1`), which must succeed.
+fn one_worker_ok(binary: &Path, args: &[&str]) -> Vec<std::process::Output> {
+    let out = Command::new(binary)
+        .args(args)
+        .args(["-w", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{} {args:?} -w 1 failed:\n{}",
+        binary.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    vec![out]
+}
+
 /// Runs `binary` with `args` as two processes of two workers, which must succeed.
 fn two_processes_ok(binary: &Path, args: &[&str]) -> [std::process::Output; 2] {
     let outputs = common::two_processes(binary, args);
@@ -119,24 +135,44 @@ fn large_transactions() -> Vec<(i64, String)> {
 }
 
 #[test]
-fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
+fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_at_one_worker_and_across_processes() {
     let brokers = common::kafka_brokers();
     let bin = common::example_binary("kafka_fraud_alerts_sql");
-    let (input, alerts) = (common::unique("transactions"), common::unique("alerts"));
-    let flags = [
-        "--brokers",
-        &brokers,
-        "--transactions",
-        &input,
-        "--alerts",
-        &alerts,
-    ];
-    run_ok(&bin, &[&flags[..], &["--setup"]].concat());
-    let mut args = flags.to_vec();
-    args.push("--until-end");
-    let outputs = two_processes_ok(&bin, &args);
+    let input = common::unique("transactions");
+    let setup = ["--brokers", &brokers, "--transactions", &input, "--setup"];
+    run_ok(&bin, &setup);
     let expected = large_transactions();
+    for layout in ["-w 1", "two processes"] {
+        // Each run its own alerts topic.
+        let alerts = common::unique("alerts");
+        tidemill::kafka::admin::create_topic(&brokers, &alerts, 2).unwrap();
+        let args = [
+            "--brokers",
+            &brokers,
+            "--transactions",
+            &input,
+            "--alerts",
+            &alerts,
+            "--until-end",
+        ];
+        let outputs = if layout == "-w 1" {
+            one_worker_ok(&bin, &args)
+        } else {
+            two_processes_ok(&bin, &args).into()
+        };
+        check_fraud_run(layout, &outputs, &brokers, &alerts, &expected);
+    }
+}
 
+/// The printed rows, the alerts topic and the dead letters of one run of the SQL fraud
+/// example.
+fn check_fraud_run(
+    layout: &str,
+    outputs: &[std::process::Output],
+    brokers: &str,
+    alerts: &str,
+    expected: &[(i64, String)],
+) {
     // Printed as Flink rows, `+I[id, amount, timestamp]`, by both processes together.
     let mut printed: Vec<(i64, String)> = outputs
         .iter()
@@ -154,10 +190,10 @@ fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
         })
         .collect();
     printed.sort();
-    assert_eq!(printed, expected, "the printed rows");
+    assert_eq!(printed, expected, "the printed rows at {layout}");
 
     // The topic's records: JSON objects with the query's column names.
-    let mut in_topic: Vec<(i64, String)> = common::consume_all(&brokers, &alerts)
+    let mut in_topic: Vec<(i64, String)> = common::consume_all(brokers, alerts)
         .iter()
         .map(|json| {
             let v: serde_json::Value = serde_json::from_str(json).unwrap();
@@ -167,7 +203,10 @@ fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
         })
         .collect();
     in_topic.sort();
-    assert_eq!(in_topic, expected, "the topic's rows, each once");
+    assert_eq!(
+        in_topic, expected,
+        "the topic's rows, each once, at {layout}"
+    );
 
     let dead: usize = outputs
         .iter()
@@ -177,7 +216,7 @@ fn the_sql_fraud_query_from_kafka_prints_and_reaches_kafka_across_processes() {
                 .count()
         })
         .sum();
-    assert_eq!(dead, 2, "dead letters printed");
+    assert_eq!(dead, 2, "dead letters printed at {layout}");
 }
 
 /// The reference of the recommendation examples: the topic's actions counted per pair,
@@ -249,7 +288,8 @@ fn counts_in(url: &str, table: &str) -> BTreeMap<(i64, i64), i64> {
 }
 
 #[test]
-fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_across_processes() {
+fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_at_one_worker_and_across_processes(
+) {
     let (brokers, url) = (common::kafka_brokers(), common::postgres_url());
     let bin = common::example_binary("recommendations_sql");
     let topic = common::unique("user_actions");
@@ -267,15 +307,34 @@ fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_across_pro
     run_ok(&bin, &[&flags[..], &["--setup", "3000"]].concat());
     let mut args = flags.to_vec();
     args.extend(["--until-end", "--print"]);
-    let outputs = two_processes_ok(&bin, &args);
     let counts = repeated_pairs(&brokers, &topic);
-    assert_eq!(counts_in(&url, &table), counts, "the table");
+    for layout in ["-w 1", "two processes"] {
+        // Each run upserts into an empty table.
+        client(&url)
+            .batch_execute(&format!("TRUNCATE {table}"))
+            .unwrap();
+        let outputs = if layout == "-w 1" {
+            one_worker_ok(&bin, &args)
+        } else {
+            two_processes_ok(&bin, &args).into()
+        };
+        assert_eq!(counts_in(&url, &table), counts, "the table at {layout}");
+        check_changelog(layout, &outputs, &counts);
+    }
+}
 
+/// The printed changelog of a run of the SQL recommendation example: applied in order
+/// per pair, it ends at `counts`.
+fn check_changelog(
+    layout: &str,
+    outputs: &[std::process::Output],
+    counts: &BTreeMap<(i64, i64), i64>,
+) {
     // The printed changelog, applied in order per pair, ends at the same counts; each
     // update is a -U of the row before and a +U of the row after.
     let mut applied: BTreeMap<(i64, i64), i64> = BTreeMap::new();
     let mut updates = 0;
-    for out in &outputs {
+    for out in outputs {
         let stdout = String::from_utf8_lossy(&out.stdout);
         for line in stdout.lines().filter(|l| l.starts_with(['+', '-'])) {
             let (kind, rest) = line.split_at(2);
@@ -307,8 +366,8 @@ fn the_sql_recommendation_query_is_a_changelog_upserted_into_postgres_across_pro
             }
         }
     }
-    assert_eq!(applied, counts, "the printed changelog");
-    assert!(updates > 0, "some counts were updated");
+    assert_eq!(&applied, counts, "the printed changelog at {layout}");
+    assert!(updates > 0, "some counts were updated at {layout}");
 }
 
 #[test]
