@@ -42,12 +42,14 @@ type Changes = BTreeMap<Pair, Vec<(RowKind, i64)>>;
 /// of each second of event time at once (the pipeline's tick, 1 s without windows: the
 /// engine's batch of changes).
 fn model(input: &[Action], having: fn(i64) -> bool) -> Changes {
+    model_by(input, |a| (a.user_id, a.item_id), having)
+}
+
+/// [`model`] with the rows grouped by `key`.
+fn model_by(input: &[Action], key: fn(&Action) -> Pair, having: fn(i64) -> bool) -> Changes {
     let mut by_time: BTreeMap<u64, Vec<Pair>> = BTreeMap::new();
     for a in input {
-        by_time
-            .entry(a.timestamp / 1000)
-            .or_default()
-            .push((a.user_id, a.item_id));
+        by_time.entry(a.timestamp / 1000).or_default().push(key(a));
     }
     let mut counts: BTreeMap<Pair, i64> = BTreeMap::new();
     let mut changes = Changes::new();
@@ -83,10 +85,11 @@ fn per_key(changes: Vec<(u64, u64, RowKind, i64)>) -> Changes {
     out
 }
 
-/// The recommendation query's changelog, and that of `HAVING COUNT(*) < 3` (whose rows
-/// are withdrawn, `-D`, at a third action).
-fn run_timed(input: &[Action], workers: u64) -> (Changes, Changes) {
-    let (out, few) = (Collector::new(), Collector::new());
+/// The recommendation query's changelog, that of `HAVING COUNT(*) < 3` (whose rows
+/// are withdrawn, `-D`, at a third action), and that of a global aggregate (no `GROUP
+/// BY`: one row, keyed `(0, 0)` here).
+fn run_timed(input: &[Action], workers: u64) -> (Changes, Changes, Changes) {
+    let (out, few, global) = (Collector::new(), Collector::new(), Collector::new());
     let data = input.to_vec();
     tidemill::run(
         Args::with_workers(workers),
@@ -100,10 +103,17 @@ fn run_timed(input: &[Action], workers: u64) -> (Changes, Changes) {
             sql!("SELECT user_id, item_id, COUNT(*) AS count FROM user_actions GROUP BY user_id, item_id HAVING COUNT(*) < 3")
                 .map(|c| (c.row.user_id, c.row.item_id, c.kind, c.row.count))
                 .collect(few);
+            sql!("SELECT COUNT(*) AS count FROM user_actions HAVING COUNT(*) > 2")
+                .map(|c| (0, 0, c.kind, c.row.count))
+                .collect(global);
         },
     )
     .unwrap();
-    (per_key(out.take()), per_key(few.take()))
+    (
+        per_key(out.take()),
+        per_key(few.take()),
+        per_key(global.take()),
+    )
 }
 
 proptest! {
@@ -112,7 +122,11 @@ proptest! {
     /// On an event-time stream, each key's changes follow the model's, time by time.
     #[test]
     fn the_changelog_matches_the_model(input in actions()) {
-        let want = (model(&input, |n| n > 1), model(&input, |n| n < 3));
+        let want = (
+            model(&input, |n| n > 1),
+            model(&input, |n| n < 3),
+            model_by(&input, |_| (0, 0), |n| n > 2),
+        );
         for workers in [1, 2, 4] {
             prop_assert_eq!(&run_timed(&input, workers), &want, "at -w {}", workers);
         }
@@ -187,6 +201,44 @@ fn updates_print_as_flink_changelog_rows() {
         ]
     );
     assert_eq!(user("2,"), ["+I[2, 1, 2000]"]);
+}
+
+#[test]
+fn a_global_aggregate_is_one_row_updated_as_the_input_grows() {
+    let input: Vec<Action> = [(1u64, 0u64), (2, 1000), (1, 2000), (3, 2000)]
+        .into_iter()
+        .map(|(u, t)| Action {
+            user_id: u,
+            item_id: 7,
+            action: "buy".into(),
+            timestamp: t,
+        })
+        .collect();
+    for workers in [1, 2] {
+        let printed = Collector::new();
+        let data = input.clone();
+        tidemill::run(
+            Args::with_workers(workers),
+            stream! {
+                let user_actions = from_collection(data).assign_timestamps(|a| a.timestamp, out_of_orderness = 5s);
+                sql!("SELECT COUNT(*) AS n, COUNT(DISTINCT user_id) AS users, MAX(timestamp) AS last FROM user_actions")
+                    .map(|c: Change<_>| c.to_string())
+                    .collect(printed);
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            printed.take(),
+            [
+                "+I[1, 1, 0]",
+                "-U[1, 1, 0]",
+                "+U[2, 2, 1000]",
+                "-U[2, 2, 1000]",
+                "+U[4, 3, 2000]"
+            ],
+            "at -w {workers}"
+        );
+    }
 }
 
 #[test]
