@@ -165,17 +165,21 @@ fn without_timestamps_a_bounded_query_ends_with_its_final_rows() {
     }
 }
 
-#[test]
-fn updates_print_as_flink_changelog_rows() {
-    let input: Vec<Action> = [(1u64, 0u64), (1, 1000), (1, 2000), (2, 2000)]
-        .into_iter()
+/// A purchase of item 7 by each `(user, time)`.
+fn buys<const N: usize>(at: [(u64, u64); N]) -> Vec<Action> {
+    at.into_iter()
         .map(|(u, t)| Action {
             user_id: u,
             item_id: 7,
             action: "buy".into(),
             timestamp: t,
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn updates_print_as_flink_changelog_rows() {
+    let input = buys([(1u64, 0u64), (1, 1000), (1, 2000), (2, 2000)]);
     let printed = Collector::new();
     tidemill::run(
         Args::with_workers(1),
@@ -205,15 +209,7 @@ fn updates_print_as_flink_changelog_rows() {
 
 #[test]
 fn a_global_aggregate_is_one_row_updated_as_the_input_grows() {
-    let input: Vec<Action> = [(1u64, 0u64), (2, 1000), (1, 2000), (3, 2000)]
-        .into_iter()
-        .map(|(u, t)| Action {
-            user_id: u,
-            item_id: 7,
-            action: "buy".into(),
-            timestamp: t,
-        })
-        .collect();
+    let input = buys([(1u64, 0u64), (2, 1000), (1, 2000), (3, 2000)]);
     for workers in [1, 2] {
         let printed = Collector::new();
         let data = input.clone();
