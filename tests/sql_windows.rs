@@ -1,7 +1,8 @@
-//! Window aggregations in SQL: window TVFs (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`) with `GROUP BY
-//! window_start, window_end, ..`, checked against a model of Flink's window semantics
-//! written here (window assignment, session merging, aggregates skipping NULLs,
-//! `HAVING`), on random out-of-order bids at 1, 2 and 4 workers.
+//! Window aggregations in SQL: window TVFs (`TUMBLE`, `HOP`, `CUMULATE`, `SESSION`, with
+//! arguments in order and by name) with `GROUP BY window_start, window_end, ..`, checked
+//! against a model of Flink's window semantics written here (window assignment, session
+//! merging, aggregates skipping NULLs, `HAVING`), on random out-of-order bids at 1, 2
+//! and 4 workers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -193,12 +194,12 @@ fn run_queries(input: &[Bid], workers: u64) -> Results {
                 .map(|r| (r.window_start, r.window_end, r.auction, r.n, r.total, r.lo, r.top, r.mean, r.extras, r.bidders))
                 .collect(tumbled);
             sql!("SELECT window_start, window_end, COUNT(*) AS n, MAX(price) AS hi, SUM(extra) AS extra
-                  FROM TABLE(HOP(TABLE bids, DESCRIPTOR(ts), INTERVAL '500' MILLISECOND, INTERVAL '2' SECOND))
+                  FROM TABLE(HOP(DATA => TABLE bids, TIMECOL => DESCRIPTOR(ts), SLIDE => INTERVAL '500' MILLISECOND, SIZE => INTERVAL '2' SECOND))
                   GROUP BY window_end, window_start")
                 .map(|r| (r.window_start, r.window_end, r.n, r.hi, r.extra))
                 .collect(hopped);
             sql!("SELECT window_start, window_end, auction, COUNT(*) AS n, window_time
-                  FROM TABLE(SESSION(TABLE bids PARTITION BY auction, DESCRIPTOR(ts), INTERVAL '300' MILLISECOND))
+                  FROM TABLE(SESSION(DATA => TABLE bids PARTITION BY auction, TIMECOL => DESCRIPTOR(ts), GAP => INTERVAL '300' MILLISECOND))
                   GROUP BY window_start, window_end, auction")
                 .map(|r| (r.window_start, r.window_end, r.auction, r.n, r.window_time))
                 .collect(sessions);

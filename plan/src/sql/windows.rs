@@ -36,14 +36,19 @@ pub(super) fn window_tvf(
     let kind = function.name.to_string().to_uppercase();
     let args: Vec<&Sql> = match &function.args {
         FunctionArguments::List(list) => {
-            let mut args = Vec::new();
-            for arg in &list.args {
-                match arg {
-                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
-                    other => return unsupported(errors, other.span(), &format!("`{kind}` takes its arguments in order: named arguments are not supported in `sql!` yet")),
+            let named = list.args.iter().any(|a| matches!(a, FunctionArg::Named { .. }));
+            if named {
+                named_args(at, &kind, &list.args, expr, errors)?
+            } else {
+                let mut args = Vec::new();
+                for arg in &list.args {
+                    match arg {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => args.push(e),
+                        other => return unsupported(errors, other.span(), &format!("`{kind}` takes the table, `DESCRIPTOR(ts)` and intervals")),
+                    }
                 }
+                args
             }
-            args
         }
         _ => return unsupported(errors, expr.span(), &format!("`{kind}` needs its arguments: the table, `DESCRIPTOR(time column)` and the window's size")),
     };
@@ -128,6 +133,89 @@ pub(super) fn window_tvf(
         partition,
         descriptor,
     })
+}
+
+/// The arguments of a window TVF called with Flink's names (`TUMBLE(DATA => TABLE t,
+/// TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL '10' SECOND)`), in the order of its
+/// positional form: `DATA`, `TIMECOL`, then `SIZE` (`TUMBLE`), `SLIDE` and `SIZE`
+/// (`HOP`), `STEP` and `SIZE` (`CUMULATE`) or `GAP` (`SESSION`, whose `PARTITION BY`
+/// follows `DATA`).
+fn named_args<'a>(
+    at: &Query,
+    kind: &str,
+    list: &'a [FunctionArg],
+    call: &Sql,
+    errors: &mut Errors,
+) -> Result<Vec<&'a Sql>, Reported> {
+    let order: &[&str] = match kind {
+        "TUMBLE" => &["DATA", "TIMECOL", "SIZE"],
+        "HOP" => &["DATA", "TIMECOL", "SLIDE", "SIZE"],
+        "CUMULATE" => &["DATA", "TIMECOL", "STEP", "SIZE"],
+        "SESSION" => &["DATA", "TIMECOL", "GAP"],
+        _ => &[],
+    };
+    let mut given: BTreeMap<String, &'a Sql> = BTreeMap::new();
+    let mut partition = None;
+    for arg in list {
+        match arg {
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => {
+                let key = name.value.to_uppercase();
+                if key == "OFFSET" {
+                    return Err(at.error(
+                        errors,
+                        name.span,
+                        &format!("`{kind}`'s `OFFSET` is not supported in `sql!` yet"),
+                    ));
+                }
+                if !order.contains(&key.as_str()) {
+                    return Err(at.error(
+                        errors,
+                        name.span,
+                        &format!(
+                            "`{kind}` has no argument `{}`: its arguments are {}",
+                            name.value,
+                            order.join(", ")
+                        ),
+                    ));
+                }
+                if given.insert(key, e).is_some() {
+                    return Err(at.error(
+                        errors,
+                        name.span,
+                        &format!("`{}` is given twice", name.value),
+                    ));
+                }
+            }
+            // `TABLE t PARTITION BY k`, read as a `PARTITION_BY(k)` argument after `t`.
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e @ Sql::Function(f)))
+                if f.name.to_string() == "PARTITION_BY" && partition.is_none() =>
+            {
+                partition = Some(e)
+            }
+            other => {
+                return Err(at.error(errors, other.span(), &format!("`{kind}`'s arguments are all named or all in order: name this one too ({})", order.join(", "))));
+            }
+        }
+    }
+    let mut args = Vec::new();
+    for (i, name) in order.iter().enumerate() {
+        let Some(arg) = given.get(*name) else {
+            return Err(at.error(
+                errors,
+                call.span(),
+                &format!("`{kind}` needs its `{name}` argument"),
+            ));
+        };
+        args.push(*arg);
+        if i == 0 {
+            args.extend(partition);
+        }
+    }
+    Ok(args)
 }
 
 /// Checks that a windowed table carries time, and that `DESCRIPTOR` names the column
