@@ -47,7 +47,7 @@
 //! | `count()` | keyed | `(key, number of records)` |
 //! | `assign_timestamps(\|x\| ms, out_of_orderness = 4s)` | after a source | event time with bounded out-of-orderness; the watermark is the source's capability. With `idle_timeout = 1min`, a source that reads nothing for that long lets its watermark follow the wall clock (`now - bound`) |
 //! | `with_processing_time()` | after a source | the wall clock at the source as the records' time |
-//! | `window(w)` | keyed, timed | `w` is `tumbling(size)`, `sliding(size, slide)`, `cumulate(step, max)` (windows from each multiple of `max` growing by `step`) or `session(gap)` |
+//! | `window(w)` | keyed, timed | `w` is `tumbling(size)`, `sliding(size, slide)`, `cumulate(step, max)` (windows from each multiple of `max` growing by `step`) or `session(gap)`; the first three take a last `offset = -8h` (Flink's window offset) |
 //! | `window_all(w)` | timed | one window over the whole stream (computed on one worker) |
 //! | `count_window(n)`, `count_window(n, step)` | keyed | count windows: a key's last `n` records, every `n` (or `step`) records; no timestamps needed |
 //! | `count_window_all(n)`, `count_window_all(n, step)` | stream | count windows over the whole stream (on one worker) |

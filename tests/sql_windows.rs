@@ -75,8 +75,9 @@ fn model(input: &[Bid]) -> Results {
     let mut tumble: BTreeMap<(i64, u64), Vec<&Bid>> = BTreeMap::new();
     for b in input {
         let ts = b.ts as i64;
+        // Tumbling seconds from 250 ms (the query's offset).
         tumble
-            .entry((ts - ts % 1000, b.auction))
+            .entry((ts - (ts - 250).rem_euclid(1000), b.auction))
             .or_default()
             .push(b);
     }
@@ -188,7 +189,7 @@ fn run_queries(input: &[Bid], workers: u64) -> Results {
             sql!("SELECT window_start, window_end, auction, COUNT(*) AS n, SUM(price) AS total,
                          MIN(price) AS lo, MAX(bidder) AS top, AVG(price) AS mean,
                          COUNT(extra) AS extras, COUNT(DISTINCT bidder) AS bidders
-                  FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND))
+                  FROM TABLE(TUMBLE(TABLE bids, DESCRIPTOR(ts), INTERVAL '1' SECOND, INTERVAL '250' MILLISECOND))
                   GROUP BY window_start, window_end, auction
                   HAVING SUM(price) > 0")
                 .map(|r| (r.window_start, r.window_end, r.auction, r.n, r.total, r.lo, r.top, r.mean, r.extras, r.bidders))

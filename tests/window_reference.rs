@@ -35,6 +35,14 @@ fn cumulating_ends(ts: u64, step: u64, max: u64) -> Vec<u64> {
     windows_ending(ts, ts - ts % max + max, step)
 }
 
+/// The ends of windows of `size` sliding by `slide` that contain `ts`, moved by `offset`
+/// (starts at `offset` plus multiples of `slide`, Flink's rule).
+fn moved_ends(ts: u64, size: u64, slide: u64, offset: u64) -> Vec<u64> {
+    let (t, o, l) = (ts as i64, offset as i64, slide as i64);
+    let last_start = t - (t - o).rem_euclid(l);
+    windows_ending(ts, (last_start + size as i64) as u64, slide)
+}
+
 /// `last`, `last - step`, ... while after `ts`.
 fn windows_ending(ts: u64, last: u64, slide: u64) -> Vec<u64> {
     (0..)
@@ -142,6 +150,8 @@ struct Outputs {
     sliding_late: Vec<Rec>,
     cumulating_sums: Vec<WindowResult<u8, u64>>,
     cumulating_late: Vec<Rec>,
+    moved_sums: Vec<WindowResult<u8, u64>>,
+    moved_late: Vec<Rec>,
     mins: Vec<WindowResult<u8, u64>>,
     maxes: Vec<WindowResult<u8, u64>>,
     avgs: Vec<WindowResult<u8, f64>>,
@@ -158,6 +168,7 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
     let (avgs, reduced, all_counts) = (Collector::new(), Collector::new(), Collector::new());
     let (sliding_late, tumbling_late) = (Collector::new(), Collector::new());
     let (cumulating_sums, cumulating_late) = (Collector::new(), Collector::new());
+    let (moved_sums, moved_late) = (Collector::new(), Collector::new());
     let processed = Collector::new();
     let [counts, sliding_sums, mins, maxes, aggregated, _] = c;
     let data = input.to_vec();
@@ -175,6 +186,9 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
             let cumulating = readings.key_by(0).window(cumulate(30ms, 90ms)).allowed_lateness(50ms).sum(|r| r.2);
             cumulating.collect(cumulating_sums);
             cumulating.late().collect(cumulating_late);
+            let moved = readings.key_by(0).window(sliding(100ms, 30ms, offset = 20ms)).allowed_lateness(50ms).sum(|r| r.2);
+            moved.collect(moved_sums);
+            moved.late().collect(moved_late);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).min(|r| r.2).collect(mins);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).max(|r| r.2).collect(maxes);
             readings.key_by(0).window(tumbling(100ms)).allowed_lateness(50ms).avg(|r| r.2).collect(avgs);
@@ -194,6 +208,8 @@ fn run(input: &[Rec], workers: u64, batch: u64) -> Outputs {
         sliding_late: sliding_late.take(),
         cumulating_sums: cumulating_sums.take(),
         cumulating_late: cumulating_late.take(),
+        moved_sums: moved_sums.take(),
+        moved_late: moved_late.take(),
         mins: mins.take(),
         maxes: maxes.take(),
         avgs: avgs.take(),
@@ -278,6 +294,17 @@ fn check(input: &[Rec], workers: u64, batch: u64) {
         sorted(out.cumulating_late),
         sorted(cumulating_late),
         "cumulating late {at}"
+    );
+    let (moved, moved_late) = model_of(input, n, |ts| moved_ends(ts, SIZE, SLIDE, 20), |r| r.0);
+    assert_eq!(
+        last_results(out.moved_sums),
+        expect(&moved, |rs| rs.iter().map(|r| r.2).sum()),
+        "sliding sum with an offset {at}"
+    );
+    assert_eq!(
+        sorted(out.moved_late),
+        sorted(moved_late),
+        "sliding late with an offset {at}"
     );
     assert_eq!(
         last_results(out.mins),

@@ -52,24 +52,24 @@ impl Arg {
 /// [`Window::code`]; the runtime side is the kind's own file (see `docs/extending.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Window {
-    Tumbling {
-        size: u64,
-    },
+    /// Windows of `size`; each of these kinds may be moved by an `offset` (Flink's window
+    /// offset, `offset = -8h`), 0 without one.
+    Tumbling { size: u64, offset: i64 },
     /// Windows of `size`, one starting every `slide` (at most `size`).
-    Sliding {
-        size: u64,
-        slide: u64,
-    },
+    Sliding { size: u64, slide: u64, offset: i64 },
     /// Windows growing by `step` from a start at every multiple of `max` up to `max`
     /// (Flink SQL's `CUMULATE`).
-    Cumulate {
-        step: u64,
-        max: u64,
-    },
+    Cumulate { step: u64, max: u64, offset: i64 },
     /// Sessions of one key closed by a `gap` without records.
-    Session {
-        gap: u64,
-    },
+    Session { gap: u64 },
+}
+
+/// The durations `ticks` of windows moved by `offset`: their ends fall on it too.
+fn with_offset(mut ticks: Vec<u64>, offset: i64) -> Vec<u64> {
+    if offset != 0 {
+        ticks.push(offset.unsigned_abs());
+    }
+    ticks
 }
 
 /// The longest tick that session windows allow, in milliseconds.
@@ -86,24 +86,36 @@ impl Window {
     /// The durations the pipeline's tick must divide: window ends fall on ticks.
     pub fn ticks(&self) -> Vec<u64> {
         match *self {
-            Window::Tumbling { size } => vec![size],
-            Window::Sliding { size, slide } => vec![size, slide],
-            Window::Cumulate { step, max } => vec![step, max],
+            Window::Tumbling { size, offset } => with_offset(vec![size], offset),
+            Window::Sliding {
+                size,
+                slide,
+                offset,
+            } => with_offset(vec![size, slide], offset),
+            Window::Cumulate { step, max, offset } => with_offset(vec![step, max], offset),
             Window::Session { gap } => vec![gap.min(SESSION_TICK)],
         }
     }
 
     /// The runtime's value of these windows (a `WindowKind`), in a pipeline with `tick`.
     pub fn code(&self, rt: &TokenStream, span: Span, tick: u64) -> TokenStream {
+        let moved = |offset: i64| (offset != 0).then(|| quote_spanned!(span=> .offset(#offset)));
         match *self {
-            Window::Tumbling { size } => {
-                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #size))
+            Window::Tumbling { size, offset } => {
+                let moved = moved(offset);
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #size) #moved)
             }
-            Window::Sliding { size, slide } => {
-                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide))
+            Window::Sliding {
+                size,
+                slide,
+                offset,
+            } => {
+                let moved = moved(offset);
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide) #moved)
             }
-            Window::Cumulate { step, max } => {
-                quote_spanned!(span=> #rt::window::Assigner::cumulate(#step, #max))
+            Window::Cumulate { step, max, offset } => {
+                let moved = moved(offset);
+                quote_spanned!(span=> #rt::window::Assigner::cumulate(#step, #max) #moved)
             }
             Window::Session { gap } => {
                 quote_spanned!(span=> #rt::window::session(#gap).ticked(#tick))
@@ -229,10 +241,30 @@ pub fn window(arg: &Expr) -> Result<Window, ArgError> {
         Expr::Path(p) => p.path.get_ident().map(|i| i.to_string()),
         _ => None,
     };
-    let args: Vec<&Expr> = call.args.iter().collect();
+    let mut args: Vec<&Expr> = call.args.iter().collect();
+    // A last `offset = <duration>` moves time windows (Flink's window offset).
+    let mut offset = 0;
+    if let Some(Expr::Assign(assign)) = args.last() {
+        let is_offset = matches!(&*assign.left, Expr::Path(p) if p.path.is_ident("offset"));
+        if is_offset && name.as_deref() == Some("session") {
+            return Err((
+                assign.left.span(),
+                "session windows take no offset: each starts at its first record".into(),
+            ));
+        }
+        if !is_offset {
+            return Err((
+                assign.left.span(),
+                "the only named argument of a window is `offset = <duration>`, which moves tumbling, sliding and cumulating windows".into(),
+            ));
+        }
+        offset = signed_duration_ms(&assign.right)?;
+        args.pop();
+    }
     match (name.as_deref(), args.as_slice()) {
         (Some("tumbling"), [size]) => Ok(Window::Tumbling {
             size: positive(size)?,
+            offset,
         }),
         (Some("session"), [gap]) => Ok(Window::Session {
             gap: positive(gap)?,
@@ -245,7 +277,11 @@ pub fn window(arg: &Expr) -> Result<Window, ArgError> {
                     format!("the slide ({slide} ms) is larger than the window size ({size} ms): records between windows would be lost; use a slide of at most the size"),
                 ));
             }
-            Ok(Window::Sliding { size, slide })
+            Ok(Window::Sliding {
+                size,
+                slide,
+                offset,
+            })
         }
         (Some("cumulate"), [step_arg, max_arg]) => {
             let (step, max) = (positive(step_arg)?, positive(max_arg)?);
@@ -255,7 +291,7 @@ pub fn window(arg: &Expr) -> Result<Window, ArgError> {
                     format!("the max size ({max} ms) of cumulating windows must be a multiple of their step ({step} ms)"),
                 ));
             }
-            Ok(Window::Cumulate { step, max })
+            Ok(Window::Cumulate { step, max, offset })
         }
         (Some("tumbling"), _) => Err((
             call.span(),
@@ -350,14 +386,34 @@ mod tests {
         assert_eq!(s("-5s"), Ok(-5_000));
         assert_eq!(s("250ms"), Ok(250));
         let w = |s: &str| window(&syn::parse_str(s).unwrap()).map_err(|e| e.1);
-        assert_eq!(w("tumbling(1min)"), Ok(Window::Tumbling { size: 60_000 }));
+        assert_eq!(
+            w("tumbling(1min)"),
+            Ok(Window::Tumbling {
+                size: 60_000,
+                offset: 0
+            })
+        );
         assert_eq!(
             w("sliding(10s, 2s)"),
             Ok(Window::Sliding {
                 size: 10_000,
-                slide: 2_000
+                slide: 2_000,
+                offset: 0
             })
         );
+        assert_eq!(
+            w("tumbling(1d, offset = -8h)"),
+            Ok(Window::Tumbling {
+                size: 86_400_000,
+                offset: -28_800_000
+            })
+        );
+        assert!(w("session(1s, offset = 1s)")
+            .unwrap_err()
+            .contains("take no offset"));
+        assert!(w("tumbling(1s, start = 1s)")
+            .unwrap_err()
+            .contains("only named argument"));
         assert_eq!(w("session(30s)"), Ok(Window::Session { gap: 30_000 }));
         assert!(w("sliding(2s, 10s)")
             .unwrap_err()

@@ -106,24 +106,34 @@ pub(super) fn window_tvf(
     for arg in &rest[1..] {
         intervals.push(interval_ms(at, arg, errors)?);
     }
+    // A last interval after the window's own is its offset (Flink's).
+    let own = match kind.as_str() {
+        "HOP" | "CUMULATE" => 2,
+        _ => 1,
+    };
+    let mut moved = String::new();
+    if kind != "SESSION" && intervals.len() == own + 1 {
+        let offset = intervals.pop().expect("an offset");
+        moved = format!(", offset = {offset}ms");
+    }
     let window = match (kind.as_str(), intervals.as_slice()) {
-        ("TUMBLE", [size]) => format!("tumbling({size}ms)"),
-        ("HOP", [slide, size]) => format!("sliding({size}ms, {slide}ms)"),
+        ("TUMBLE", [size]) => format!("tumbling({size}ms{moved})"),
+        ("HOP", [slide, size]) => format!("sliding({size}ms, {slide}ms{moved})"),
         ("SESSION", [gap]) => format!("session({gap}ms)"),
         ("CUMULATE", [step, size]) => {
             if !size.is_multiple_of(*step) {
                 return unsupported(errors, rest[2].span(), &format!("`CUMULATE`'s max size ({size} ms) must be a multiple of its step ({step} ms)"));
             }
-            format!("cumulate({step}ms, {size}ms)")
+            format!("cumulate({step}ms, {size}ms{moved})")
         }
         ("TUMBLE" | "HOP" | "SESSION" | "CUMULATE", _) => {
             let shape = match kind.as_str() {
-                "TUMBLE" => "TUMBLE(TABLE t, DESCRIPTOR(ts), size)",
-                "HOP" => "HOP(TABLE t, DESCRIPTOR(ts), slide, size)",
-                "CUMULATE" => "CUMULATE(TABLE t, DESCRIPTOR(ts), step, size)",
+                "TUMBLE" => "TUMBLE(TABLE t, DESCRIPTOR(ts), size [, offset])",
+                "HOP" => "HOP(TABLE t, DESCRIPTOR(ts), slide, size [, offset])",
+                "CUMULATE" => "CUMULATE(TABLE t, DESCRIPTOR(ts), step, size [, offset])",
                 _ => "SESSION(TABLE t PARTITION BY k, DESCRIPTOR(ts), gap)",
             };
-            return unsupported(errors, expr.span(), &format!("`{kind}` takes `{shape}` (an offset is not supported in `sql!` yet)"));
+            return unsupported(errors, expr.span(), &format!("`{kind}` takes `{shape}`"));
         }
         _ => return unsupported(errors, expr.span(), &format!("unknown window function `{kind}`: the window TVFs are `TUMBLE`, `HOP`, `CUMULATE` and `SESSION`")),
     };
@@ -139,7 +149,7 @@ pub(super) fn window_tvf(
 /// TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL '10' SECOND)`), in the order of its
 /// positional form: `DATA`, `TIMECOL`, then `SIZE` (`TUMBLE`), `SLIDE` and `SIZE`
 /// (`HOP`), `STEP` and `SIZE` (`CUMULATE`) or `GAP` (`SESSION`, whose `PARTITION BY`
-/// follows `DATA`).
+/// follows `DATA`), and an `OFFSET` last.
 fn named_args<'a>(
     at: &Query,
     kind: &str,
@@ -164,14 +174,8 @@ fn named_args<'a>(
                 ..
             } => {
                 let key = name.value.to_uppercase();
-                if key == "OFFSET" {
-                    return Err(at.error(
-                        errors,
-                        name.span,
-                        &format!("`{kind}`'s `OFFSET` is not supported in `sql!` yet"),
-                    ));
-                }
-                if !order.contains(&key.as_str()) {
+                let optional = key == "OFFSET" && kind != "SESSION";
+                if !order.contains(&key.as_str()) && !optional {
                     return Err(at.error(
                         errors,
                         name.span,
@@ -213,6 +217,9 @@ fn named_args<'a>(
         args.push(*arg);
         if i == 0 {
             args.extend(partition);
+        }
+        if i == order.len() - 1 {
+            args.extend(given.get("OFFSET").copied());
         }
     }
     Ok(args)

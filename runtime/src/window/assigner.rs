@@ -82,6 +82,10 @@ pub struct Assigner {
     /// Cumulating windows (Flink SQL's `CUMULATE`): windows start at multiples of
     /// `size` and end at every `slide` after, up to `size`.
     pub(super) cumulate: bool,
+    /// How far window starts are from the multiples of their period (the slide, or a
+    /// cumulating window's size), as what is added to a time before rounding: `period
+    /// - offset` (Flink's window offset), `0` without one.
+    pub(super) shift: u64,
 }
 
 pub(super) fn gcd(a: u64, b: u64) -> u64 {
@@ -110,6 +114,26 @@ impl Assigner {
             slide,
             pane: gcd(size, slide),
             cumulate: false,
+            shift: 0,
+        }
+    }
+
+    /// These windows moved by `offset` (Flink's window offset, which may be negative):
+    /// starts at `offset` plus the multiples of the slide (of the size, cumulating),
+    /// as `tumbling(1d, offset = -8h)` for days in UTC-8.
+    pub fn offset(mut self, offset: i64) -> Self {
+        let period = if self.cumulate { self.size } else { self.slide };
+        let offset = offset.rem_euclid(period as i64) as u64;
+        self.shift = (period - offset) % period;
+        self
+    }
+
+    /// The period window starts repeat with.
+    fn period(&self) -> u64 {
+        if self.cumulate {
+            self.size
+        } else {
+            self.slide
         }
     }
 
@@ -126,13 +150,15 @@ impl Assigner {
             slide: step,
             pane: step,
             cumulate: true,
+            shift: 0,
         }
     }
 
     /// The start of the window ending at `end`.
     fn start(&self, end: u64) -> i64 {
         if self.cumulate {
-            ((end - 1) - (end - 1) % self.size) as i64
+            let u = end - 1 + self.shift;
+            (u - u % self.size) as i64 - self.shift as i64
         } else {
             end as i64 - self.size as i64
         }
@@ -140,11 +166,8 @@ impl Assigner {
 
     /// The end of the last window that contains `ts`.
     pub(super) fn last_end(&self, ts: u64) -> u64 {
-        if self.cumulate {
-            ts - ts % self.size + self.size
-        } else {
-            ts - ts % self.slide + self.size
-        }
+        let u = ts + self.shift;
+        u - u % self.period() + self.size - self.shift
     }
 
     /// The end of the first window that contains `ts`.
@@ -162,12 +185,13 @@ impl Assigner {
 
     /// The end of the pane that holds `ts`.
     pub(super) fn pane_end(&self, ts: u64) -> u64 {
-        ts - ts % self.pane + self.pane
+        let u = ts + self.shift;
+        u - u % self.pane + self.pane - self.shift
     }
 
     /// The end of the last window that contains the pane ending at `pane_end`.
     pub(super) fn pane_last_window_end(&self, pane_end: u64) -> u64 {
-        self.last_end(pane_end - self.pane)
+        self.last_end(pane_end.saturating_sub(self.pane))
     }
 
     /// The pane ends of the window ending at `end`.
@@ -218,12 +242,31 @@ mod tests {
         assert_eq!(c.window(12), Window { start: 6, end: 12 });
         assert_eq!(c.panes_of(10), 8..=10);
         assert_eq!(c.pane_last_window_end(8), 12);
-        for ts in 0..50 {
-            assert_eq!(Some(c.first_end(ts)), c.ends(ts).last());
-            for end in c.ends(ts) {
-                let w = c.window(end);
-                assert!(w.start <= ts as i64 && (ts as i64) < w.end);
-                assert!(c.panes_of(end).contains(&c.pane_end(ts)));
+        // With offsets (Flink's): tumbling 10 from 3 (and from -7, the same), sliding
+        // 10 by 4 from 1, cumulating by 2 up to 6 from 5.
+        let t3 = Assigner::tumbling(10).offset(3);
+        assert_eq!(t3, Assigner::tumbling(10).offset(-7));
+        assert_eq!(t3.ends(2).collect::<Vec<_>>(), [3]);
+        assert_eq!(t3.ends(3).collect::<Vec<_>>(), [13]);
+        assert_eq!(t3.window(13), Window { start: 3, end: 13 });
+        assert_eq!(t3.window(3), Window { start: -7, end: 3 });
+        let s1 = Assigner::sliding(10, 4).offset(1);
+        assert_eq!(s1.ends(12).collect::<Vec<_>>(), [19, 15]);
+        let c5 = Assigner::cumulate(2, 6).offset(5);
+        assert_eq!(c5.ends(5).collect::<Vec<_>>(), [11, 9, 7]);
+        assert_eq!(c5.ends(4).collect::<Vec<_>>(), [5]);
+        assert_eq!(c5.window(9), Window { start: 5, end: 9 });
+        for a in [c, t3, s1, c5] {
+            for ts in 0..50 {
+                assert_eq!(Some(a.first_end(ts)), a.ends(ts).last());
+                for end in a.ends(ts) {
+                    let w = a.window(end);
+                    assert!(
+                        w.start <= ts as i64 && (ts as i64) < w.end,
+                        "{a:?} {ts} {w}"
+                    );
+                    assert!(a.panes_of(end).contains(&a.pane_end(ts)), "{a:?} {ts}");
+                }
             }
         }
     }

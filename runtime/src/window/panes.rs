@@ -121,7 +121,8 @@ impl PaneBounds {
     fn of(assigner: &Assigner, ts: u64) -> PaneBounds {
         let end = assigner.pane_end(ts);
         PaneBounds {
-            start: end - assigner.pane,
+            // A window offset can put the first pane's start before 0.
+            start: end.saturating_sub(assigner.pane),
             end,
             first_end: assigner.first_end(ts),
             last_end: assigner.last_end(ts),
@@ -371,7 +372,7 @@ where
         updates: &mut PaneResults<S, T, A>,
     ) {
         let assigner = self.assigner;
-        let ends = move || assigner.ends(pane - assigner.pane);
+        let ends = move || assigner.ends(pane.saturating_sub(assigner.pane));
         debug_assert!(
             ends().all(|e| e + self.lateness > time),
             "a combined pane is in time"
@@ -696,6 +697,14 @@ mod logic_tests {
         for seed in 1..=20 {
             check(super::Assigner::sliding(30, 10), 0, seed);
             check(super::Assigner::sliding(20, 8), 15, seed);
+        }
+    }
+
+    #[test]
+    fn windows_moved_by_an_offset_match_the_model() {
+        for seed in 1..=20 {
+            check(super::Assigner::tumbling(10).offset(3), 0, seed);
+            check(super::Assigner::sliding(20, 8).offset(-3), 15, seed);
         }
     }
 }
