@@ -1,11 +1,13 @@
 //! Helpers shared by the benchmarks.
 
 /// Resets the kernel's peak-RSS mark, so each variant reports its own peak.
+#[allow(dead_code, reason = "not every bench reports memory")]
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// This process's peak resident set since the last reset, in MB (NaN off Linux).
+#[allow(dead_code, reason = "not every bench reports memory")]
 pub fn peak_rss_mb() -> f64 {
     status_mb("VmHWM:")
 }
