@@ -536,6 +536,9 @@ enum Kind {
     Sliding,
     /// With an allowed lateness too.
     Session,
+    /// Cumulating windows (250 ms steps up to 1 s) moved by an offset of 100 ms, with
+    /// an allowed lateness.
+    Cumulating,
     /// Count windows of 3 records (per key, in arrival order: one worker only).
     Count,
     /// A rolling sum per key in batch mode: each key's final sum.
@@ -658,6 +661,19 @@ fn run_counts(
                     .sink(json_lines_sink(out));
             },
         ),
+        Kind::Cumulating => tidemill::run(
+            args,
+            stream! {
+                from_source(json_lines::<Reading>(readings))
+                    .map(slowly)
+                    .assign_timestamps(|r| r.ts, out_of_orderness = 300ms)
+                    .key_by(|r| r.sensor)
+                    .window(cumulate(250ms, 1s, offset = 100ms))
+                    .allowed_lateness(200ms)
+                    .aggregate(CountSum)
+                    .sink(json_lines_sink(out));
+            },
+        ),
         Kind::Session => tidemill::run(
             args,
             stream! {
@@ -764,6 +780,15 @@ fn reference_of(kind: Kind, readings: &[Reading]) -> Vec<String> {
                 let last = (r.ts / 500 * 500) as i64;
                 for start in [last - 500, last] {
                     add(r.sensor, start, start + 1000, r);
+                }
+            }
+        }
+        Kind::Cumulating => {
+            for r in readings {
+                let ts = r.ts as i64;
+                let start = ts - (ts - 100).rem_euclid(1000);
+                for end in (1..=4).map(|k| start + 250 * k).filter(|&end| end > ts) {
+                    add(r.sensor, start, end, r);
                 }
             }
         }
@@ -911,6 +936,7 @@ proptest! {
             Kind::Tumbling,
             Kind::Sliding,
             Kind::Session,
+            Kind::Cumulating,
             Kind::Count,
             Kind::Rolling,
             Kind::RollingUpdates,
