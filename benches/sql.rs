@@ -21,7 +21,7 @@ use std::time::Instant;
 use tidemill::prelude::*;
 
 mod common;
-use common::{env, median, peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{env, peak_rss_mb, report, reset_peak_rss, rss_mb};
 
 const ACCOUNTS: u64 = 10_000;
 const PER_MS: u64 = 1_000;
@@ -156,21 +156,13 @@ fn main() {
                 }
                 assert_eq!(results[0], results[1], "{name}: SQL and DSL disagree");
             }
-            let mut medians = [0f64; 2];
-            for (v, variant) in variants.iter().enumerate() {
-                let fastest = secs[v].iter().copied().fold(f64::INFINITY, f64::min);
-                medians[v] = median(secs[v].clone());
-                println!(
-                    "| {name} | {variant} | {workers} | {:.2} ({fastest:.2}) | {:.2}M | {} | {:.0} |",
-                    medians[v],
-                    n as f64 / medians[v] / 1e6,
-                    results[v],
-                    rss[v]
-                );
-            }
-            println!(
-                "ratio SQL / DSL ({name}, -w {workers}): {:.2}x median",
-                medians[1] / medians[0]
+            report(
+                name,
+                variants,
+                workers,
+                n,
+                (&secs, &results, &rss),
+                "SQL / DSL",
             );
         }
     }

@@ -18,7 +18,7 @@ use tidemill::hash::{route_hash, StateMap};
 use tidemill::prelude::*;
 
 mod common;
-use common::{env, median, peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{env, peak_rss_mb, report, reset_peak_rss, rss_mb};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::operators::{Capability, Operator};
@@ -240,21 +240,13 @@ fn main() {
                     results[v] = count;
                 }
             }
-            let mut medians = [0f64; 2];
-            for (v, variant) in variants.iter().enumerate() {
-                let fastest = secs[v].iter().copied().fold(f64::INFINITY, f64::min);
-                medians[v] = median(secs[v].clone());
-                println!(
-                    "| {name} | {variant} | {workers} | {:.2} ({fastest:.2}) | {:.2}M | {} | {:.0} |",
-                    medians[v],
-                    n as f64 / medians[v] / 1e6,
-                    results[v],
-                    rss[v]
-                );
-            }
-            println!(
-                "ratio DSL / hand-written ({name}, -w {workers}): {:.2}x median",
-                medians[1] / medians[0]
+            report(
+                name,
+                variants,
+                workers,
+                n,
+                (&secs, &results, &rss),
+                "DSL / hand-written",
             );
         }
     }

@@ -14,7 +14,7 @@ fn client(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
 }
 
-fn run_ok(binary: &Path, args: &[&str]) {
+fn run_ok(binary: &Path, args: &[&str]) -> std::process::Output {
     let out = Command::new(binary).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -22,22 +22,12 @@ fn run_ok(binary: &Path, args: &[&str]) {
         binary.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    out
 }
 
 /// Runs `binary` with `args` in one process of one worker (`-w 1`), which must succeed.
 fn one_worker_ok(binary: &Path, args: &[&str]) -> Vec<std::process::Output> {
-    let out = Command::new(binary)
-        .args(args)
-        .args(["-w", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{} {args:?} -w 1 failed:\n{}",
-        binary.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    vec![out]
+    vec![run_ok(binary, &[args, &["-w", "1"]].concat())]
 }
 
 /// Runs `binary` with `args` as two processes of two workers, which must succeed.

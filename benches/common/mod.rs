@@ -34,6 +34,36 @@ pub fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Prints a table row per variant of a benchmark (median seconds with the fastest,
+/// events/s over `events`, its results, peak RSS) and the ratio of the second
+/// variant's median time to the first's, labelled `ratio`.
+#[allow(dead_code, reason = "not every bench compares two variants")]
+pub fn report<R: std::fmt::Display>(
+    name: &str,
+    variants: [&str; 2],
+    workers: u64,
+    events: u64,
+    (secs, results, rss): (&[Vec<f64>; 2], &[R; 2], &[f64; 2]),
+    ratio: &str,
+) {
+    let mut medians = [0f64; 2];
+    for (v, variant) in variants.iter().enumerate() {
+        let fastest = secs[v].iter().copied().fold(f64::INFINITY, f64::min);
+        medians[v] = median(secs[v].clone());
+        println!(
+            "| {name} | {variant} | {workers} | {:.2} ({fastest:.2}) | {:.2}M | {} | {:.0} |",
+            medians[v],
+            events as f64 / medians[v] / 1e6,
+            results[v],
+            rss[v]
+        );
+    }
+    println!(
+        "ratio {ratio} ({name}, -w {workers}): {:.2}x median",
+        medians[1] / medians[0]
+    );
+}
+
 /// The number in the environment variable `name`, or `default`.
 #[allow(
     dead_code,

@@ -99,27 +99,31 @@ impl Window {
 
     /// The runtime's value of these windows (a `WindowKind`), in a pipeline with `tick`.
     pub fn code(&self, rt: &TokenStream, span: Span, tick: u64) -> TokenStream {
-        let moved = |offset: i64| (offset != 0).then(|| quote_spanned!(span=> .offset(#offset)));
-        match *self {
-            Window::Tumbling { size, offset } => {
-                let moved = moved(offset);
-                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #size) #moved)
-            }
+        let (assigner, offset) = match *self {
+            Window::Tumbling { size, offset } => (
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #size)),
+                offset,
+            ),
             Window::Sliding {
                 size,
                 slide,
                 offset,
-            } => {
-                let moved = moved(offset);
-                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide) #moved)
-            }
-            Window::Cumulate { step, max, offset } => {
-                let moved = moved(offset);
-                quote_spanned!(span=> #rt::window::Assigner::cumulate(#step, #max) #moved)
-            }
+            } => (
+                quote_spanned!(span=> #rt::window::Assigner::sliding(#size, #slide)),
+                offset,
+            ),
+            Window::Cumulate { step, max, offset } => (
+                quote_spanned!(span=> #rt::window::Assigner::cumulate(#step, #max)),
+                offset,
+            ),
             Window::Session { gap } => {
-                quote_spanned!(span=> #rt::window::session(#gap).ticked(#tick))
+                return quote_spanned!(span=> #rt::window::session(#gap).ticked(#tick))
             }
+        };
+        if offset == 0 {
+            assigner
+        } else {
+            quote_spanned!(span=> #assigner.offset(#offset))
         }
     }
 }

@@ -23,6 +23,11 @@ pub(super) struct Scope {
     pub(super) alias: Option<String>,
 }
 
+/// Whether `name` (upper case) is an aggregate function of `sql!`.
+pub(super) fn is_aggregate(name: &str) -> bool {
+    matches!(name, "COUNT" | "SUM" | "MIN" | "MAX" | "AVG")
+}
+
 /// A name of the query as a Rust identifier at `span` (raw for keywords), if it is one.
 pub(super) fn rust_ident(name: &str, span: Span) -> Option<Ident> {
     match syn::parse_str::<Ident>(name) {
@@ -657,7 +662,7 @@ impl<'a> Lower<'a> {
                 }
                 Self::computed(rest)
             }
-            "COUNT" | "SUM" | "MIN" | "MAX" | "AVG" => {
+            name if is_aggregate(name) => {
                 let Some(grouped) = &mut self.grouped else {
                     return self.fail(e, &format!("`{name}` is an aggregate function: group the rows by a key, `GROUP BY k` (an updating query), or by windows, `FROM TABLE(TUMBLE(TABLE t, DESCRIPTOR(ts), INTERVAL '10' SECOND)) GROUP BY window_start, window_end, ..`"));
                 };

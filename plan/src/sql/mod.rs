@@ -442,7 +442,7 @@ fn aggregate_in(e: &Sql) -> Option<&Sql> {
     match e {
         Sql::Function(f) => {
             let name = f.name.to_string().to_uppercase();
-            if matches!(name.as_str(), "COUNT" | "SUM" | "MIN" | "MAX" | "AVG") {
+            if is_aggregate(&name) {
                 return Some(e);
             }
             match &f.args {

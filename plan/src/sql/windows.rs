@@ -107,10 +107,7 @@ pub(super) fn window_tvf(
         intervals.push(interval_ms(at, arg, errors)?);
     }
     // A last interval after the window's own is its offset (Flink's).
-    let own = match kind.as_str() {
-        "HOP" | "CUMULATE" => 2,
-        _ => 1,
-    };
+    let own = tvf_parameters(&kind).len().saturating_sub(2);
     let mut moved = String::new();
     if kind != "SESSION" && intervals.len() == own + 1 {
         let offset = intervals.pop().expect("an offset");
@@ -145,6 +142,18 @@ pub(super) fn window_tvf(
     })
 }
 
+/// The parameters of window TVF `kind` in order, by Flink's names (an `OFFSET` may
+/// follow all but `SESSION`'s).
+fn tvf_parameters(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "TUMBLE" => &["DATA", "TIMECOL", "SIZE"],
+        "HOP" => &["DATA", "TIMECOL", "SLIDE", "SIZE"],
+        "CUMULATE" => &["DATA", "TIMECOL", "STEP", "SIZE"],
+        "SESSION" => &["DATA", "TIMECOL", "GAP"],
+        _ => &[],
+    }
+}
+
 /// The arguments of a window TVF called with Flink's names (`TUMBLE(DATA => TABLE t,
 /// TIMECOL => DESCRIPTOR(ts), SIZE => INTERVAL '10' SECOND)`), in the order of its
 /// positional form: `DATA`, `TIMECOL`, then `SIZE` (`TUMBLE`), `SLIDE` and `SIZE`
@@ -157,13 +166,7 @@ fn named_args<'a>(
     call: &Sql,
     errors: &mut Errors,
 ) -> Result<Vec<&'a Sql>, Reported> {
-    let order: &[&str] = match kind {
-        "TUMBLE" => &["DATA", "TIMECOL", "SIZE"],
-        "HOP" => &["DATA", "TIMECOL", "SLIDE", "SIZE"],
-        "CUMULATE" => &["DATA", "TIMECOL", "STEP", "SIZE"],
-        "SESSION" => &["DATA", "TIMECOL", "GAP"],
-        _ => &[],
-    };
+    let order = tvf_parameters(kind);
     let mut given: BTreeMap<String, &'a Sql> = BTreeMap::new();
     let mut partition = None;
     for arg in list {

@@ -122,7 +122,7 @@ impl Assigner {
     /// starts at `offset` plus the multiples of the slide (of the size, cumulating),
     /// as `tumbling(1d, offset = -8h)` for days in UTC-8.
     pub fn offset(mut self, offset: i64) -> Self {
-        let period = if self.cumulate { self.size } else { self.slide };
+        let period = self.period();
         let offset = offset.rem_euclid(period as i64) as u64;
         self.shift = (period - offset) % period;
         self
